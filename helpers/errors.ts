@@ -1,0 +1,57 @@
+/**
+ * One failure shape for the whole suite, so the reporter can say *what* broke and *where*
+ * without parsing messages. Every helper throws a CheckError (or a subclass) for target
+ * misbehaviour; plain Errors mean a harness bug and are reported as INCONCLUSIVE.
+ */
+
+/** Which part of the platform misbehaved. */
+export type Component = 'backend' | 'auth' | 'websocket' | 'agent' | 'postgres' | 'redis' | 'network';
+
+/** Where along the path it misbehaved. */
+export type Layer =
+  | 'config'
+  | 'dns'
+  | 'tcp'
+  | 'tls'
+  | 'http-status'
+  | 'ws-handshake'
+  | 'ws-close'
+  | 'frame'
+  | 'ordering'
+  | 'budget'
+  | 'content'
+  | 'protocol';
+
+export interface CheckErrorDetails {
+  component: Component;
+  layer: Layer;
+  /** The endpoint, URL (secrets stripped) or store the failing step talked to. */
+  endpoint?: string;
+  /** Low-level code when there is one: ECONNREFUSED, ENOTFOUND, HTTP status, WS close code. */
+  code?: string | number;
+  /** Correlation id returned by the target, when it sent one. */
+  correlationId?: string;
+  /** Milliseconds spent before the failure was detected. */
+  elapsedMs?: number;
+  /** Anything else worth showing as evidence (small, JSON-serialisable, no secrets). */
+  evidence?: Record<string, unknown>;
+}
+
+export class CheckError extends Error {
+  readonly details: CheckErrorDetails;
+
+  constructor(message: string, details: CheckErrorDetails, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CheckError';
+    this.details = details;
+  }
+
+  /** Transient failures may be retried by helpers/retry; everything else fails at once. */
+  get transient(): boolean {
+    return this.details.layer === 'tcp' && this.details.code === 'ECONNRESET';
+  }
+}
+
+export function isCheckError(error: unknown): error is CheckError {
+  return error instanceof CheckError;
+}
