@@ -45,11 +45,6 @@ export class CheckError extends Error {
     this.name = 'CheckError';
     this.details = details;
   }
-
-  /** Transient failures may be retried by helpers/retry; everything else fails at once. */
-  get transient(): boolean {
-    return this.details.layer === 'tcp' && this.details.code === 'ECONNRESET';
-  }
 }
 
 export function isCheckError(error: unknown): error is CheckError {
