@@ -1,0 +1,219 @@
+/**
+ * Test identities and their tokens.
+ *
+ * A TokenSession obtains a token pair the configured way (test-auth, login or local minting),
+ * hands out an access token that is always at least `refreshMarginMs` away from expiry
+ * (refreshing or re-acquiring ahead of `exp`, read from the token itself because the
+ * contract says `expires_in` is not trustworthy), and keeps a history of every token it
+ * held so a 401 can be attributed: expired during the run, or a fresh token refused.
+ */
+import { randomUUID } from 'node:crypto';
+import { SignJWT, decodeJwt } from 'jose';
+import { CheckError } from './errors.ts';
+import { createHttpClient, expectStatus, type HttpClient } from './http.ts';
+import type { SuiteConfig } from './config.ts';
+
+export const JWT_ISSUER = 'netra-auth-service';
+export const JWT_AUDIENCE = 'netra-platform';
+
+export interface TokenPair {
+  accessToken: string;
+  refreshToken?: string;
+  userId: string;
+  email: string;
+}
+
+export interface TokenRecord {
+  /** How this token came to be. */
+  origin: 'test-auth' | 'login' | 'mint' | 'refresh';
+  /** Last 8 characters of the token's jti: enough to tell tokens apart, useless to an attacker. */
+  jtiTail: string;
+  issuedAt: number;
+  expiresAt: number;
+  /** When the session stopped handing it out (refreshed away or closed). */
+  retiredAt?: number;
+}
+
+export type Attribution =
+  | { kind: 'expired-during-run'; expiredAgoMs: number; token: TokenRecord }
+  | { kind: 'fresh-token-refused'; remainingMs: number; token: TokenRecord }
+  | { kind: 'unknown-token' };
+
+export interface TokenSessionOptions {
+  config: SuiteConfig;
+  /** Names the identity; becomes part of the email and user id (e2e-<runId>-<label>). */
+  label: string;
+  /** Refresh when less than this is left. Default: a fifth of the token's lifetime, at least 30 s. */
+  refreshMarginMs?: number;
+  now?: () => number;
+}
+
+export class TokenSession {
+  readonly history: TokenRecord[] = [];
+  private current?: TokenPair;
+  private currentRecord?: TokenRecord;
+  private pending?: Promise<TokenPair>;
+  private readonly http: HttpClient;
+  private readonly now: () => number;
+
+  constructor(private readonly options: TokenSessionOptions) {
+    this.http = createHttpClient({
+      baseUrl: options.config.authUrl,
+      component: 'auth',
+      defaultTimeoutMs: options.config.budgets.httpRequest,
+    });
+    this.now = options.now ?? Date.now;
+  }
+
+  get email(): string {
+    return this.options.config.auth.method === 'login'
+      ? (this.options.config.auth.email as string)
+      : `${this.options.config.runId}-${this.options.label}@stagecheck.test`.toLowerCase();
+  }
+
+  /** The identity's current pair, acquiring or refreshing first when needed. */
+  async pair(): Promise<TokenPair> {
+    if (this.current && this.currentRecord && this.currentRecord.expiresAt - this.now() > this.marginFor(this.currentRecord)) {
+      return this.current;
+    }
+    // One refresh at a time: concurrent tests of a worker share the result.
+    this.pending ??= this.renew().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  async accessToken(): Promise<string> {
+    return (await this.pair()).accessToken;
+  }
+
+  /** Explains a 401 received for `token` at `at` (epoch ms). */
+  attribute(token: string, at = this.now()): Attribution {
+    const jtiTail = tailOfJti(token);
+    const record = this.history.find((r) => r.jtiTail === jtiTail);
+    if (!record) return { kind: 'unknown-token' };
+    return at >= record.expiresAt
+      ? { kind: 'expired-during-run', expiredAgoMs: at - record.expiresAt, token: record }
+      : { kind: 'fresh-token-refused', remainingMs: record.expiresAt - at, token: record };
+  }
+
+  /** Retires the current tokens; the next call acquires a new pair. */
+  forget(): void {
+    if (this.currentRecord) this.currentRecord.retiredAt = this.now();
+    this.current = undefined;
+    this.currentRecord = undefined;
+  }
+
+  private marginFor(record: TokenRecord): number {
+    return this.options.refreshMarginMs ?? Math.max(30_000, (record.expiresAt - record.issuedAt) / 5);
+  }
+
+  private async renew(): Promise<TokenPair> {
+    let pair: TokenPair;
+    let origin: TokenRecord['origin'];
+    if (this.current?.refreshToken && tokenExpiry(this.current.refreshToken) > this.now()) {
+      pair = await this.refresh(this.current.refreshToken);
+      origin = 'refresh';
+    } else {
+      origin = this.options.config.auth.method;
+      pair = await this.acquire();
+    }
+    this.forget();
+    const record: TokenRecord = {
+      origin,
+      jtiTail: tailOfJti(pair.accessToken),
+      issuedAt: tokenIssuedAt(pair.accessToken) ?? this.now(),
+      expiresAt: tokenExpiry(pair.accessToken),
+    };
+    this.history.push(record);
+    this.current = pair;
+    this.currentRecord = record;
+    return pair;
+  }
+
+  private async acquire(): Promise<TokenPair> {
+    const { auth } = this.options.config;
+    switch (auth.method) {
+      case 'test-auth':
+        return this.postForPair('/auth/e2e/test-auth', { email: this.email, name: `stagecheck ${this.options.label}` }, {
+          'X-E2E-Bypass-Key': auth.bypassKey as string,
+        });
+      case 'login':
+        return this.postForPair('/auth/login', { email: auth.email, password: auth.password }, {});
+      case 'mint':
+        return mintTokenPair(this.options.config, this.options.label);
+    }
+  }
+
+  private refresh(refreshToken: string): Promise<TokenPair> {
+    return this.postForPair('/auth/refresh', { refresh_token: refreshToken }, {});
+  }
+
+  private async postForPair(path: string, body: unknown, headers: Record<string, string>): Promise<TokenPair> {
+    const result = await this.http.request('POST', path, { body, headers });
+    expectStatus(result, 200, `POST ${path}`, 'auth');
+    const json = result.json as Record<string, unknown> | undefined;
+    const user = json?.user as { id?: unknown; email?: unknown } | undefined;
+    const accessToken = json?.access_token;
+    if (typeof accessToken !== 'string' || accessToken.split('.').length !== 3) {
+      throw new CheckError(`POST ${path} answered 200 without a JWT access_token`, {
+        component: 'auth',
+        layer: 'content',
+        endpoint: path,
+        correlationId: result.correlationId,
+        evidence: { fields: json ? Object.keys(json) : [] },
+      });
+    }
+    const claims = decodeJwt(accessToken);
+    return {
+      accessToken,
+      refreshToken: typeof json?.refresh_token === 'string' ? json.refresh_token : undefined,
+      userId: typeof user?.id === 'string' ? user.id : String(claims.sub),
+      email: typeof user?.email === 'string' ? user.email : String(claims.email ?? this.email),
+    };
+  }
+}
+
+/**
+ * Signs a token pair locally with the contract's full claim set, `token_type` included,
+ * for deployments where the suite holds the signing secret instead of a bypass key.
+ */
+export async function mintTokenPair(config: SuiteConfig, label: string, lifetimeS = 30 * 60): Promise<TokenPair> {
+  const secret = config.auth.jwtSecret;
+  if (!secret) throw new Error('mintTokenPair needs STAGING_JWT_SECRET');
+  const userId = `e2e-${config.runId}-${label}`.toLowerCase();
+  const email = `${config.runId}-${label}@stagecheck.test`.toLowerCase();
+  const sign = (tokenType: 'access' | 'refresh', seconds: number) =>
+    new SignJWT({ email, permissions: ['read', 'write'], token_type: tokenType })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(userId)
+      .setIssuer(JWT_ISSUER)
+      .setAudience(JWT_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(`${seconds}s`)
+      .setJti(randomUUID())
+      .sign(new TextEncoder().encode(secret));
+  return { accessToken: await sign('access', lifetimeS), refreshToken: await sign('refresh', 7 * 24 * 3600), userId, email };
+}
+
+export function tokenExpiry(token: string): number {
+  const { exp } = decodeJwt(token);
+  if (typeof exp !== 'number') {
+    throw new CheckError('the token has no exp claim, so its expiry cannot be tracked', { component: 'auth', layer: 'content' });
+  }
+  return exp * 1000;
+}
+
+function tokenIssuedAt(token: string): number | undefined {
+  const { iat } = decodeJwt(token);
+  return typeof iat === 'number' ? iat * 1000 : undefined;
+}
+
+function tailOfJti(token: string): string {
+  try {
+    const { jti } = decodeJwt(token);
+    return typeof jti === 'string' ? jti.slice(-8) : 'no-jti';
+  } catch {
+    return 'not-a-jwt';
+  }
+}
