@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The reference platform starts private PostgreSQL and Redis servers from their binaries.
+# Install them from Debian's packages when they are missing (CI and fresh machines run as root);
+# on a laptop, say what to install instead.
+set -euo pipefail
+
+need=()
+if ! command -v redis-server >/dev/null 2>&1; then need+=(redis-server); fi
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi
+if [ "${#need[@]}" -eq 0 ]; then exit 0; fi
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing ${need[*]} (needed by the reference platform)" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+else
+  echo "the reference platform needs: ${need[*]}. Install them (apt-get install ${need[*]}, or brew install postgresql@15 redis) and run again." >&2
+  exit 1
+fi
