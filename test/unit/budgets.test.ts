@@ -1,0 +1,206 @@
+import { describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Budget,
+  BudgetExceededError,
+  DEFAULT_BUDGETS,
+  formatMs,
+  validateBudgets,
+} from '../../helpers/budgets.ts';
+import { CheckError } from '../../helpers/errors.ts';
+
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+describe('formatMs', () => {
+  it('prints ms below a second and trimmed seconds above', () => {
+    expect(formatMs(850.4)).toBe('850 ms');
+    expect(formatMs(29_800)).toBe('29.8 s');
+    expect(formatMs(30_000)).toBe('30 s');
+    expect(formatMs(1_049)).toBe('1 s');
+  });
+});
+
+describe('Budget', () => {
+  it('records ok and error steps in its ledger with offsets and durations', async () => {
+    const budget = new Budget('run', 2_000);
+    await expect(budget.step('first', async () => { await sleep(40); return 7; })).resolves.toBe(7);
+    const boom = new Error('boom');
+    await expect(budget.step('second', async () => { throw boom; })).rejects.toBe(boom);
+
+    const ledger = budget.ledger();
+    expect(ledger.map((e) => [e.label, e.path, e.outcome])).toEqual([
+      ['first', 'run › first', 'ok'],
+      ['second', 'run › second', 'error'],
+    ]);
+    expect(ledger[0]!.startMs).toBeLessThan(20);
+    expect(ledger[0]!.durationMs).toBeGreaterThanOrEqual(35);
+    expect(ledger[1]!.startMs).toBeGreaterThanOrEqual(ledger[0]!.durationMs - 2);
+    expect(ledger[1]!.error).toBe('Error: boom');
+  });
+
+  it('aborts the step and throws a BudgetExceededError naming the path, the budget and the greediest step', async () => {
+    const budget = new Budget('agent-run', 300, undefined, { component: 'agent' });
+    await budget.step('connect', async () => { await sleep(30); });
+    let abortedWith: unknown;
+    const started = performance.now();
+    const error = await rejectionOf(
+      budget.step('wait agent_completed', (signal) => new Promise((_, reject) => {
+        signal.addEventListener('abort', () => { abortedWith = signal.reason; reject(new Error('aborted by signal')); });
+      }), { context: () => 'waiting for agent_completed' }),
+    );
+    const waited = performance.now() - started;
+
+    expect(error).toBeInstanceOf(BudgetExceededError);
+    expect(error).toBeInstanceOf(CheckError);
+    const e = error as BudgetExceededError;
+    expect(abortedWith, 'the signal is aborted with the same error').toBe(e);
+    expect(waited).toBeGreaterThanOrEqual(250);
+    expect(waited).toBeLessThan(450);
+    expect(e.message).toMatch(
+      /^Budget exhausted at 'agent-run › wait agent_completed': budget 'agent-run' \(300 ms\) ran out after \d+ ms; step 'wait agent_completed' used 2\d\d ms of 300 ms; waiting for agent_completed$/,
+    );
+    expect(e.details.component).toBe('agent');
+    expect(e.details.layer).toBe('budget');
+    expect(e.budgetPath).toBe('agent-run');
+    expect(e.stepLabel).toBe('wait agent_completed');
+    expect(e.greediestStep?.label).toBe('wait agent_completed');
+    const ledger = e.details.evidence?.ledger as { label: string; outcome: string }[];
+    expect(ledger.map((l) => `${l.label}:${l.outcome}`)).toEqual(['connect:ok', 'wait agent_completed:exhausted']);
+    expect(budget.ledger().map((l) => l.outcome)).toEqual(['ok', 'exhausted']);
+  });
+
+  it('defaults the blamed component to network and lets a step override it', async () => {
+    const budget = new Budget('b', 50);
+    const plain = (await rejectionOf(budget.step('x', () => sleep(200)))) as CheckError;
+    expect(plain.details.component).toBe('network');
+    const budget2 = new Budget('b2', 50);
+    const ws = (await rejectionOf(budget2.step('y', () => sleep(200), { component: 'websocket', endpoint: 'ws://h/ws' }))) as CheckError;
+    expect(ws.details.component).toBe('websocket');
+    expect(ws.details.endpoint).toBe('ws://h/ws');
+  });
+
+  it('names the step that ate the time when a later step starts with nothing left', async () => {
+    const budget = new Budget('probe', 120);
+    await budget.step('slow query', () => sleep(100));
+    await sleep(40); // untracked time: the budget is now spent
+    const error = (await rejectionOf(budget.step('next', async () => 'never'))) as BudgetExceededError;
+    expect(error).toBeInstanceOf(BudgetExceededError);
+    expect(error.message).toMatch(/^Budget exhausted at 'probe › next': budget 'probe' \(120 ms\) ran out after 1\d\d ms; step 'slow query' used (9\d|1\d\d) ms of 120 ms$/);
+    expect(budget.ledger().map((e) => `${e.label}:${e.outcome}:${e.durationMs === 0 ? 0 : 'n'}`)).toEqual([
+      'slow query:ok:n',
+      'next:exhausted:0',
+    ]);
+  });
+
+  it('caps a child by the parent remaining time and reports the cap', async () => {
+    const parent = new Budget('suite', 200);
+    await sleep(60);
+    const child = parent.child('handshake', 10_000);
+    expect(child.requestedMs).toBe(10_000);
+    expect(child.ms).toBeLessThanOrEqual(145);
+    expect(child.ms).toBeGreaterThan(100);
+    expect(child.deadline).toBe(parent.deadline);
+    expect(child.path).toBe('suite › handshake');
+    const error = (await rejectionOf(child.step('upgrade', () => sleep(1_000)))) as BudgetExceededError;
+    expect(error.message).toContain("budget 'suite › handshake' (1");
+    expect(error.message).toContain('(asked for 10 s, capped by its parent)');
+    expect(error.budgetPath).toBe('suite › handshake');
+  });
+
+  it('gives a child all the remaining time by default and a smaller one when asked', () => {
+    const parent = new Budget('p', 1_000);
+    expect(parent.child('all').ms).toBeGreaterThan(990);
+    expect(parent.child('small', 100).ms).toBe(100);
+  });
+
+  it('shows child steps in the parent ledger under a nested label', async () => {
+    const root = new Budget('agent-run', 2_000);
+    await root.step('send', async () => undefined);
+    const connect = root.child('connect', 1_000);
+    await connect.step('ws handshake', () => sleep(20));
+    const deep = connect.child('auth');
+    await deep.step('ticket', async () => undefined);
+    await root.step('wait', () => sleep(10));
+
+    expect(root.ledger().map((e) => e.label)).toEqual(['send', 'connect › ws handshake', 'connect › auth › ticket', 'wait']);
+    expect(root.ledger().map((e) => e.path)).toEqual([
+      'agent-run › send',
+      'agent-run › connect › ws handshake',
+      'agent-run › connect › auth › ticket',
+      'agent-run › wait',
+    ]);
+    expect(connect.ledger().map((e) => e.label)).toEqual(['ws handshake', 'auth › ticket']);
+    // startMs is relative to the budget whose ledger it is.
+    const inRoot = root.ledger()[1]!;
+    const inChild = connect.ledger()[0]!;
+    expect(inRoot.startMs).toBeGreaterThanOrEqual(inChild.startMs);
+    expect(root.formatLedger().split('\n')).toHaveLength(4);
+  });
+
+  it('marks a parent step exhausted when a nested budget inside it ran out', async () => {
+    const root = new Budget('root', 2_000);
+    const error = await rejectionOf(
+      root.step('outer', async () => {
+        const inner = root.child('inner', 50);
+        await inner.step('slow', () => sleep(500));
+      }),
+    );
+    expect(error).toBeInstanceOf(BudgetExceededError);
+    expect((error as BudgetExceededError).budgetPath).toBe('root › inner');
+    expect(root.ledger().map((e) => `${e.label}:${e.outcome}`)).toEqual(['outer:exhausted', 'inner › slow:exhausted']);
+  });
+
+  it('aborts its own signal when the time is up, with a BudgetExceededError reason', async () => {
+    const budget = new Budget('sig', 60);
+    const signal = budget.signal;
+    expect(signal.aborted).toBe(false);
+    await sleep(100);
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBeInstanceOf(BudgetExceededError);
+    expect(budget.remainingMs()).toBe(0);
+    expect(budget.isExhausted()).toBe(true);
+    expect(budget.elapsedMs()).toBeGreaterThanOrEqual(95);
+  });
+
+  it('rejects nonsense sizes as harness bugs', () => {
+    expect(() => new Budget('x', -1)).toThrow(/ms must be a finite number >= 0/);
+    expect(() => new Budget('x', Number.NaN)).toThrow(/ms must be a finite number >= 0/);
+  });
+});
+
+describe('validateBudgets', () => {
+  it('accepts the defaults with the catalog KPI', () => {
+    expect(validateBudgets({ ...DEFAULT_BUDGETS }, { dbResponseP95: 3_000 })).toEqual([]);
+  });
+
+  it('flags a WS receive budget not above the agent budget', () => {
+    expect(validateBudgets({ wsReceive: 30_000, agentRun: 30_000 }, {})).toEqual([
+      "budget 'wsReceive' (30000 ms) must be greater than 'agentRun' (30000 ms): the contract requires the WS receive budget to exceed the agent budget",
+    ]);
+  });
+
+  it('flags a budget at or below its own KPI threshold, by budget name or through a link', () => {
+    expect(validateBudgets({ dbProbe: 3_000 }, { dbResponseP95: 3_000 })).toEqual([
+      "budget 'dbProbe' (3000 ms) must be greater than its KPI threshold 'dbResponseP95' (3000 ms): a probe cut off at the threshold cannot measure the KPI",
+    ]);
+    expect(validateBudgets({ httpRequest: 2_000 }, { httpRequest: 2_500 })).toHaveLength(1);
+    expect(validateBudgets({ storeQuery: 2_000 }, { dbP95: 3_000 }, { storeQuery: 'dbP95' })).toEqual([
+      "budget 'storeQuery' (2000 ms) must be greater than its KPI threshold 'dbP95' (3000 ms): a probe cut off at the threshold cannot measure the KPI",
+    ]);
+  });
+
+  it('flags non-positive budgets, a stall not below the agent budget and a largest tier below the base', () => {
+    expect(validateBudgets({ agentRun: 30_000, stall: 30_000, agentRunLargest: 20_000, httpRequest: 0 }, {})).toEqual([
+      "budget 'httpRequest' must be a finite number of ms > 0, got 0",
+      "budget 'agentRunLargest' (20000 ms) must not be below 'agentRun' (30000 ms)",
+      "budget 'stall' (30000 ms) must be less than 'agentRun' (30000 ms), or a stall can never be detected before the run budget ends",
+    ]);
+  });
+});
