@@ -1,0 +1,643 @@
+/**
+ * HTTP client for the backend and auth service (undici), with per-request phase timings and
+ * transport failures classified by layer.
+ *
+ * `request()` never throws for an HTTP status: the caller asserts with {@link expectStatus}.
+ * It throws a {@link CheckError} (component = the client's component) for a transport failure:
+ *
+ * | what happened                                        | layer         | code                                  |
+ * |------------------------------------------------------|---------------|---------------------------------------|
+ * | name does not resolve                                | `dns`         | ENOTFOUND / EAI_AGAIN / ...           |
+ * | DNS lookup still pending at the deadline             | `dns`         | DNS_TIMEOUT                           |
+ * | refused / reset / unreachable                        | `tcp`         | ECONNREFUSED / ECONNRESET / EHOSTUNREACH / ... |
+ * | TCP connect still pending at the deadline            | `tcp`         | CONNECT_TIMEOUT                       |
+ * | peer closed the connection before a full response   | `tcp`         | SOCKET_CLOSED                         |
+ * | certificate / handshake error                        | `tls`         | the OpenSSL/Node code, e.g. DEPTH_ZERO_SELF_SIGNED_CERT, CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID |
+ * | TLS handshake still pending at the deadline          | `tls`         | TLS_HANDSHAKE_TIMEOUT                 |
+ * | request sent, no response headers by the deadline    | `http-status` | HEADERS_TIMEOUT                       |
+ * | headers received, body incomplete by the deadline    | `http-status` | BODY_TIMEOUT                          |
+ * | the bytes received are not HTTP                      | `protocol`    | HPE_... when llhttp names it, else HTTP_PARSE_ERROR |
+ * | `expectJson` and a 2xx body is not JSON              | `content`     | INVALID_JSON                          |
+ *
+ * Timeout scheme: one deadline per request, `timeoutMs` (default: the client's `defaultTimeoutMs`)
+ * covering everything from the call to the last body byte; when it passes the request is aborted and
+ * the error names the phase it was stuck in (table above). New connections additionally have the
+ * client's connect timeout (`connectTimeoutMs`, default `defaultTimeoutMs`) covering DNS + TCP + TLS.
+ *
+ * Timings (ms, `performance.now()` based):
+ * - `dnsMs`, `connectMs` (TCP), `tlsMs`: durations of the connection phases of the connection this
+ *   request was sent on; all 0 and `reusedConnection: true` for a kept-alive connection. `dnsMs` is 0
+ *   for an IP literal.
+ * - `firstByteMs`: from the call until response headers were received (includes the phases above,
+ *   like curl's time_starttransfer). `waitMs`: from request headers written to response headers.
+ * - `totalMs`: from the call until the body was fully read.
+ */
+import diagnosticsChannel from 'node:diagnostics_channel';
+import dns from 'node:dns';
+import type { ConnectionOptions } from 'node:tls';
+import { Agent, buildConnector } from 'undici';
+import type { ZodType } from 'zod';
+import { CheckError, type Component } from './errors.ts';
+import { redactSecrets, redactUrl } from './redact.ts';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+
+export interface HttpClientOptions {
+  baseUrl: string;
+  component: 'backend' | 'auth';
+  /** Whole-request deadline used when a request gives no `timeoutMs`. */
+  defaultTimeoutMs: number;
+  /** Deadline for establishing a new connection (DNS + TCP + TLS). Default: `defaultTimeoutMs`. */
+  connectTimeoutMs?: number;
+  /** Supplies the bearer token for `auth: true` requests. */
+  getToken?: () => Promise<string>;
+  /** Extra TLS options for new connections (e.g. a private CA for staging). */
+  tls?: Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized' | 'servername'>;
+  /** Keep-alive idle time for pooled connections (default 4000 ms, undici's default). */
+  keepAliveTimeoutMs?: number;
+}
+
+export interface RequestOptions {
+  /** A string or Uint8Array is sent as is; anything else is JSON-encoded with content-type JSON. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** `true`: `Authorization: Bearer <getToken()>`; a string: that token. */
+  auth?: boolean | string;
+  timeoutMs?: number;
+  /** Throw a `content` CheckError when a 2xx body is not valid JSON (non-2xx is left to expectStatus). */
+  expectJson?: boolean;
+}
+
+export interface HttpTimings {
+  dnsMs: number;
+  connectMs: number;
+  tlsMs: number;
+  firstByteMs: number;
+  /** Request headers written → response headers received (server time + one round trip). */
+  waitMs: number;
+  totalMs: number;
+  reusedConnection: boolean;
+}
+
+export interface HttpResult {
+  method: string;
+  /** Full URL with credentials and secret query values stripped. */
+  url: string;
+  /** Component of the client that made the request. */
+  component: 'backend' | 'auth';
+  status: number;
+  /** Lower-cased names; repeated headers joined with `, `. */
+  headers: Record<string, string>;
+  body: string;
+  /** Parsed body when it is JSON (by content-type or expectJson), else undefined. */
+  json: unknown;
+  /** `x-correlation-id` header, else a `correlation_id` / `correlationId` body field. */
+  correlationId?: string;
+  timings: HttpTimings;
+}
+
+export interface HttpClient {
+  readonly baseUrl: string;
+  readonly component: 'backend' | 'auth';
+  request(method: HttpMethod | string, path: string, options?: RequestOptions): Promise<HttpResult>;
+  /** Close pooled connections. */
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection timing: a custom undici connector that times DNS (custom lookup), TCP connect and the
+// TLS handshake of every new socket, and a diagnostics_channel hook that tells which socket each
+// request was written to.
+
+type ConnPhase = 'dns' | 'tcp' | 'tls' | 'done';
+
+interface ConnTiming {
+  origin: string;
+  secure: boolean;
+  startedAt: number;
+  lookupStartedAt?: number;
+  lookupEndedAt?: number;
+  tcpAt?: number;
+  secureAt?: number;
+  phase: ConnPhase;
+  /** Requests already written on this socket. */
+  requests: number;
+}
+
+const socketTimings = new WeakMap<object, ConnTiming>();
+const PHASE = Symbol('stagecheck.connectPhase');
+
+interface RequestCtx {
+  request?: object;
+  socket?: object;
+  conn?: ConnTiming;
+  reused?: boolean;
+  sentAt?: number;
+}
+
+let creatingCtx: RequestCtx | undefined;
+const requestCtx = new WeakMap<object, RequestCtx>();
+let channelsInstalled = false;
+
+function installChannels(): void {
+  if (channelsInstalled) return;
+  channelsInstalled = true;
+  // Published synchronously inside dispatch(), so `creatingCtx` is the call being dispatched.
+  diagnosticsChannel.subscribe('undici:request:create', (message) => {
+    const { request } = message as { request: object };
+    if (creatingCtx !== undefined && creatingCtx.request === undefined) {
+      creatingCtx.request = request;
+      requestCtx.set(request, creatingCtx);
+    }
+  });
+  diagnosticsChannel.subscribe('undici:client:sendHeaders', (message) => {
+    const { request, socket } = message as { request: object; socket: object };
+    const ctx = requestCtx.get(request);
+    if (ctx === undefined) return;
+    ctx.socket = socket;
+    ctx.sentAt = performance.now();
+    const conn = socketTimings.get(socket);
+    if (conn !== undefined) {
+      ctx.conn = conn;
+      ctx.reused = conn.requests > 0;
+      conn.requests += 1;
+    }
+  });
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, ...rest: unknown[]) => void;
+
+function timedConnector(
+  base: { timeout: number; tls?: HttpClientOptions['tls'] },
+  inFlight: Set<ConnTiming>,
+): buildConnector.connector {
+  return (options, callback) => {
+    const secure = options.protocol === 'https:';
+    const timing: ConnTiming = {
+      origin: `${options.protocol}//${options.hostname}:${options.port}`,
+      secure,
+      startedAt: performance.now(),
+      phase: 'tcp',
+      requests: 0,
+    };
+    inFlight.add(timing);
+    const lookup = (hostname: string, lookupOptions: object, cb: LookupCallback): void => {
+      timing.lookupStartedAt = performance.now();
+      timing.phase = 'dns';
+      dns.lookup(hostname, lookupOptions as dns.LookupAllOptions, ((err: NodeJS.ErrnoException | null, ...rest: unknown[]) => {
+        timing.lookupEndedAt = performance.now();
+        if (!err) timing.phase = 'tcp';
+        cb(err, ...rest);
+      }) as never);
+    };
+    // One connector per connection so the lookup closure belongs to this socket. (TLS session
+    // resumption across connections is deliberately off: each handshake is measured in full.)
+    const connector = buildConnector({ ...(base.tls ?? {}), timeout: base.timeout, lookup, maxCachedSessions: 0 } as buildConnector.BuildOptions);
+    const maybeSocket = (connector as unknown as (o: buildConnector.Options, cb: buildConnector.Callback) => unknown)(
+      options,
+      (err, socket) => {
+        inFlight.delete(timing);
+        if (err) {
+          if (typeof err === 'object') (err as unknown as Record<symbol, unknown>)[PHASE] = timing.phase;
+          callback(err, null);
+          return;
+        }
+        const now = performance.now();
+        if (timing.tcpAt === undefined) timing.tcpAt = now;
+        if (secure && timing.secureAt === undefined) timing.secureAt = now;
+        timing.phase = 'done';
+        socketTimings.set(socket as object, timing);
+        callback(null, socket as NonNullable<typeof socket>);
+      },
+    );
+    if (maybeSocket !== null && typeof maybeSocket === 'object' && 'once' in maybeSocket) {
+      const socket = maybeSocket as NodeJS.EventEmitter;
+      socket.once('connect', () => {
+        timing.tcpAt = performance.now();
+        if (secure) timing.phase = 'tls';
+      });
+      if (secure) socket.once('secureConnect', () => (timing.secureAt = performance.now()));
+    }
+  };
+}
+
+function connDurations(conn: ConnTiming | undefined): { dnsMs: number; connectMs: number; tlsMs: number } {
+  if (conn === undefined) return { dnsMs: 0, connectMs: 0, tlsMs: 0 };
+  const dnsMs = conn.lookupStartedAt !== undefined && conn.lookupEndedAt !== undefined ? conn.lookupEndedAt - conn.lookupStartedAt : 0;
+  const tcpStart = conn.lookupEndedAt ?? conn.startedAt;
+  const connectMs = conn.tcpAt !== undefined ? Math.max(0, conn.tcpAt - tcpStart) : 0;
+  const tlsMs = conn.secure && conn.secureAt !== undefined && conn.tcpAt !== undefined ? Math.max(0, conn.secureAt - conn.tcpAt) : 0;
+  return { dnsMs, connectMs, tlsMs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error classification
+
+const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'ENODATA', 'ESERVFAIL', 'ENOTIMP', 'EREFUSED']);
+const TCP_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EADDRNOTAVAIL',
+  'ECONNABORTED',
+]);
+const TLS_CODES = new Set([
+  'EPROTO',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'HOSTNAME_MISMATCH',
+  'INVALID_CA',
+]);
+
+/** Layer a low-level network error code belongs to, or undefined when it is not a network code. */
+export function layerOfNetworkCode(code: string): 'dns' | 'tcp' | 'tls' | undefined {
+  if (DNS_CODES.has(code)) return 'dns';
+  if (TCP_CODES.has(code)) return 'tcp';
+  if (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code.startsWith('CERT_')) return 'tls';
+  return undefined;
+}
+
+/** The most specific `code` on an error, its cause chain or (AggregateError) its first inner error. */
+export function errorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== '' && !code.startsWith('UND_ERR')) return code;
+    const inner = (current as { errors?: unknown }).errors;
+    if (Array.isArray(inner) && inner.length > 0) {
+      current = inner[0];
+      continue;
+    }
+    const cause = (current as { cause?: unknown }).cause;
+    if (cause === undefined) return typeof code === 'string' ? code : undefined;
+    current = cause;
+  }
+  return undefined;
+}
+
+function timeoutCodeForPhase(phase: ConnPhase | 'headers' | 'body'): { layer: 'dns' | 'tcp' | 'tls' | 'http-status'; code: string; stuck: string } {
+  switch (phase) {
+    case 'dns':
+      return { layer: 'dns', code: 'DNS_TIMEOUT', stuck: 'DNS lookup did not answer' };
+    case 'tcp':
+      return { layer: 'tcp', code: 'CONNECT_TIMEOUT', stuck: 'TCP connect did not complete' };
+    case 'tls':
+      return { layer: 'tls', code: 'TLS_HANDSHAKE_TIMEOUT', stuck: 'TLS handshake did not complete' };
+    case 'done':
+    case 'headers':
+      return { layer: 'http-status', code: 'HEADERS_TIMEOUT', stuck: 'no response headers arrived' };
+    case 'body':
+      return { layer: 'http-status', code: 'BODY_TIMEOUT', stuck: 'response body did not complete' };
+  }
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) {
+    const inner = (error as { errors?: unknown }).errors;
+    if (error.message === '' && Array.isArray(inner) && inner[0] instanceof Error) return inner[0].message;
+    return error.message;
+  }
+  return String(error);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const resultSecrets = new WeakMap<HttpResult, string[]>();
+const SECRET_HEADERS = /^(authorization|cookie|x-e2e-bypass-key|x-api-key|proxy-authorization)$/i;
+
+function joinUrl(baseUrl: string, path: string): URL {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return new URL(path);
+  const base = baseUrl.replace(/\/+$/, '');
+  return new URL(`${base}${path.startsWith('/') ? path : `/${path}`}`);
+}
+
+function headerRecord(raw: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+function findCorrelationId(headers: Record<string, string>, json: unknown): string | undefined {
+  const header = headers['x-correlation-id'];
+  if (header) return header;
+  if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
+    const record = json as Record<string, unknown>;
+    for (const candidate of [record.correlation_id, record.correlationId]) {
+      if (typeof candidate === 'string' && candidate !== '') return candidate;
+    }
+    const nested = record.error;
+    if (nested !== null && typeof nested === 'object') {
+      const id = (nested as Record<string, unknown>).correlation_id;
+      if (typeof id === 'string' && id !== '') return id;
+    }
+  }
+  return undefined;
+}
+
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  installChannels();
+  const baseUrl = options.baseUrl;
+  // Validate early: a bad base URL is a config error, not a target failure.
+  new URL(baseUrl);
+  const inFlight = new Set<ConnTiming>();
+  const agent = new Agent({
+    connect: timedConnector({ timeout: options.connectTimeoutMs ?? options.defaultTimeoutMs, tls: options.tls }, inFlight),
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 4000,
+    // The per-request deadline below decides; undici's own headers/body timers are off.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+  const component = options.component;
+
+  async function request(method: string, path: string, requestOptions: RequestOptions = {}): Promise<HttpResult> {
+    const url = joinUrl(baseUrl, path);
+    const shownUrl = redactUrl(url.toString());
+    const endpoint = `${method} ${shownUrl}`;
+    const timeoutMs = requestOptions.timeoutMs ?? options.defaultTimeoutMs;
+    const headers: Record<string, string> = { accept: 'application/json', ...(requestOptions.headers ?? {}) };
+    const secrets: string[] = [];
+    for (const [name, value] of Object.entries(headers)) {
+      if (SECRET_HEADERS.test(name)) secrets.push(value, value.replace(/^Bearer\s+/i, ''));
+    }
+    if (requestOptions.auth !== undefined && requestOptions.auth !== false) {
+      let token: string;
+      if (typeof requestOptions.auth === 'string') {
+        token = requestOptions.auth;
+      } else {
+        if (options.getToken === undefined) throw new Error(`${endpoint}: auth requested but the ${component} client has no getToken`);
+        token = await options.getToken();
+      }
+      headers.authorization = `Bearer ${token}`;
+      secrets.push(token);
+    }
+    let body: string | Uint8Array | undefined;
+    if (requestOptions.body !== undefined) {
+      if (typeof requestOptions.body === 'string' || requestOptions.body instanceof Uint8Array) {
+        body = requestOptions.body;
+      } else {
+        body = JSON.stringify(requestOptions.body);
+        if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+      }
+    }
+
+    const ctx: RequestCtx = {};
+    const started = performance.now();
+    let headersAt: number | undefined;
+    let timedOutIn: ConnPhase | 'headers' | 'body' | undefined;
+    const controller = new AbortController();
+    // undici does not always reject at once when a request still waiting for its connection is
+    // aborted, so the deadline is also raced explicitly: the caller hears about it on time.
+    let rejectAtDeadline: (reason: unknown) => void = () => {};
+    const deadline = new Promise<never>((_, reject) => {
+      rejectAtDeadline = reject;
+    });
+    deadline.catch(() => {});
+    const originKey = `${url.protocol}//${url.hostname.replace(/^\[|\]$/g, '')}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+    const timer = setTimeout(() => {
+      if (headersAt !== undefined) timedOutIn = 'body';
+      else if (ctx.sentAt !== undefined) timedOutIn = 'headers';
+      else {
+        // Not written yet: stuck establishing a connection. Name the phase of the oldest connection
+        // attempt to this origin still in flight.
+        let oldest: ConnTiming | undefined;
+        for (const conn of inFlight) {
+          if (conn.origin === originKey && (oldest === undefined || conn.startedAt < oldest.startedAt)) oldest = conn;
+        }
+        timedOutIn = oldest?.phase ?? 'tcp';
+      }
+      const reason = new Error(`stagecheck deadline of ${timeoutMs} ms`);
+      controller.abort(reason);
+      rejectAtDeadline(reason);
+    }, timeoutMs);
+
+    const fail = (error: unknown): never => {
+      const elapsedMs = performance.now() - started;
+      const timingsSoFar = { ...connDurations(ctx.conn), reusedConnection: ctx.reused ?? false, elapsedMs };
+      if (timedOutIn !== undefined) {
+        const { layer, code, stuck } = timeoutCodeForPhase(timedOutIn);
+        throw new CheckError(
+          `${endpoint}: ${stuck} within ${timeoutMs} ms (${code})`,
+          { component, layer, endpoint, code, elapsedMs, evidence: { timeoutMs, stuck, timings: timingsSoFar } },
+          { cause: error },
+        );
+      }
+      const rawCode = (error as { code?: unknown } | null)?.code;
+      const undiciCode = typeof rawCode === 'string' ? rawCode : undefined;
+      const code = errorCode(error);
+      const phase = (error as Record<symbol, unknown> | null)?.[PHASE] as ConnPhase | undefined;
+      let layer: 'dns' | 'tcp' | 'tls' | 'http-status' | 'protocol' | undefined;
+      let shownCode: string | undefined = code;
+      if (undiciCode === 'UND_ERR_CONNECT_TIMEOUT') {
+        const t = timeoutCodeForPhase(phase ?? 'tcp');
+        layer = t.layer;
+        shownCode = t.code;
+      } else if (undiciCode === 'UND_ERR_HEADERS_TIMEOUT') {
+        layer = 'http-status';
+        shownCode = 'HEADERS_TIMEOUT';
+      } else if (undiciCode === 'UND_ERR_BODY_TIMEOUT') {
+        layer = 'http-status';
+        shownCode = 'BODY_TIMEOUT';
+      } else if (undiciCode === 'UND_ERR_SOCKET' && (code === undefined || code === 'UND_ERR_SOCKET')) {
+        layer = phase === 'tls' ? 'tls' : 'tcp';
+        shownCode = 'SOCKET_CLOSED';
+      } else if (code !== undefined && layerOfNetworkCode(code) !== undefined) {
+        layer = layerOfNetworkCode(code);
+        // A reset during the handshake is a TLS-layer failure.
+        if (layer === 'tcp' && phase === 'tls') layer = 'tls';
+      } else if ((error as Error | null)?.name === 'HTTPParserError' || (code !== undefined && code.startsWith('HPE_'))) {
+        layer = 'protocol';
+        shownCode = code ?? 'HTTP_PARSE_ERROR';
+      } else if (undiciCode === 'UND_ERR_INFO' || undiciCode === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') {
+        layer = 'protocol';
+        shownCode = undiciCode;
+      } else if (phase !== undefined && phase !== 'done') {
+        layer = phase;
+      } else if (error !== null && typeof error === 'object' && 'syscall' in error) {
+        layer = 'tcp';
+      }
+      if (layer === undefined) throw error; // not a target failure we recognise: a harness bug
+      throw new CheckError(
+        `${endpoint}: ${layer} failure ${shownCode ?? ''}: ${redactSecrets(messageOf(error), secrets)}`.replace(/ {2,}/g, ' '),
+        { component, layer, endpoint, code: shownCode, elapsedMs, evidence: { error: redactSecrets(messageOf(error), secrets), timings: timingsSoFar } },
+        { cause: error },
+      );
+    };
+
+    try {
+      let responsePromise: ReturnType<typeof agent.request>;
+      creatingCtx = ctx;
+      try {
+        responsePromise = agent.request({
+          origin: url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: method as HttpMethod,
+          headers,
+          body,
+          signal: controller.signal,
+        });
+      } finally {
+        creatingCtx = undefined;
+      }
+      let response: Awaited<typeof responsePromise>;
+      try {
+        responsePromise.catch(() => {}); // may settle after the deadline already decided
+        response = await Promise.race([responsePromise, deadline]);
+      } catch (error) {
+        return fail(error);
+      }
+      headersAt = performance.now();
+      let text: string;
+      try {
+        const textPromise = response.body.text();
+        textPromise.catch(() => {});
+        text = await Promise.race([textPromise, deadline]);
+      } catch (error) {
+        return fail(error);
+      }
+      const ended = performance.now();
+      // Let undici mark the socket idle before the caller's next request, so back-to-back requests
+      // reuse the kept-alive connection instead of opening a second one.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const responseHeaders = headerRecord(response.headers);
+      const contentType = responseHeaders['content-type'] ?? '';
+      let json: unknown;
+      let jsonError: unknown;
+      if (text !== '' && (requestOptions.expectJson === true || /\bjson\b/i.test(contentType))) {
+        try {
+          json = JSON.parse(text);
+        } catch (error) {
+          jsonError = error;
+        }
+      }
+      const durations = connDurations(ctx.reused === true ? undefined : ctx.conn);
+      const timings: HttpTimings = {
+        ...durations,
+        firstByteMs: headersAt - started,
+        waitMs: ctx.sentAt !== undefined ? headersAt - ctx.sentAt : headersAt - started,
+        totalMs: ended - started,
+        reusedConnection: ctx.reused ?? false,
+      };
+      const result: HttpResult = {
+        method,
+        url: shownUrl,
+        component,
+        status: response.statusCode,
+        headers: responseHeaders,
+        body: text,
+        json,
+        correlationId: findCorrelationId(responseHeaders, json),
+        timings,
+      };
+      resultSecrets.set(result, secrets);
+      const is2xx = response.statusCode >= 200 && response.statusCode < 300;
+      if (requestOptions.expectJson === true && is2xx && (json === undefined || jsonError !== undefined)) {
+        throw new CheckError(`${endpoint}: expected a JSON body, got ${text === '' ? 'an empty body' : `non-JSON (${contentType || 'no content-type'})`}`, {
+          component,
+          layer: 'content',
+          endpoint,
+          code: 'INVALID_JSON',
+          correlationId: result.correlationId,
+          elapsedMs: timings.totalMs,
+          evidence: { status: result.status, contentType, body: truncate(redactSecrets(text, secrets)), parseError: jsonError instanceof Error ? jsonError.message : undefined },
+        });
+      }
+      return result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    baseUrl,
+    component,
+    request,
+    close: () => agent.close(),
+  };
+}
+
+const BODY_EVIDENCE_CHARS = 2000;
+
+function truncate(text: string, max = BODY_EVIDENCE_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more chars]`;
+}
+
+/**
+ * Assert the status. Throws a CheckError (layer 'http-status', code = the status received) with the
+ * truncated, redacted body, correlation id and timings as evidence. Returns the result for chaining.
+ * `component` defaults to the client's component (pass it when the endpoint belongs to another
+ * component, e.g. `/ws/health` → 'websocket').
+ */
+export function expectStatus(result: HttpResult, expected: number | readonly number[], what: string, component?: Component): HttpResult {
+  const allowed = typeof expected === 'number' ? [expected] : [...expected];
+  if (allowed.includes(result.status)) return result;
+  const secrets = resultSecrets.get(result) ?? [];
+  throw new CheckError(`${what}: expected HTTP ${allowed.join(' or ')}, got ${result.status}`, {
+    component: component ?? result.component,
+    layer: 'http-status',
+    endpoint: `${result.method} ${result.url}`,
+    code: result.status,
+    correlationId: result.correlationId,
+    elapsedMs: result.timings.totalMs,
+    evidence: {
+      status: result.status,
+      expected: allowed,
+      body: truncate(redactSecrets(result.body, secrets)),
+      contentType: result.headers['content-type'],
+      correlationId: result.correlationId,
+      timings: result.timings,
+    },
+  });
+}
+
+/**
+ * Validate the JSON body against a zod schema and return the parsed value. A missing/invalid JSON
+ * body or a body not matching throws a CheckError (layer 'content') naming the first bad field.
+ */
+export function expectJsonBody<T>(result: HttpResult, schema: ZodType<T>, what: string, component?: Component): T {
+  const secrets = resultSecrets.get(result) ?? [];
+  const base = {
+    component: component ?? result.component,
+    layer: 'content' as const,
+    endpoint: `${result.method} ${result.url}`,
+    correlationId: result.correlationId,
+    elapsedMs: result.timings.totalMs,
+  };
+  if (result.json === undefined) {
+    throw new CheckError(`${what}: expected a JSON body`, {
+      ...base,
+      code: 'INVALID_JSON',
+      evidence: { status: result.status, contentType: result.headers['content-type'], body: truncate(redactSecrets(result.body, secrets)) },
+    });
+  }
+  const parsed = schema.safeParse(result.json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map((part) => String(part)).join('.');
+  throw new CheckError(`${what}: body field \`${field}\` ${issue?.message ?? 'is invalid'}`, {
+    ...base,
+    code: 'SCHEMA_MISMATCH',
+    evidence: {
+      field,
+      issue: issue?.code,
+      issues: parsed.error.issues.slice(0, 5).map((i) => ({ path: i.path.map((p) => String(p)).join('.'), message: i.message })),
+      body: truncate(redactSecrets(result.body, secrets)),
+    },
+  });
+}
