@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { requireUser } from '../auth/authenticate.ts';
+import type { PlatformContext } from '../context.ts';
+import { HttpError, type Route } from '../http/router.ts';
+import { parseBody } from '../http/validate.ts';
+import { createThread, deleteOwnedThread, findOwnedThread, listMessages, type Thread } from '../storage/threads.ts';
+import { isUuid } from '../util/ids.ts';
+
+const createBody = z.object({ title: z.string().trim().min(1).max(200).optional() });
+
+/** Unknown ids, malformed ids and other users' threads all look the same: 404. */
+async function ownedThreadOr404(context: PlatformContext, userId: string, id: string): Promise<Thread> {
+  const thread = isUuid(id) ? await findOwnedThread(context.sql, userId, id) : undefined;
+  if (!thread) throw new HttpError(404, 'thread_not_found', 'thread not found');
+  return thread;
+}
+
+export function threadRoutes(context: PlatformContext): Route[] {
+  return [
+    {
+      method: 'POST',
+      path: '/api/threads',
+      handler: async (request) => {
+        const user = await requireUser(context, request);
+        const { title } = parseBody(createBody, await request.readJson({ optional: true }));
+        return { status: 201, body: await createThread(context.sql, user.sub, title ?? 'New conversation') };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/threads/:id',
+      handler: async (request) => {
+        const user = await requireUser(context, request);
+        return { status: 200, body: await ownedThreadOr404(context, user.sub, request.params.id ?? '') };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/threads/:id/messages',
+      handler: async (request) => {
+        const user = await requireUser(context, request);
+        const thread = await ownedThreadOr404(context, user.sub, request.params.id ?? '');
+        return { status: 200, body: await listMessages(context.sql, thread.id) };
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/api/threads/:id',
+      handler: async (request) => {
+        const user = await requireUser(context, request);
+        const id = request.params.id ?? '';
+        if (!isUuid(id) || !(await deleteOwnedThread(context.sql, user.sub, id))) throw new HttpError(404, 'thread_not_found', 'thread not found');
+        return { status: 204 };
+      },
+    },
+  ];
+}

@@ -1,0 +1,20 @@
+import type { Redis } from 'ioredis';
+import type { PlatformConfig } from './config.ts';
+import type { FaultSwitch } from './faults/switch.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import type { Sql } from './storage/database.ts';
+import type { TokenSettings } from './auth/tokens.ts';
+import type { Logger } from './util/log.ts';
+
+/** What the servers share: stores (through the proxies), token settings, config, faults. */
+export interface PlatformContext {
+  config: PlatformConfig;
+  sql: Sql;
+  redis: Redis;
+  tokens: TokenSettings;
+  lifecycle: Lifecycle;
+  faults: FaultSwitch;
+  log: Logger;
+  /** Public WebSocket URL, known once the backend listens (for ticket responses). */
+  wsUrl: string;
+}

@@ -1,0 +1,15 @@
+import { timed, type Sql } from './database.ts';
+
+export interface Fact {
+  subject: string;
+  relation: string;
+  object: string;
+}
+
+export async function lookupFact(sql: Sql, subject: string, relation: string): Promise<Fact | undefined> {
+  const rows = await timed(
+    sql<Fact[]>`SELECT subject, relation, object FROM facts WHERE lower(subject) = lower(${subject}) AND relation = ${relation}`,
+    'lookup fact',
+  );
+  return rows[0];
+}

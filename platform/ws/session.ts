@@ -1,0 +1,112 @@
+import WebSocket from 'ws';
+import type { AgentRunner } from '../agent/runner.ts';
+import type { Logger } from '../util/log.ts';
+import { newId } from '../util/ids.ts';
+import { errorMessage } from '../util/time.ts';
+import { frame } from './frames.ts';
+
+export interface SessionUser {
+  id: string;
+  email: string;
+}
+
+/**
+ * One authenticated connection. Events of runs it starts go to it alone. Client silence longer
+ * than the heartbeat interval is answered with a heartbeat frame; idle connections are never
+ * closed by the server.
+ */
+export class Session {
+  readonly id = newId();
+  readonly user: SessionUser;
+  private readonly socket: WebSocket;
+  private readonly agent: AgentRunner;
+  private readonly log: Logger;
+  private readonly heartbeatMs: number;
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(socket: WebSocket, user: SessionUser, agent: AgentRunner, heartbeatS: number, log: Logger) {
+    this.socket = socket;
+    this.user = user;
+    this.agent = agent;
+    this.log = log;
+    this.heartbeatMs = heartbeatS * 1000;
+    socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on('close', () => clearTimeout(this.heartbeat));
+    socket.on('error', () => undefined);
+    this.send('connection_established', { connection_id: this.id, user_id: user.id });
+    this.armHeartbeat();
+  }
+
+  private armHeartbeat(): void {
+    clearTimeout(this.heartbeat);
+    this.heartbeat = setTimeout(() => {
+      this.send('heartbeat');
+      this.armHeartbeat();
+    }, this.heartbeatMs);
+  }
+
+  send(type: string, fields: Record<string, unknown> = {}): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame(type, fields));
+  }
+
+  private sendError(code: string, message: string, correlationId?: string): void {
+    this.send('error', { error_code: code, message, correlation_id: correlationId });
+  }
+
+  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    this.armHeartbeat();
+    if (isBinary) {
+      this.sendError('BINARY_NOT_SUPPORTED', 'binary frames are not supported; send JSON text frames');
+      return;
+    }
+    let message: unknown;
+    try {
+      message = JSON.parse(data.toString());
+    } catch (error) {
+      this.sendError('JSON_PARSE_ERROR', `frame is not valid JSON: ${errorMessage(error)}`);
+      return;
+    }
+    if (typeof message !== 'object' || message === null || Array.isArray(message) || typeof (message as { type?: unknown }).type !== 'string') {
+      this.sendError('INVALID_MESSAGE', 'a frame must be a JSON object with a string "type"');
+      return;
+    }
+    const { type, payload, data: wrapped, correlation_id } = message as { type: string; payload?: unknown; data?: unknown; correlation_id?: unknown };
+    const correlationId = typeof correlation_id === 'string' && correlation_id ? correlation_id : undefined;
+    switch (type) {
+      case 'ping':
+        this.send('pong', { correlation_id: correlationId });
+        return;
+      case 'start_agent':
+        this.startRun(payload ?? wrapped ?? message, 'user_request', correlationId);
+        return;
+      case 'user_message':
+        this.startRun(payload ?? wrapped ?? message, 'message', correlationId);
+        return;
+      default:
+        this.send('ack', { received_type: type, correlation_id: correlationId });
+    }
+  }
+
+  private startRun(payload: unknown, textField: 'user_request' | 'message', correlationId: string | undefined): void {
+    // `payload` is the contract's form; `data`-wrapped or flat fields are accepted too.
+    const body = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+    const text = body[textField];
+    const threadId = body.thread_id;
+    if (typeof text !== 'string' || !text.trim() || (threadId !== undefined && threadId !== null && typeof threadId !== 'string')) {
+      this.sendError('INVALID_MESSAGE', `payload.${textField} must be a non-empty string and payload.thread_id a string when given`, correlationId);
+      return;
+    }
+    const request = { userId: this.user.id, text: text.trim(), threadId: threadId || undefined, correlationId: correlationId ?? newId() };
+    this.agent
+      .run(request, (event) => {
+        const { type, ...fields } = event;
+        this.send(String(type), fields);
+      })
+      .catch((error: unknown) => this.log.warn(`agent run crashed: ${errorMessage(error)}`));
+  }
+
+  close(code: number, reason: string): void {
+    clearTimeout(this.heartbeat);
+    this.socket.close(code, reason);
+  }
+}
