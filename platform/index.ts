@@ -64,6 +64,11 @@ export interface RunningPlatform {
   environment: string;
   /** Milliseconds from startPlatform() until ready. */
   startMs: number;
+  /** The real stores behind the proxies (direct, full-rights URLs: for debugging and tests, never the suite). */
+  stores: {
+    postgres: { directUrl: string; database: string; schema: string; external: boolean };
+    redis: { directUrl: string; keyPrefix: string; external: boolean };
+  };
   /** What must be gone after stop(): store pids, temp dirs, listening ports. */
   resources: { pids: number[]; tempDirs: string[]; ports: number[] };
   setFault(name: string, params?: Record<string, unknown>): Promise<ActiveFault>;
@@ -186,6 +191,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       version: config.version,
       environment: config.environment,
       startMs,
+      stores: {
+        postgres: { directUrl: postgres.directUrl, database: postgres.database, schema: postgres.schema, external: postgres.external },
+        redis: { directUrl: redisTarget.directUrl, keyPrefix: redisTarget.keyPrefix, external: redisTarget.external },
+      },
       resources: {
         pids: storesToStop.pids(),
         tempDirs: storesToStop.tempDirs(),

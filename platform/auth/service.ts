@@ -55,7 +55,7 @@ function routes(context: PlatformContext): Route[] {
       handler: async () => {
         if (!context.lifecycle.ready) return { status: 503, body: { status: 'unhealthy', reason: `service ${context.lifecycle.state}`, database_status: 'unknown' } };
         try {
-          await timed(context.sql`SELECT 1`, 'auth health', HEALTH_QUERY_TIMEOUT_MS);
+          await timed('auth health', () => context.sql`SELECT 1`, HEALTH_QUERY_TIMEOUT_MS);
           return { status: 200, body: { status: 'healthy', service: 'auth-service', version: context.config.version, database_status: 'connected', timestamp: isoNow() } };
         } catch (error) {
           return { status: 503, body: { status: 'unhealthy', reason: `database unavailable: ${errorMessage(error)}`, database_status: 'disconnected', timestamp: isoNow() } };

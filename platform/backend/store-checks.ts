@@ -25,7 +25,7 @@ async function measure(probe: () => Promise<unknown>): Promise<StoreCheck> {
 
 /** A real round trip through the proxy, as the suite's own probe would do. */
 export function checkPostgres(context: PlatformContext): Promise<StoreCheck> {
-  return measure(() => timed(context.sql`SELECT 1 AS ok`, 'health check', POSTGRES_CHECK_TIMEOUT_MS));
+  return measure(() => timed('health check', () => context.sql`SELECT 1 AS ok`, POSTGRES_CHECK_TIMEOUT_MS));
 }
 
 export function checkRedis(context: PlatformContext): Promise<StoreCheck> {

@@ -8,8 +8,8 @@ export interface Fact {
 
 export async function lookupFact(sql: Sql, subject: string, relation: string): Promise<Fact | undefined> {
   const rows = await timed(
-    sql<Fact[]>`SELECT subject, relation, object FROM facts WHERE lower(subject) = lower(${subject}) AND relation = ${relation}`,
     'lookup fact',
+    () => sql<Fact[]>`SELECT subject, relation, object FROM facts WHERE lower(subject) = lower(${subject}) AND relation = ${relation}`,
   );
   return rows[0];
 }

@@ -42,40 +42,41 @@ const toMessage = (row: MessageRow): Message => ({
 
 export async function createThread(sql: Sql, userId: string, title: string, id: string = newId()): Promise<Thread> {
   const rows = await timed(
-    sql<ThreadRow[]>`INSERT INTO threads (id, user_id, title) VALUES (${id}, ${userId}, ${title}) RETURNING id, title, created_at, user_id`,
     'create thread',
+    () => sql<ThreadRow[]>`INSERT INTO threads (id, user_id, title) VALUES (${id}, ${userId}, ${title}) RETURNING id, title, created_at, user_id`,
   );
   return toThread(rows[0]!);
 }
 
 /** Only the owner sees a thread: another user's thread is indistinguishable from a missing one. */
 export async function findOwnedThread(sql: Sql, userId: string, id: string): Promise<Thread | undefined> {
-  const rows = await timed(sql<ThreadRow[]>`SELECT id, title, created_at, user_id FROM threads WHERE id = ${id} AND user_id = ${userId}`, 'find thread');
+  const rows = await timed('find thread', () => sql<ThreadRow[]>`SELECT id, title, created_at, user_id FROM threads WHERE id = ${id} AND user_id = ${userId}`);
   return rows[0] ? toThread(rows[0]) : undefined;
 }
 
 /** Deletes an owned thread; its messages and runs go with it (ON DELETE CASCADE). */
 export async function deleteOwnedThread(sql: Sql, userId: string, id: string): Promise<boolean> {
-  const rows = await timed(sql`DELETE FROM threads WHERE id = ${id} AND user_id = ${userId} RETURNING id`, 'delete thread');
+  const rows = await timed('delete thread', () => sql`DELETE FROM threads WHERE id = ${id} AND user_id = ${userId} RETURNING id`);
   return rows.length > 0;
 }
 
 /** Oldest first; `seq` breaks ties between messages written in the same microsecond. */
 export async function listMessages(sql: Sql, threadId: string): Promise<Message[]> {
   const rows = await timed(
-    sql<MessageRow[]>`SELECT id, role, content, created_at, run_id FROM messages WHERE thread_id = ${threadId} ORDER BY created_at, seq`,
     'list messages',
+    () => sql<MessageRow[]>`SELECT id, role, content, created_at, run_id FROM messages WHERE thread_id = ${threadId} ORDER BY created_at, seq`,
   );
   return rows.map(toMessage);
 }
 
 export async function addMessage(sql: Sql, threadId: string, role: Message['role'], content: string, runId: string | null): Promise<Message> {
+  const id = newId(); // outside the query thunk: a retried insert must not become a second message
   const rows = await timed(
-    sql<MessageRow[]>`
-      INSERT INTO messages (id, thread_id, role, content, run_id)
-      VALUES (${newId()}, ${threadId}, ${role}, ${content}, ${runId})
-      RETURNING id, role, content, created_at, run_id`,
     'add message',
+    () => sql<MessageRow[]>`
+      INSERT INTO messages (id, thread_id, role, content, run_id)
+      VALUES (${id}, ${threadId}, ${role}, ${content}, ${runId})
+      RETURNING id, role, content, created_at, run_id`,
   );
   return toMessage(rows[0]!);
 }

@@ -1,0 +1,171 @@
+/**
+ * Test helpers for the platform's own tests: everything goes over real sockets (fetch, ws),
+ * exactly as the suite will talk to a deployment.
+ */
+import WebSocket from 'ws';
+import { startPlatform, type PlatformOptions, type RunningPlatform } from '../index.ts';
+
+export type Frame = Record<string, unknown> & { type: string };
+
+/** Fast settings for tests: tiny think time, quiet logs. */
+export function startTestPlatform(options: PlatformOptions = {}): Promise<RunningPlatform> {
+  return startPlatform({ agentThinkMs: 2, logLevel: 'error', ...options });
+}
+
+export interface JsonResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export async function request<T = any>(
+  url: string,
+  init: { method?: string; token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<JsonResponse<T>> {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  let body: string | undefined;
+  if (init.rawBody !== undefined) body = init.rawBody;
+  else if (init.body !== undefined) body = JSON.stringify(init.body);
+  if (body !== undefined) headers['content-type'] ??= 'application/json';
+  const response = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, ...(body !== undefined ? { body } : {}) });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // keep the text
+  }
+  return { status: response.status, body: parsed as T, headers: response.headers };
+}
+
+export interface Tokens {
+  access_token: string;
+  refresh_token: string;
+  user: { id: string; email: string };
+}
+
+export async function login(platform: RunningPlatform): Promise<Tokens> {
+  const response = await request<Tokens>(`${platform.urls.auth}/auth/login`, {
+    body: { email: platform.env.STAGING_TEST_EMAIL, password: platform.env.STAGING_TEST_PASSWORD },
+  });
+  if (response.status !== 200) throw new Error(`login failed: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+export async function testAuth(platform: RunningPlatform, email: string): Promise<Tokens> {
+  const response = await request<Tokens>(`${platform.urls.auth}/auth/e2e/test-auth`, {
+    body: { email },
+    headers: { 'x-e2e-bypass-key': platform.env.E2E_BYPASS_KEY ?? '' },
+  });
+  if (response.status !== 200) throw new Error(`test-auth failed: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+export function admin(platform: RunningPlatform, method: string, path: string, body?: unknown, token = platform.admin.token): Promise<JsonResponse> {
+  return request(`${platform.admin.url}${path}`, { method, headers: token ? { 'x-platform-admin-token': token } : {}, ...(body !== undefined ? { body } : {}) });
+}
+
+export type Handshake =
+  | { kind: 'open'; client: WsClient }
+  | { kind: 'http'; status: number; body: string; headers: Record<string, unknown> };
+
+/** A WebSocket connection that records every frame and its close, with bounded waits. */
+export class WsClient {
+  readonly socket: WebSocket;
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(socket: WebSocket) {
+    this.socket = socket;
+    socket.on('message', (data, isBinary) => {
+      this.frames.push(isBinary ? { type: '__binary__' } : (JSON.parse(data.toString()) as Frame));
+      for (const listener of this.listeners) listener();
+    });
+    this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+
+  send(message: unknown): void {
+    this.socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** Resolves with the first recorded frame (from index `from`) that matches. */
+  waitFor(predicate: (frame: Frame) => boolean, timeoutMs = 5000, what = 'frame', from = 0): Promise<Frame> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const found = this.frames.slice(from).find(predicate);
+        if (!found) return false;
+        clearTimeout(timer);
+        this.listeners.delete(onFrame);
+        resolve(found);
+        return true;
+      };
+      const onFrame = (): void => {
+        check();
+      };
+      const timer = setTimeout(() => {
+        this.listeners.delete(onFrame);
+        reject(new Error(`no ${what} within ${timeoutMs} ms; frames: ${JSON.stringify(this.frames.map((frame) => frame.type))}`));
+      }, timeoutMs);
+      if (!check()) this.listeners.add(onFrame);
+    });
+  }
+
+  waitForType(type: string, timeoutMs = 5000, from = 0): Promise<Frame> {
+    return this.waitFor((frame) => frame.type === type, timeoutMs, `"${type}" frame`, from);
+  }
+
+  close(): void {
+    if (this.socket.readyState === WebSocket.OPEN || this.socket.readyState === WebSocket.CONNECTING) this.socket.terminate();
+  }
+}
+
+export function connectWs(url: string, options: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<Handshake> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {} });
+    // Record frames from the first byte: the server may send before our 'open' handler runs.
+    const client = new WsClient(socket);
+    socket.once('open', () => resolve({ kind: 'open', client }));
+    socket.once('unexpected-response', (_request, response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ kind: 'http', status: response.statusCode ?? 0, body, headers: response.headers }));
+      response.on('error', () => resolve({ kind: 'http', status: response.statusCode ?? 0, body, headers: response.headers }));
+    });
+    socket.once('error', (error) => reject(error));
+  });
+}
+
+/** Opens an authenticated connection and waits for `connection_established`. */
+export async function openSession(platform: RunningPlatform, token: string): Promise<WsClient> {
+  const handshake = await connectWs(platform.urls.ws, { headers: { authorization: `Bearer ${token}` } });
+  if (handshake.kind !== 'open') throw new Error(`handshake failed with HTTP ${handshake.status}`);
+  await handshake.client.waitForType('connection_established');
+  return handshake.client;
+}
+
+export interface RunCapture {
+  runId: string;
+  events: Frame[];
+  terminal: Frame;
+}
+
+export const TERMINAL = new Set(['agent_completed', 'agent_error']);
+
+/** Sends one agent request and collects that run's events until its terminal event. */
+export async function runAgent(client: WsClient, message: Record<string, unknown>, timeoutMs = 15_000): Promise<RunCapture> {
+  const correlationId = `test-${Math.random().toString(36).slice(2)}`;
+  const from = client.frames.length;
+  client.send({ ...message, correlation_id: correlationId });
+  const first = await client.waitFor((frame) => frame.correlation_id === correlationId && typeof frame.run_id === 'string', timeoutMs, 'first run event', from);
+  const runId = String(first.run_id);
+  const terminal = await client.waitFor((frame) => frame.run_id === runId && TERMINAL.has(frame.type), timeoutMs, 'terminal event', from);
+  const events = client.frames.slice(from).filter((frame) => frame.run_id === runId);
+  return { runId, events, terminal };
+}
