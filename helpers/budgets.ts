@@ -138,6 +138,8 @@ export class Budget {
   readonly startedAt: number;
   /** performance.now() at which the budget runs out. */
   readonly deadline: number;
+  /** True when the parent's remaining time was less than the ms asked for. */
+  readonly capped: boolean;
 
   readonly #entries: RawEntry[] = [];
   readonly #children: Budget[] = [];
@@ -151,8 +153,11 @@ export class Budget {
     this.requestedMs = ms;
     this.startedAt = performance.now();
     const own = this.startedAt + ms;
+    // Half a millisecond of slack: `child(name)` asks for exactly what is left, which float
+    // arithmetic can put a hair past the parent's deadline.
+    this.capped = parent !== undefined && parent.deadline < own - 0.5;
     this.deadline = parent ? Math.min(own, parent.deadline) : own;
-    this.ms = Math.max(0, this.deadline - this.startedAt);
+    this.ms = this.capped ? Math.max(0, this.deadline - this.startedAt) : ms;
     this.component = options.component ?? parent?.component ?? 'network';
     if (parent) parent.#children.push(this);
   }
@@ -300,7 +305,7 @@ export class Budget {
 
     const at = stepLabel === undefined ? this.path : `${this.path}${PATH_SEPARATOR}${stepLabel}`;
     let message = `Budget exhausted at '${at}': budget '${this.path}' (${formatMs(this.ms)}) ran out after ${formatMs(elapsed)}`;
-    if (this.requestedMs > this.ms) message += ` (asked for ${formatMs(this.requestedMs)}, capped by its parent)`;
+    if (this.capped) message += ` (asked for ${formatMs(this.requestedMs)}, capped by its parent)`;
     message += greediest
       ? `; step '${greediest.label}' used ${formatMs(greediest.durationMs)} of ${formatMs(this.ms)}`
       : '; no step had finished';

@@ -116,8 +116,14 @@ describe('Budget', () => {
 
   it('gives a child all the remaining time by default and a smaller one when asked', () => {
     const parent = new Budget('p', 1_000);
-    expect(parent.child('all').ms).toBeGreaterThan(990);
+    expect(parent.ms).toBe(1_000);
+    expect(parent.capped).toBe(false);
+    const all = parent.child('all');
+    expect(all.ms).toBeGreaterThan(990);
+    expect(all.capped).toBe(false);
+    expect(all.deadline).toBeLessThanOrEqual(parent.deadline);
     expect(parent.child('small', 100).ms).toBe(100);
+    expect(parent.child('big', 5_000).capped).toBe(true);
   });
 
   it('shows child steps in the parent ledger under a nested label', async () => {
