@@ -1,0 +1,873 @@
+/**
+ * WebSocket sessions against the platform, as the contract pins them.
+ *
+ * - `probeHandshake` classifies how a handshake ends (never throws for target behaviour):
+ *   established, HTTP rejection before the upgrade, 101-then-close (1008/1011/1003), network
+ *   error, timeout, subprotocol mismatch, or a first frame that is not `connection_established`.
+ * - `connectWs` resolves with a `WsSession` only once `connection_established` has arrived,
+ *   else throws a `WsHandshakeError` carrying the classified outcome.
+ * - A `WsSession` captures every frame from the moment of connection (subscribe before
+ *   acting), offers budgeted waits that say what they waited for, follows one agent run with
+ *   fail-fast stall detection, and dumps what it saw for failure evidence.
+ *
+ * Tokens never reach evidence: the `jwt.<token>` subprotocol is recorded as `jwt.<redacted>`,
+ * a `?ticket=` value as `<redacted>`.
+ */
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import WebSocket, { type RawData } from 'ws';
+import { Budget, BudgetExceededError, DEFAULT_BUDGETS, formatMs } from './budgets.ts';
+import { CheckError, type CheckErrorDetails, type Component, type Layer } from './errors.ts';
+import {
+  compactFrame,
+  FrameError,
+  INVALID_FRAME_TYPE,
+  isAgentEventType,
+  isTerminalEventType,
+  normalizeFrame,
+  runIdOf,
+  truncateText,
+  type CapturedFrame,
+} from './frames.ts';
+
+export type WsAuth =
+  | { method: 'subprotocol'; token: string }
+  | { method: 'header'; token: string }
+  | { method: 'ticket'; ticketId: string }
+  | { method: 'none' };
+
+export interface ConnectOptions {
+  url: string;
+  auth: WsAuth;
+  /** Covers the upgrade and the `connection_established` frame. */
+  budget: Budget;
+  /** Replaces the offered subprotocols (e.g. to provoke close 1003). */
+  protocols?: string[];
+  headers?: Record<string, string>;
+  /** Frames over this size are captured as invalid (default 1 MB). */
+  maxFrameBytes?: number;
+}
+
+export type HandshakeOutcome =
+  | { kind: 'established'; protocol: string; connectionId: string; userId: string; ms: number }
+  | { kind: 'http-rejected'; status: number; body: string; ms: number; correlationId?: string }
+  | { kind: 'closed-after-upgrade'; code: number; reason: string; ms: number }
+  | { kind: 'network-error'; code: string; message: string; ms: number }
+  | { kind: 'timeout'; stage: 'upgrade' | 'first-frame'; ms: number }
+  | { kind: 'protocol-mismatch'; offered: string; echoed: string | null; message: string; ms: number }
+  | { kind: 'unexpected-frame'; frameType: string; reason: string; preview: string; ms: number };
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  /** ms since the session started connecting. */
+  atMs: number;
+  /** Who started the closing handshake. */
+  by: 'client' | 'server';
+}
+
+export interface SentFrame {
+  type: string;
+  atMs: number;
+  sizeBytes: number;
+  preview: string;
+}
+
+export type SessionEvent = { kind: 'frame'; frame: CapturedFrame } | { kind: 'close'; info: CloseInfo };
+
+export interface WaitOptions {
+  budget: Budget;
+  /** What is awaited, for the ledger and the error ("pong after ping"). */
+  what: string;
+  /** Only frames with `index >= fromIndex` can match (default 0: already captured frames count). */
+  fromIndex?: number;
+  /** Component blamed when the budget runs out (default 'websocket'). */
+  component?: Component;
+}
+
+export interface RunWaitOptions {
+  budget: Budget;
+  /** Silence between two events of the run that counts as a stall (default 15 s). */
+  stallMs?: number;
+  /** With a run id target: where the run's window starts in the capture (default 0). */
+  fromIndex?: number;
+}
+
+export interface RunCapture {
+  runId: string;
+  /** The run's agent events (its run_id, or none at all), up to and including the terminal. */
+  events: CapturedFrame[];
+  terminal: CapturedFrame;
+}
+
+/** Close codes the contract gives a meaning to. */
+export const CLOSE_CODE_MEANINGS: Readonly<Record<number, string>> = {
+  1000: 'normal closure',
+  1001: 'going away',
+  1002: 'protocol error',
+  1003: 'unsupported subprotocol',
+  1006: 'abnormal closure, no close frame',
+  1008: 'policy violation: authentication failed',
+  1009: 'message too big',
+  1011: 'server error: service not ready',
+  1012: 'service restart',
+  1013: 'try again later',
+};
+
+const SUBPROTOCOL_ERRORS = new Set([
+  'Server sent no subprotocol',
+  'Server sent an invalid subprotocol',
+  'Server sent a subprotocol but none was requested',
+]);
+
+const HTTP_BODY_LIMIT = 2048;
+const EVIDENCE_BODY_CHARS = 500;
+
+/** `jwt.<token>` → `jwt.<redacted>`; anything else unchanged. */
+export function redactProtocol(protocol: string): string {
+  return protocol.startsWith('jwt.') ? 'jwt.<redacted>' : protocol;
+}
+
+function redactText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret) out = out.split(secret).join('<redacted>');
+  return out.replace(/\bjwt\.[A-Za-z0-9\-_.~+/=]+/g, 'jwt.<redacted>');
+}
+
+function describeClose(code: number, reason: string): string {
+  const meaning = CLOSE_CODE_MEANINGS[code];
+  return `code ${code}${meaning ? ` (${meaning})` : ''}${reason ? ` "${reason}"` : ''}`;
+}
+
+function buildUrl(options: ConnectOptions): { url: string; endpoint: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(options.url);
+  } catch {
+    throw new CheckError(`WebSocket URL is not a valid URL: ${JSON.stringify(options.url)}`, { component: 'websocket', layer: 'config' });
+  }
+  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+    throw new CheckError(`WebSocket URL must start with ws:// or wss://, got ${parsed.protocol}//`, { component: 'websocket', layer: 'config' });
+  }
+  if (options.auth.method === 'ticket') parsed.searchParams.set('ticket', options.auth.ticketId);
+  const url = parsed.toString();
+  const shown = new URL(url);
+  shown.username = '';
+  shown.password = '';
+  if (shown.searchParams.has('ticket')) shown.searchParams.set('ticket', '<redacted>');
+  return { url, endpoint: decodeURIComponent(shown.toString()) };
+}
+
+function secretsOf(auth: WsAuth): string[] {
+  if (auth.method === 'subprotocol' || auth.method === 'header') return [auth.token];
+  if (auth.method === 'ticket') return [auth.ticketId];
+  return [];
+}
+
+function errorCode(error: Error): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors) {
+      const innerCode = (inner as { code?: unknown }).code;
+      if (typeof innerCode === 'string') return innerCode;
+    }
+  }
+  return undefined;
+}
+
+function readBody(response: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      response.removeAllListeners('data');
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    response.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= limit) done();
+    });
+    response.once('end', done);
+    response.on('error', done); // stays: destroying the request later must not raise an unhandled error
+    response.once('close', done);
+  });
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * One WebSocket connection and everything it received. Made by `connectWs` (or
+ * `probeHandshake`); frames are captured from the first byte, so frames that arrive between
+ * an action and a `waitFor` are never lost.
+ */
+export class WsSession {
+  /** URL with secrets removed. */
+  readonly endpoint: string;
+  /** performance.now() when connecting started; frame `receivedAt` is relative to it. */
+  readonly startedAt: number;
+  readonly startedAtEpoch: number;
+  /** Negotiated subprotocol, redacted (`jwt.<redacted>`), '' when none. */
+  protocol = '';
+  connectionId: string | undefined;
+  userId: string | undefined;
+  /** ms from connecting to `connection_established`. */
+  handshakeMs: number | undefined;
+  /** The server answered the upgrade request with 101. */
+  upgraded = false;
+  /** The raw subprotocol header the server echoed (not redacted: internal use only). */
+  #echoedProtocol: string | null = null;
+  #lastError: Error | undefined;
+
+  readonly #ws: WebSocket;
+  readonly #secrets: readonly string[];
+  readonly #maxFrameBytes: number | undefined;
+  readonly #frames: CapturedFrame[] = [];
+  readonly #sent: SentFrame[] = [];
+  readonly #listeners = new Set<(event: SessionEvent) => void>();
+  #closeInfo: CloseInfo | undefined;
+  #closing = false;
+  #closePromise: Promise<void> | undefined;
+
+  /** @internal Use `connectWs`/`probeHandshake`. */
+  constructor(ws: WebSocket, endpoint: string, secrets: readonly string[], maxFrameBytes?: number) {
+    this.#ws = ws;
+    this.endpoint = endpoint;
+    this.#secrets = secrets;
+    this.#maxFrameBytes = maxFrameBytes;
+    this.startedAt = performance.now();
+    this.startedAtEpoch = Date.now();
+    ws.on('message', (data: RawData, isBinary: boolean) => this.#capture(data, isBinary));
+    ws.on('upgrade', (response: IncomingMessage) => {
+      this.upgraded = true;
+      const header = response.headers['sec-websocket-protocol'];
+      this.#echoedProtocol = typeof header === 'string' ? header : null;
+    });
+    ws.on('error', (error: Error) => {
+      this.#lastError = error;
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      this.#closeInfo = {
+        code,
+        reason: reason.toString('utf8'),
+        atMs: Math.round(this.nowMs()),
+        by: this.#closing ? 'client' : 'server',
+      };
+      this.#emit({ kind: 'close', info: this.#closeInfo });
+    });
+  }
+
+  /** @internal */
+  get socket(): WebSocket {
+    return this.#ws;
+  }
+
+  /** @internal The echoed subprotocol, unredacted. */
+  get echoedProtocol(): string | null {
+    return this.#echoedProtocol;
+  }
+
+  /** Every frame received so far, in order; `frames[i].index === i`. */
+  get frames(): readonly CapturedFrame[] {
+    return this.#frames;
+  }
+
+  /** Frames sent by the suite, for the dump. */
+  get sent(): readonly SentFrame[] {
+    return this.#sent;
+  }
+
+  /** Set once the socket has closed. */
+  get closeInfo(): CloseInfo | undefined {
+    return this.#closeInfo;
+  }
+
+  get lastError(): Error | undefined {
+    return this.#lastError;
+  }
+
+  get isOpen(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /** ms since the session started connecting (the time base of `receivedAt`). */
+  nowMs(): number {
+    return performance.now() - this.startedAt;
+  }
+
+  /** Listens to frames and the close; returns the unsubscribe function. */
+  subscribe(listener: (event: SessionEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Sends `obj` as JSON text. */
+  send(obj: unknown): void {
+    const text = JSON.stringify(obj);
+    const type = typeof obj === 'object' && obj !== null && typeof (obj as { type?: unknown }).type === 'string' ? (obj as { type: string }).type : '<untyped>';
+    this.#write(text, type);
+  }
+
+  /** Sends a raw text or binary frame (for malformed-input checks). */
+  sendRaw(data: string | Buffer): void {
+    this.#write(data, typeof data === 'string' ? '<raw text>' : '<raw binary>');
+  }
+
+  #write(data: string | Buffer, type: string): void {
+    if (this.#ws.readyState !== WebSocket.OPEN) {
+      const info = this.#closeInfo;
+      if (info && info.by === 'server') {
+        throw new CheckError(`cannot send ${type}: the server closed the WebSocket (${describeClose(info.code, info.reason)}) at t+${formatMs(info.atMs)}`, {
+          component: 'websocket',
+          layer: 'ws-close',
+          endpoint: this.endpoint,
+          code: info.code,
+          evidence: { closeInfo: info, lastFrames: this.#lastFrames(5) },
+        });
+      }
+      throw new Error(`cannot send ${type}: the WebSocket is not open (readyState ${this.#ws.readyState}); the suite closed it or never opened it`);
+    }
+    const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    const preview = typeof data === 'string' ? truncateText(redactText(data, this.#secrets), 300) : `<binary ${data.length} bytes>`;
+    this.#sent.push({ type, atMs: Math.round(this.nowMs()), sizeBytes: size, preview });
+    this.#ws.send(data, (error) => {
+      if (error) this.#lastError = error;
+    });
+  }
+
+  /**
+   * The first frame (already captured, or arriving later) matching `predicate`. Rejects with
+   * a CheckError naming `what`, the budget and the last frame seen when the budget runs out
+   * (layer 'budget') or the server closes the socket (layer 'ws-close', code = close code).
+   */
+  waitFor(predicate: (frame: CapturedFrame, index: number) => boolean, options: WaitOptions): Promise<CapturedFrame> {
+    const from = options.fromIndex ?? 0;
+    const component = options.component ?? 'websocket';
+    const started = this.nowMs();
+    return options.budget.step(
+      `wait ${options.what}`,
+      (signal) =>
+        new Promise<CapturedFrame>((resolve, reject) => {
+          let unsubscribe: () => void = () => undefined;
+          let settled = false;
+          const onAbort = (): void => {
+            settled = true;
+            unsubscribe();
+          };
+          const settle = (fn: () => void): void => {
+            if (settled) return;
+            settled = true;
+            unsubscribe();
+            signal.removeEventListener('abort', onAbort);
+            fn();
+          };
+          /** Settles on a match or a throwing predicate; returns true once settled. */
+          const consider = (frame: CapturedFrame): boolean => {
+            if (frame.index < from) return false;
+            let matched: boolean;
+            try {
+              matched = predicate(frame, frame.index);
+            } catch (error) {
+              settle(() => reject(error));
+              return true;
+            }
+            if (matched) settle(() => resolve(frame));
+            return matched;
+          };
+          for (const frame of this.#frames) {
+            if (consider(frame)) return;
+          }
+          if (this.#closeInfo) return settle(() => reject(this.#closedError(options.what, started)));
+          signal.addEventListener('abort', onAbort, { once: true });
+          unsubscribe = this.subscribe((event) => {
+            if (settled) return;
+            if (event.kind === 'frame') consider(event.frame);
+            else settle(() => reject(this.#closedError(options.what, started)));
+          });
+        }),
+      {
+        component,
+        endpoint: this.endpoint,
+        context: () => `waiting for ${options.what}; last frame seen: ${this.#describeLast()}`,
+        evidence: () => ({ waitingFor: options.what, lastFrames: this.#lastFrames(10) }),
+      },
+    );
+  }
+
+  /**
+   * Follows one agent run until its terminal event (agent_completed / agent_error).
+   * `target`: the run id, or `{ after: index }` for the run of the first `agent_started`
+   * captured at or after that index. Fails fast on a stall: as soon as no event of the run has
+   * arrived for more than `stallMs`, rejects (component 'agent', layer 'budget', code 'stall')
+   * without waiting out the rest of the budget. Events without a run_id inside the run's
+   * window are collected (and flagged later by `checkRunSequence`).
+   */
+  waitForRun(target: string | { after: number }, options: RunWaitOptions): Promise<RunCapture> {
+    const stallMs = options.stallMs ?? DEFAULT_BUDGETS.stall;
+    const budget = options.budget;
+    const label = typeof target === 'string' ? target : `after frame #${target.after}`;
+    const started = this.nowMs();
+    let runId: string | undefined = typeof target === 'string' ? target : undefined;
+    const events: CapturedFrame[] = [];
+
+    return budget.step(
+      `wait run ${label} terminal event`,
+      (signal) =>
+        new Promise<RunCapture>((resolve, reject) => {
+          let windowStart = typeof target === 'string' ? (options.fromIndex ?? 0) : target.after;
+          let stallTimer: NodeJS.Timeout | undefined;
+          let unsubscribe: () => void = () => undefined;
+          let settled = false;
+          const settle = (fn: () => void): void => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(stallTimer);
+            unsubscribe();
+            signal.removeEventListener('abort', onAbort);
+            fn();
+          };
+          const onAbort = (): void => {
+            settled = true;
+            clearTimeout(stallTimer);
+            unsubscribe();
+          };
+
+          const stallError = (last: CapturedFrame, gap: number): CheckError => {
+            const types = events.map((e) => e.type).join(', ');
+            return new CheckError(
+              `agent run ${runId} stalled: no event for ${formatMs(gap)} after ${last.type} (frame #${last.index} at t+${formatMs(last.receivedAt)}), over the ${formatMs(stallMs)} stall limit; ${plural(events.length, 'event')} so far (${types}); budget '${budget.path}' still had ${formatMs(budget.remainingMs())}`,
+              {
+                component: 'agent',
+                layer: 'budget',
+                code: 'stall',
+                endpoint: this.endpoint,
+                elapsedMs: Math.round(this.nowMs() - started),
+                evidence: {
+                  runId,
+                  stallMs,
+                  gapMs: Math.round(gap),
+                  budget: budget.path,
+                  budgetRemainingMs: Math.round(budget.remainingMs()),
+                  lastEvent: compactFrame(last),
+                  events: events.map((e) => compactFrame(e)),
+                },
+              },
+            );
+          };
+
+          const armStall = (): void => {
+            clearTimeout(stallTimer);
+            const last = events[events.length - 1];
+            if (!last) return; // no stall clock before the run's first event
+            const gap = this.nowMs() - last.receivedAt;
+            if (gap > stallMs) {
+              settle(() => reject(stallError(last, gap)));
+              return;
+            }
+            stallTimer = setTimeout(armStall, Math.max(1, Math.ceil(stallMs - gap) + 1));
+          };
+
+          /** Returns true when the run is over (resolved or rejected). */
+          const consider = (frame: CapturedFrame): boolean => {
+            if (frame.index < windowStart || !isAgentEventType(frame.type)) return false;
+            const id = runIdOf(frame);
+            if (runId === undefined) {
+              if (frame.type !== 'agent_started') return false;
+              if (id === undefined) {
+                settle(() =>
+                  reject(
+                    new CheckError(`agent_started (frame #${frame.index}) has no run_id, so its run cannot be followed`, {
+                      component: 'agent',
+                      layer: 'ordering',
+                      code: 'missing-run-id',
+                      endpoint: this.endpoint,
+                      evidence: { frame: compactFrame(frame) },
+                    }),
+                  ),
+                );
+                return true;
+              }
+              runId = id;
+              windowStart = frame.index;
+            } else if (id !== undefined && id !== runId) {
+              return false;
+            }
+            events.push(frame);
+            if (isTerminalEventType(frame.type)) {
+              const finalRunId = runId;
+              settle(() => resolve({ runId: finalRunId, events: [...events], terminal: frame }));
+              return true;
+            }
+            return false;
+          };
+
+          for (const frame of this.#frames) {
+            if (consider(frame)) return;
+          }
+          if (this.#closeInfo) {
+            settle(() => reject(this.#closedError(`the terminal event of run ${runId ?? label}`, started)));
+            return;
+          }
+          signal.addEventListener('abort', onAbort, { once: true });
+          unsubscribe = this.subscribe((event) => {
+            if (settled) return;
+            if (event.kind === 'close') {
+              settle(() => reject(this.#closedError(`the terminal event of run ${runId ?? label}`, started, events)));
+              return;
+            }
+            const before = events.length;
+            if (!consider(event.frame) && events.length > before) armStall();
+          });
+          armStall();
+        }),
+      {
+        component: 'agent',
+        endpoint: this.endpoint,
+        context: () =>
+          `waiting for the terminal event of run ${runId ?? label}; ${plural(events.length, 'event')} of the run so far; last frame seen: ${this.#describeLast()}`,
+        evidence: () => ({ runId, events: events.map((e) => compactFrame(e)), lastFrames: this.#lastFrames(10) }),
+      },
+    );
+  }
+
+  /**
+   * Closes the socket (code 1000) and resolves once it is closed; after `timeoutMs` without
+   * the server's close frame the socket is terminated. Idempotent.
+   */
+  close(timeoutMs = 2_000): Promise<void> {
+    if (this.#closePromise) return this.#closePromise;
+    this.#closing = true;
+    this.#closePromise = new Promise<void>((resolve) => {
+      if (this.#closeInfo) return resolve();
+      let fallback: NodeJS.Timeout | undefined;
+      const timer = setTimeout(() => {
+        this.#ws.terminate();
+        // 'close' follows terminate() almost at once; never hang on it.
+        fallback = setTimeout(resolve, 500);
+      }, timeoutMs);
+      this.#ws.once('close', () => {
+        clearTimeout(timer);
+        clearTimeout(fallback);
+        resolve();
+      });
+      const state = this.#ws.readyState;
+      if (state === WebSocket.CONNECTING) this.#ws.terminate();
+      else if (state === WebSocket.OPEN) this.#ws.close(1000, 'stagecheck: done');
+    });
+    return this.#closePromise;
+  }
+
+  /** Readable text of everything captured (and sent), for failure evidence. */
+  dump(options: { maxFrames?: number; maxChars?: number } = {}): string {
+    const maxFrames = options.maxFrames ?? 200;
+    const maxChars = options.maxChars ?? 300;
+    const header = `WebSocket ${this.endpoint}${this.protocol ? ` protocol ${this.protocol}` : ''}${this.connectionId ? ` connection ${this.connectionId}` : ''}${this.userId ? ` user ${this.userId}` : ''}: ${plural(this.#frames.length, 'frame')} received, ${this.#sent.length} sent`;
+    type Line = { t: number; text: string };
+    const received: Line[] = this.#frames.map((f) => ({
+      t: f.receivedAt,
+      text: `#${String(f.index).padEnd(4)} t+${String(Math.round(f.receivedAt)).padStart(6)} ms  <- ${f.type}  ${truncateText(redactText(f.error ? `${f.error.message} | ${f.raw}` : f.raw, this.#secrets), maxChars)}`,
+    }));
+    let shown = received;
+    if (received.length > maxFrames) {
+      const head = Math.min(20, Math.floor(maxFrames / 2));
+      shown = [
+        ...received.slice(0, head),
+        { t: received[head]!.t, text: `      … ${received.length - maxFrames} frames omitted …` },
+        ...received.slice(received.length - (maxFrames - head)),
+      ];
+    }
+    const sent: Line[] = this.#sent.map((s) => ({ t: s.atMs, text: `      t+${String(s.atMs).padStart(6)} ms  -> ${s.type}  ${truncateText(s.preview, maxChars)}` }));
+    const lines = [...shown, ...sent].sort((a, b) => a.t - b.t).map((l) => l.text);
+    const info = this.#closeInfo;
+    const footer = info
+      ? `closed by ${info.by} at t+${info.atMs} ms: ${describeClose(info.code, info.reason)}${this.#lastError ? `; last error: ${this.#lastError.message}` : ''}`
+      : 'still open';
+    return [header, ...lines, footer].join('\n');
+  }
+
+  #capture(data: RawData, isBinary: boolean): void {
+    const receivedAt = this.nowMs();
+    const receivedAtEpoch = Date.now();
+    const index = this.#frames.length;
+    let frame: CapturedFrame;
+    try {
+      const normalized = normalizeFrame(data, isBinary, this.#maxFrameBytes === undefined ? {} : { maxBytes: this.#maxFrameBytes });
+      frame = { ...normalized, index, receivedAt, receivedAtEpoch };
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      frame = { type: INVALID_FRAME_TYPE, fields: {}, wrapped: 'flat', raw: error.preview, sizeBytes: error.sizeBytes, index, receivedAt, receivedAtEpoch, error };
+    }
+    this.#frames.push(frame);
+    this.#emit({ kind: 'frame', frame });
+  }
+
+  #emit(event: SessionEvent): void {
+    for (const listener of [...this.#listeners]) listener(event);
+  }
+
+  #describeLast(): string {
+    const last = this.#frames[this.#frames.length - 1];
+    if (!last) return 'none';
+    return `#${last.index} ${last.type} at t+${formatMs(last.receivedAt)}`;
+  }
+
+  #lastFrames(n: number): ReturnType<typeof compactFrame>[] {
+    return this.#frames.slice(-n).map((f) => compactFrame(f));
+  }
+
+  #closedError(what: string, startedMs: number, runEvents?: CapturedFrame[]): Error {
+    const info = this.#closeInfo!;
+    if (info.by === 'client') {
+      return new Error(`the suite closed the WebSocket session while still waiting for ${what}`);
+    }
+    const details: CheckErrorDetails = {
+      component: 'websocket',
+      layer: 'ws-close',
+      code: info.code,
+      endpoint: this.endpoint,
+      elapsedMs: Math.round(this.nowMs() - startedMs),
+      evidence: {
+        closeInfo: info,
+        ...(this.#lastError ? { lastError: `${this.#lastError.name}: ${this.#lastError.message}` } : {}),
+        ...(runEvents ? { runEvents: runEvents.map((e) => compactFrame(e)) } : {}),
+        lastFrames: this.#lastFrames(10),
+      },
+    };
+    return new CheckError(
+      `the server closed the WebSocket (${describeClose(info.code, info.reason)}) at t+${formatMs(info.atMs)} while waiting for ${what}; last frame seen: ${this.#describeLast()}`,
+      details,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Handshake
+
+/** The handshake did not end in `connection_established`. */
+export class WsHandshakeError extends CheckError {
+  readonly outcome: HandshakeOutcome;
+
+  constructor(outcome: HandshakeOutcome, endpoint: string, budget: Budget, cause?: unknown) {
+    const { message, layer, code } = describeOutcome(outcome, endpoint, budget);
+    const details: CheckErrorDetails = {
+      component: 'websocket',
+      layer,
+      endpoint,
+      elapsedMs: Math.round(outcome.ms),
+      evidence: { outcome, budget: budget.path },
+    };
+    if (code !== undefined) details.code = code;
+    if (outcome.kind === 'http-rejected' && outcome.correlationId) details.correlationId = outcome.correlationId;
+    super(message, details, cause === undefined ? undefined : { cause });
+    this.name = 'WsHandshakeError';
+    this.outcome = outcome;
+  }
+}
+
+function describeOutcome(outcome: HandshakeOutcome, endpoint: string, budget: Budget): { message: string; layer: Layer; code?: string | number } {
+  switch (outcome.kind) {
+    case 'established':
+      return { message: `WebSocket ${endpoint} established`, layer: 'ws-handshake' };
+    case 'http-rejected':
+      return {
+        message: `WebSocket handshake to ${endpoint} was rejected with HTTP ${outcome.status} before the upgrade after ${formatMs(outcome.ms)}${outcome.body ? `: ${truncateText(outcome.body, 200)}` : ''}`,
+        layer: 'ws-handshake',
+        code: outcome.status,
+      };
+    case 'closed-after-upgrade':
+      return {
+        message: `WebSocket ${endpoint} upgraded (101), then the server closed it with ${describeClose(outcome.code, outcome.reason)} after ${formatMs(outcome.ms)}, before connection_established`,
+        layer: 'ws-close',
+        code: outcome.code,
+      };
+    case 'network-error':
+      return {
+        message: `WebSocket handshake to ${endpoint} failed before any HTTP answer after ${formatMs(outcome.ms)}: ${outcome.code} ${outcome.message}`,
+        layer: 'ws-handshake',
+        code: outcome.code,
+      };
+    case 'timeout':
+      return {
+        message:
+          outcome.stage === 'upgrade'
+            ? `WebSocket handshake to ${endpoint}: no answer to the upgrade request within budget '${budget.path}' (${formatMs(budget.ms)})`
+            : `WebSocket ${endpoint} upgraded (101) but sent no connection_established within budget '${budget.path}' (${formatMs(budget.ms)})`,
+        layer: 'budget',
+        code: 'timeout',
+      };
+    case 'protocol-mismatch':
+      return {
+        message: `WebSocket ${endpoint}: offered subprotocol ${outcome.offered || '(none)'} but the server echoed ${outcome.echoed ?? '(none)'} (${outcome.message})`,
+        layer: 'protocol',
+        code: 'subprotocol',
+      };
+    case 'unexpected-frame':
+      return {
+        message: `WebSocket ${endpoint}: the first frame was ${outcome.frameType}, expected connection_established (${outcome.reason}); frame: ${outcome.preview}`,
+        layer: 'frame',
+        code: outcome.frameType,
+      };
+  }
+}
+
+function awaitHandshake(session: WsSession, offered: readonly string[], secrets: readonly string[], signal: AbortSignal): Promise<HandshakeOutcome> {
+  const ws = session.socket;
+  return new Promise<HandshakeOutcome>((resolve) => {
+    let settled = false;
+    let opened = false;
+    const cleanups: (() => void)[] = [];
+    const finish = (outcome: HandshakeOutcome): void => {
+      if (settled) return;
+      settled = true;
+      for (const cleanup of cleanups) cleanup();
+      resolve(outcome);
+    };
+    const ms = (): number => session.nowMs();
+    signal.addEventListener('abort', () => {
+      settled = true;
+      for (const cleanup of cleanups) cleanup();
+    }, { once: true });
+
+    const onUnexpected = (request: ClientRequest, response: IncomingMessage): void => {
+      const status = response.statusCode ?? 0;
+      const correlation = response.headers['x-correlation-id'] ?? response.headers['x-request-id'];
+      void readBody(response, HTTP_BODY_LIMIT).then((body) => {
+        const outcome: HandshakeOutcome = { kind: 'http-rejected', status, body: truncateText(redactText(body, secrets), EVIDENCE_BODY_CHARS), ms: ms() };
+        if (typeof correlation === 'string') outcome.correlationId = correlation;
+        finish(outcome);
+        request.destroy(); // the caller then closes (terminates) the half-open socket
+      });
+    };
+    const onOpen = (): void => {
+      opened = true;
+      session.protocol = redactProtocol(ws.protocol);
+    };
+    const onError = (error: Error): void => {
+      if (opened) return; // after the upgrade the close event tells the story
+      if (SUBPROTOCOL_ERRORS.has(error.message)) {
+        const echoed = session.echoedProtocol;
+        finish({
+          kind: 'protocol-mismatch',
+          offered: offered.map(redactProtocol).join(', '),
+          echoed: echoed === null ? null : redactProtocol(echoed),
+          message: error.message,
+          ms: ms(),
+        });
+        return;
+      }
+      finish({ kind: 'network-error', code: errorCode(error) ?? 'WS_HANDSHAKE_FAILED', message: redactText(error.message, secrets), ms: ms() });
+    };
+    ws.on('unexpected-response', onUnexpected);
+    ws.on('open', onOpen);
+    ws.on('error', onError);
+    cleanups.push(() => {
+      ws.off('open', onOpen);
+      ws.off('error', onError);
+      // 'unexpected-response' stays: without a listener ws would throw on a late response.
+    });
+
+    const unsubscribe = session.subscribe((event) => {
+      if (event.kind === 'close') {
+        if (opened) {
+          finish({ kind: 'closed-after-upgrade', code: event.info.code, reason: event.info.reason, ms: ms() });
+        } else {
+          const error = session.lastError;
+          finish({
+            kind: 'network-error',
+            code: (error && errorCode(error)) ?? 'CLOSED_BEFORE_UPGRADE',
+            message: error ? redactText(error.message, secrets) : `socket closed before the upgrade (${describeClose(event.info.code, event.info.reason)})`,
+            ms: ms(),
+          });
+        }
+        return;
+      }
+      const frame = event.frame;
+      if (frame.index !== 0) return;
+      if (frame.type !== 'connection_established') {
+        finish({
+          kind: 'unexpected-frame',
+          frameType: frame.type,
+          reason: frame.error ? frame.error.message : `first frame must be connection_established`,
+          preview: truncateText(frame.raw, 200),
+          ms: ms(),
+        });
+        return;
+      }
+      const { connection_id: connectionId, user_id: userId } = frame.fields;
+      if (typeof connectionId !== 'string' || connectionId === '' || typeof userId !== 'string' || userId === '') {
+        const missing = [typeof connectionId !== 'string' || connectionId === '' ? 'connection_id' : '', typeof userId !== 'string' || userId === '' ? 'user_id' : ''].filter(Boolean);
+        finish({
+          kind: 'unexpected-frame',
+          frameType: frame.type,
+          reason: `connection_established lacks ${missing.join(' and ')}`,
+          preview: truncateText(frame.raw, 200),
+          ms: ms(),
+        });
+        return;
+      }
+      session.connectionId = connectionId;
+      session.userId = userId;
+      session.handshakeMs = Math.round(frame.receivedAt);
+      finish({ kind: 'established', protocol: session.protocol, connectionId, userId, ms: frame.receivedAt });
+    });
+    cleanups.push(unsubscribe);
+  });
+}
+
+async function openSession(options: ConnectOptions): Promise<{ session: WsSession; outcome: HandshakeOutcome; cause?: unknown }> {
+  const { url, endpoint } = buildUrl(options);
+  const secrets = secretsOf(options.auth);
+  const offered = options.protocols ?? (options.auth.method === 'subprotocol' ? [`jwt.${options.auth.token}`] : []);
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.auth.method === 'header') headers.Authorization = `Bearer ${options.auth.token}`;
+
+  let ws: WebSocket;
+  try {
+    ws = new WebSocket(url, offered, { headers, perMessageDeflate: false, followRedirects: false });
+  } catch (error) {
+    throw new CheckError(`cannot open a WebSocket to ${endpoint}: ${redactText((error as Error).message, secrets)}`, {
+      component: 'websocket',
+      layer: 'config',
+      endpoint,
+      evidence: { offered: offered.map(redactProtocol) },
+    });
+  }
+  const session = new WsSession(ws, endpoint, secrets, options.maxFrameBytes);
+  try {
+    const outcome = await options.budget.step('ws handshake', (signal) => awaitHandshake(session, offered, secrets, signal), {
+      component: 'websocket',
+      endpoint,
+      context: () => (session.upgraded ? 'upgraded, waiting for connection_established' : 'waiting for the answer to the upgrade request'),
+    });
+    if (outcome.kind !== 'established') await session.close(500);
+    return { session, outcome };
+  } catch (error) {
+    await session.close(500);
+    if (error instanceof BudgetExceededError) {
+      return { session, outcome: { kind: 'timeout', stage: session.upgraded ? 'first-frame' : 'upgrade', ms: session.nowMs() }, cause: error };
+    }
+    throw error;
+  }
+}
+
+/**
+ * Opens a session and resolves once `connection_established` has arrived within the budget;
+ * otherwise throws a WsHandshakeError (layer 'ws-handshake' for HTTP rejections and network
+ * errors, 'ws-close' for 101-then-close, 'budget' for a timeout, 'protocol' for a subprotocol
+ * mismatch, 'frame' for a wrong first frame) with the classified `outcome`.
+ */
+export async function connectWs(options: ConnectOptions): Promise<WsSession> {
+  const { session, outcome, cause } = await openSession(options);
+  if (outcome.kind === 'established') return session;
+  throw new WsHandshakeError(outcome, session.endpoint, options.budget, cause);
+}
+
+/** Classifies how a handshake ends, then closes the connection. Never throws for target behaviour. */
+export async function probeHandshake(options: ConnectOptions): Promise<HandshakeOutcome> {
+  const { session, outcome } = await openSession(options);
+  await session.close(1_000);
+  return outcome;
+}
