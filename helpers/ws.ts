@@ -30,6 +30,9 @@ import {
   type CapturedFrame,
 } from './frames.ts';
 
+// The run helper lives in agent-run.ts (it only needs this module's types); re-exported here for convenience.
+export { startAgentRun, summarizeTimeline, type AgentRunResult, type StartAgentRunOptions, type TimelineEntry } from './agent-run.ts';
+
 export type WsAuth =
   | { method: 'subprotocol'; token: string }
   | { method: 'header'; token: string }
@@ -122,6 +125,7 @@ const SUBPROTOCOL_ERRORS = new Set([
 
 const HTTP_BODY_LIMIT = 2048;
 const EVIDENCE_BODY_CHARS = 500;
+const BODY_WAIT_MS = 500;
 
 /** `jwt.<token>` → `jwt.<redacted>`; anything else unchanged. */
 export function redactProtocol(protocol: string): string {
@@ -176,11 +180,17 @@ function errorCode(error: Error): string | undefined {
   return undefined;
 }
 
-function readBody(response: IncomingMessage, limit: number): Promise<string> {
+/**
+ * Up to `limit` bytes of a rejection body. The status already decides the outcome, so a body
+ * that never ends (no length, connection kept open) is cut after `waitMs`.
+ */
+function readBody(response: IncomingMessage, limit: number, waitMs = BODY_WAIT_MS): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const timer = setTimeout(() => done(), waitMs);
     const done = (): void => {
+      clearTimeout(timer);
       response.removeAllListeners('data');
       resolve(Buffer.concat(chunks).toString('utf8'));
     };
@@ -725,7 +735,7 @@ function awaitHandshake(session: WsSession, offered: readonly string[], secrets:
       for (const cleanup of cleanups) cleanup();
       resolve(outcome);
     };
-    const ms = (): number => session.nowMs();
+    const ms = (): number => Math.round(session.nowMs());
     signal.addEventListener('abort', () => {
       settled = true;
       for (const cleanup of cleanups) cleanup();
@@ -811,7 +821,7 @@ function awaitHandshake(session: WsSession, offered: readonly string[], secrets:
       session.connectionId = connectionId;
       session.userId = userId;
       session.handshakeMs = Math.round(frame.receivedAt);
-      finish({ kind: 'established', protocol: session.protocol, connectionId, userId, ms: frame.receivedAt });
+      finish({ kind: 'established', protocol: session.protocol, connectionId, userId, ms: Math.round(frame.receivedAt) });
     });
     cleanups.push(unsubscribe);
   });
@@ -847,7 +857,7 @@ async function openSession(options: ConnectOptions): Promise<{ session: WsSessio
   } catch (error) {
     await session.close(500);
     if (error instanceof BudgetExceededError) {
-      return { session, outcome: { kind: 'timeout', stage: session.upgraded ? 'first-frame' : 'upgrade', ms: session.nowMs() }, cause: error };
+      return { session, outcome: { kind: 'timeout', stage: session.upgraded ? 'first-frame' : 'upgrade', ms: Math.round(session.nowMs()) }, cause: error };
     }
     throw error;
   }

@@ -173,6 +173,16 @@ describe('probeHandshake / connectWs: refusals and failures', () => {
     expect(JSON.stringify(error.details)).not.toContain(TOKEN);
   });
 
+  it('classifies a rejection whose body never ends without waiting for the budget', async () => {
+    const server = await startServer(({ socket }) => {
+      socket.write('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\n\r\nforbidden, and the body goes on');
+    });
+    const started = performance.now();
+    const outcome = await probeHandshake(opts(server.url, { budget: new Budget('ws handshake', 5_000) }));
+    expect(outcome).toMatchObject({ kind: 'http-rejected', status: 403, body: 'forbidden, and the body goes on' });
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
+
   it('classifies HTTP 503 from a load balancer', async () => {
     const server = await startServer(({ rejectWith }) => rejectWith(503, 'Service Unavailable', '{"status":"starting"}'));
     expect(await probeHandshake(opts(server.url))).toMatchObject({ kind: 'http-rejected', status: 503, body: '{"status":"starting"}' });
