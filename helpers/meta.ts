@@ -54,7 +54,7 @@ export interface StagecheckMeta {
   wsDump?: string;
 }
 
-declare module 'vitest' {
+declare module '@vitest/runner' {
   interface TaskMeta {
     stagecheck?: StagecheckMeta;
   }

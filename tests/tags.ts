@@ -3,7 +3,16 @@
  * error rather than a test silently left out of a `--tags-filter` run.
  * The README's tag table is this list.
  */
-export const PRIORITY_TAGS = [
+export type PriorityTag = 'p1' | 'p2' | 'p3' | 'p4' | 'p5' | 'p6';
+export type ComponentTag = 'backend' | 'auth' | 'websocket' | 'agent' | 'postgres' | 'redis' | 'network';
+export type SuiteTag = PriorityTag | ComponentTag;
+
+interface TagDefinition<T extends SuiteTag> {
+  name: T;
+  description: string;
+}
+
+export const PRIORITY_TAGS: TagDefinition<PriorityTag>[] = [
   { name: 'p1', description: 'P1 critical: protects $120K+ MRR; allowed failure rate 0%' },
   { name: 'p2', description: 'P2 high: protects $80K MRR; allowed failure rate < 5%' },
   { name: 'p3', description: 'P3 medium-high: protects $50K MRR; allowed failure rate < 10%' },
@@ -12,7 +21,7 @@ export const PRIORITY_TAGS = [
   { name: 'p6', description: 'P6 low: protects $5K MRR; allowed failure rate < 20%' },
 ];
 
-export const COMPONENT_TAGS = [
+export const COMPONENT_TAGS: TagDefinition<ComponentTag>[] = [
   { name: 'backend', description: 'Backend HTTP API and its health endpoints' },
   { name: 'auth', description: 'Auth service: tokens, refresh, revocation, test-auth' },
   { name: 'websocket', description: 'WebSocket handshake, frames, heartbeats' },

@@ -1,0 +1,42 @@
+/**
+ * Runs once per suite project before any test: validates the configuration, fixes the run
+ * id every worker shares, and in local mode starts the reference platform and hands its
+ * environment to the workers through `provide`.
+ */
+import type { TestProject } from 'vitest/node';
+import { assertConfigValid, generateRunId } from '../helpers/config.ts';
+import { startLocalPlatform, type LocalPlatform } from '../helpers/local-platform.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stagecheckEnv: Record<string, string>;
+  }
+}
+
+// phase1 and phase2 each list this setup; one run starts one platform for both.
+interface Shared {
+  users: number;
+  starting?: Promise<{ env: Record<string, string>; platform?: LocalPlatform }>;
+}
+const shared: Shared = ((globalThis as { __stagecheckSetup?: Shared }).__stagecheckSetup ??= { users: 0 });
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  assertConfigValid(process.env);
+  shared.users += 1;
+  shared.starting ??= (async () => {
+    const runId = process.env.STAGECHECK_RUN_ID || generateRunId();
+    if (process.env.STAGING_BASE_URL) return { env: { STAGECHECK_RUN_ID: runId } };
+    const platform = await startLocalPlatform();
+    return { env: { ...platform.env, STAGECHECK_RUN_ID: runId }, platform };
+  })();
+  const { env } = await shared.starting;
+  project.provide('stagecheckEnv', env);
+
+  return async () => {
+    shared.users -= 1;
+    if (shared.users > 0) return;
+    const started = await shared.starting;
+    shared.starting = undefined;
+    await started?.platform?.stop();
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * Tier P1: every conversation is stored in PostgreSQL and every session touches Redis.
+ * These probe the stores directly (when configured) and feed two KPIs: database response
+ * time p95 and Redis connectivity. Not configured is NOT RUN, never passed.
+ */
+import { describe, expect, test } from '../../fixtures/index.ts';
+import { assertStoreProbe, probePostgres, probeRedis } from '../../helpers/stores.ts';
+import { summarize } from '../../helpers/stats.ts';
+import { CheckError } from '../../helpers/errors.ts';
+
+/** KPI catalog: database response time p95 target < 3 s, degraded 3-5 s. */
+const DB_P95_FAIL_MS = 5_000;
+
+describe('PostgreSQL direct probe', { tags: ['p1', 'postgres'] }, () => {
+  test('answers every query of the sample within the response-time KPI', async ({ config, report, skip }) => {
+    if (!config.databaseUrl) {
+      report.notConfigured = 'STAGING_DATABASE_URL is not set';
+      skip('NOT CONFIGURED: STAGING_DATABASE_URL is not set');
+    }
+    const result = await probePostgres(config.databaseUrl!, {
+      samples: config.samples.database,
+      connectTimeoutMs: config.budgets.storeConnect,
+      queryTimeoutMs: DB_P95_FAIL_MS,
+      runId: config.runId,
+    });
+    report.kpis.push({ kpi: 'database-response-p95', samples: result.samples });
+    report.measurements.push({ name: 'postgres connect', unit: 'ms', samples: [result.connectMs] });
+    assertStoreProbe(result);
+    const stats = summarize(result.samples);
+    if (stats.p95 !== null && stats.p95 >= DB_P95_FAIL_MS) {
+      throw new CheckError(`PostgreSQL p95 ${stats.p95.toFixed(0)} ms is past the KPI's 5 s failure threshold (${result.rate.text} answered)`, {
+        component: 'postgres', layer: 'budget', endpoint: result.endpoint, evidence: { ...stats },
+      });
+    }
+    expect(result.successCount, `${result.rate.text} queries answered`).toBe(result.total);
+  });
+});
+
+describe('Redis direct probe', { tags: ['p1', 'redis'] }, () => {
+  test('answers PING and round-trips a run-scoped key on every sample', async ({ config, report, skip }) => {
+    if (!config.redisUrl) {
+      report.notConfigured = 'STAGING_REDIS_URL is not set';
+      skip('NOT CONFIGURED: STAGING_REDIS_URL is not set');
+    }
+    const result = await probeRedis(config.redisUrl!, {
+      samples: config.samples.redis,
+      timeoutMs: Math.min(config.budgets.storeConnect, 2_000),
+      runId: config.runId,
+    });
+    report.kpis.push({ kpi: 'redis-connectivity', samples: result.samples.map((s) => (s.ok ? 1 : 0)) });
+    report.measurements.push({ name: 'redis round trip', unit: 'ms', samples: result.samples.filter((s) => s.ok).map((s) => s.ms) });
+    assertStoreProbe(result);
+    expect(result.successCount, `${result.rate.text} samples succeeded`).toBe(result.total);
+  });
+});
