@@ -30,7 +30,7 @@ export const DEFAULT_BUDGETS = {
   /** One agent run on the largest tier (staging: 120 s). */
   agentRunLargest: 120_000,
   /** Extra time allowed for a Cloud Run cold start on the first request (staging: +3–4 s). */
-  coldStartAllowance: 4_000,
+  coldStart: 4_000,
   /** A gap longer than this between two events of one run is a stall (contract: 15 s). */
   stall: 15_000,
   /** One HTTP request, connect to last body byte. */
@@ -359,8 +359,11 @@ export function validateBudgets(
   budgets: Record<string, number>,
   kpiThresholds: Record<string, number>,
   links: Readonly<Record<string, string>> = DEFAULT_BUDGET_KPI_LINKS,
+  /** How a budget is named in a problem; config passes its env variable names. */
+  label: (key: string) => string = (key) => `budget '${key}'`,
 ): string[] {
   const problems: string[] = [];
+  const named = (key: string, value: number) => `${label(key)} (${value} ms)`;
   const valid = (key: string): number | undefined => {
     const v = budgets[key];
     return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
@@ -368,7 +371,7 @@ export function validateBudgets(
 
   for (const [key, value] of Object.entries(budgets)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      problems.push(`budget '${key}' must be a finite number of ms > 0, got ${String(value)}`);
+      problems.push(`${label(key)} must be a finite number of ms > 0, got ${String(value)}`);
     }
   }
 
@@ -378,15 +381,15 @@ export function validateBudgets(
   const stall = valid('stall');
   if (wsReceive !== undefined && agentRun !== undefined && wsReceive <= agentRun) {
     problems.push(
-      `budget 'wsReceive' (${wsReceive} ms) must be greater than 'agentRun' (${agentRun} ms): the contract requires the WS receive budget to exceed the agent budget`,
+      `${named('wsReceive', wsReceive)} must be greater than ${named('agentRun', agentRun)}: the contract requires the WS receive budget to exceed the agent budget`,
     );
   }
   if (agentRunLargest !== undefined && agentRun !== undefined && agentRunLargest < agentRun) {
-    problems.push(`budget 'agentRunLargest' (${agentRunLargest} ms) must not be below 'agentRun' (${agentRun} ms)`);
+    problems.push(`${named('agentRunLargest', agentRunLargest)} must not be below ${named('agentRun', agentRun)}`);
   }
   if (stall !== undefined && agentRun !== undefined && stall >= agentRun) {
     problems.push(
-      `budget 'stall' (${stall} ms) must be less than 'agentRun' (${agentRun} ms), or a stall can never be detected before the run budget ends`,
+      `${named('stall', stall)} must be less than ${named('agentRun', agentRun)}, or a stall can never be detected before the run budget ends`,
     );
   }
 
@@ -399,7 +402,7 @@ export function validateBudgets(
     if (typeof threshold !== 'number' || !Number.isFinite(threshold)) continue;
     if (value <= threshold) {
       problems.push(
-        `budget '${key}' (${value} ms) must be greater than its KPI threshold '${kpiKey}' (${threshold} ms): a probe cut off at the threshold cannot measure the KPI`,
+        `${named(key, value)} must be greater than its KPI threshold '${kpiKey}' (${threshold} ms): a probe cut off at the threshold cannot measure the KPI`,
       );
     }
   }

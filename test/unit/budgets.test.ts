@@ -188,7 +188,7 @@ describe('validateBudgets', () => {
 
   it('flags a WS receive budget not above the agent budget', () => {
     expect(validateBudgets({ wsReceive: 30_000, agentRun: 30_000 }, {})).toEqual([
-      "budget 'wsReceive' (30000 ms) must be greater than 'agentRun' (30000 ms): the contract requires the WS receive budget to exceed the agent budget",
+      "budget 'wsReceive' (30000 ms) must be greater than budget 'agentRun' (30000 ms): the contract requires the WS receive budget to exceed the agent budget",
     ]);
   });
 
@@ -202,11 +202,17 @@ describe('validateBudgets', () => {
     ]);
   });
 
+  it('names budgets the way the caller asks (config passes its env variable names)', () => {
+    expect(validateBudgets({ wsReceive: 1_000, agentRun: 2_000 }, {}, {}, (key) => `BUDGET_${key.toUpperCase()}`)).toEqual([
+      'BUDGET_WSRECEIVE (1000 ms) must be greater than BUDGET_AGENTRUN (2000 ms): the contract requires the WS receive budget to exceed the agent budget',
+    ]);
+  });
+
   it('flags non-positive budgets, a stall not below the agent budget and a largest tier below the base', () => {
     expect(validateBudgets({ agentRun: 30_000, stall: 30_000, agentRunLargest: 20_000, httpRequest: 0 }, {})).toEqual([
       "budget 'httpRequest' must be a finite number of ms > 0, got 0",
-      "budget 'agentRunLargest' (20000 ms) must not be below 'agentRun' (30000 ms)",
-      "budget 'stall' (30000 ms) must be less than 'agentRun' (30000 ms), or a stall can never be detected before the run budget ends",
+      "budget 'agentRunLargest' (20000 ms) must not be below budget 'agentRun' (30000 ms)",
+      "budget 'stall' (30000 ms) must be less than budget 'agentRun' (30000 ms), or a stall can never be detected before the run budget ends",
     ]);
   });
 });

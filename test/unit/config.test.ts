@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, checkBudgetRelations, describeConfig, loadConfig, secretValues, BUDGET_VARIABLES, type Budgets } from '../../helpers/config.ts';
+import { ConfigError, checkBudgetRelations, describeConfig, loadConfig, secretValues, type Budgets } from '../../helpers/config.ts';
+import { DEFAULT_BUDGETS } from '../../helpers/budgets.ts';
 
 const STAGING = {
   STAGING_BASE_URL: 'https://api-staging.example.com',
@@ -18,7 +19,7 @@ function problemsOf(env: Record<string, string | undefined>): string[] {
   return [];
 }
 
-const defaults = Object.fromEntries(Object.entries(BUDGET_VARIABLES).map(([k, v]) => [k, v.defaultMs])) as unknown as Budgets;
+const defaults: Budgets = { ...DEFAULT_BUDGETS };
 
 describe('loadConfig', () => {
   it('accepts a complete staging configuration and strips trailing slashes', () => {
@@ -70,12 +71,12 @@ describe('loadConfig', () => {
 
   it('rejects a WS receive budget not above the agent budget (the contract requires it)', () => {
     expect(problemsOf({ ...STAGING, BUDGET_WS_RECEIVE_MS: '30000' })).toEqual([
-      expect.stringMatching(/^BUDGET_WS_RECEIVE_MS=30000 must exceed BUDGET_AGENT_RUN_MS=30000/),
+      expect.stringMatching(/^BUDGET_WS_RECEIVE_MS=30000 must be greater than BUDGET_AGENT_RUN_MS=30000: the contract requires/),
     ]);
   });
 
   it('rejects an HTTP budget at or below the database KPI failure threshold', () => {
-    expect(problemsOf({ ...STAGING, BUDGET_HTTP_MS: '5000' })).toEqual([expect.stringMatching(/^BUDGET_HTTP_MS=5000 must exceed 5000 ms/)]);
+    expect(problemsOf({ ...STAGING, BUDGET_HTTP_MS: '5000' })).toEqual([expect.stringMatching(/^BUDGET_HTTP_MS=5000 must be greater than its KPI threshold 'httpRequest' \(5000 ms\)/)]);
   });
 
   it('refuses a host outside the staging pattern unless production is allowed', () => {
@@ -120,6 +121,6 @@ describe('checkBudgetRelations', () => {
   });
 
   it('flags a stall threshold that could never fire before the run budget', () => {
-    expect(checkBudgetRelations({ ...defaults, stall: 30_000 })).toEqual([expect.stringMatching(/^BUDGET_STALL_MS=30000 must be below BUDGET_AGENT_RUN_MS=30000/)]);
+    expect(checkBudgetRelations({ ...defaults, stall: 30_000 })).toEqual([expect.stringMatching(/^BUDGET_STALL_MS=30000 must be less than BUDGET_AGENT_RUN_MS=30000, or a stall/)]);
   });
 });

@@ -20,7 +20,7 @@ describe('PostgreSQL direct probe', { tags: ['p1', 'postgres'] }, () => {
     const result = await probePostgres(config.databaseUrl!, {
       samples: config.samples.database,
       connectTimeoutMs: config.budgets.storeConnect,
-      queryTimeoutMs: DB_P95_FAIL_MS,
+      queryTimeoutMs: config.budgets.dbProbe,
       runId: config.runId,
     });
     report.kpis.push({ kpi: 'database-response-p95', samples: result.samples });
