@@ -19,6 +19,11 @@ afterAll(async () => {
   await platform?.stop();
 });
 
+async function countOf(query: PromiseLike<readonly Record<string, unknown>[]>): Promise<number> {
+  const rows = await query;
+  return Number(rows[0]?.n);
+}
+
 const api = (path: string): string => `${platform.urls.backend}${path}`;
 
 async function newThread(token: string, title = 'A thread'): Promise<{ id: string; title: string; user_id: string; created_at: string }> {
@@ -74,14 +79,14 @@ describe('DELETE /api/threads/:id', () => {
     const run = await runAgent(session, { type: 'start_agent', payload: { user_request: 'What is 2 + 2?' } });
     session.close();
     const threadId = String(run.terminal.thread_id);
-    const [{ count: before }] = await readonlyDb`SELECT count(*)::int AS count FROM messages WHERE thread_id = ${threadId}`;
+    const before = await countOf(readonlyDb`SELECT count(*)::int AS n FROM messages WHERE thread_id = ${threadId}`);
     expect(before).toBe(2);
     const deleted = await request(api(`/api/threads/${threadId}`), { method: 'DELETE', token: owner.access_token });
     expect(deleted.status).toBe(204);
     expect(deleted.body).toBeUndefined();
-    const [{ count: after }] = await readonlyDb`SELECT count(*)::int AS count FROM messages WHERE thread_id = ${threadId}`;
+    const after = await countOf(readonlyDb`SELECT count(*)::int AS n FROM messages WHERE thread_id = ${threadId}`);
     expect(after).toBe(0);
-    const [{ runs }] = await readonlyDb`SELECT count(*)::int AS runs FROM agent_runs WHERE thread_id = ${threadId}`;
+    const runs = await countOf(readonlyDb`SELECT count(*)::int AS n FROM agent_runs WHERE thread_id = ${threadId}`);
     expect(runs).toBe(0);
     expect((await request(api(`/api/threads/${threadId}`), { token: owner.access_token })).status).toBe(404);
     expect((await request(api(`/api/threads/${threadId}`), { method: 'DELETE', token: owner.access_token })).status).toBe(404);
@@ -90,7 +95,7 @@ describe('DELETE /api/threads/:id', () => {
 
 describe('STAGING_DATABASE_URL', () => {
   it('is a read-only role that can read the platform tables but not write them', async () => {
-    const [{ capitals }] = await readonlyDb`SELECT count(*)::int AS capitals FROM facts WHERE relation = 'capital'`;
+    const capitals = await countOf(readonlyDb`SELECT count(*)::int AS n FROM facts WHERE relation = 'capital'`);
     expect(capitals).toBeGreaterThanOrEqual(20);
     await expect(readonlyDb`INSERT INTO facts (subject, relation, object) VALUES ('x', 'y', 'z')`).rejects.toThrow(/read-only|permission denied/);
   });

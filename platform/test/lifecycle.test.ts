@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs';
+import postgres from 'postgres';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startPlatform, type RunningPlatform } from '../index.ts';
+import { isPortOpen } from '../util/ports.ts';
+import { login, openSession, request, runAgent, startTestPlatform } from './support.ts';
+
+const started: RunningPlatform[] = [];
+
+afterAll(async () => {
+  await Promise.all(started.map((platform) => platform.stop()));
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function expectNothingLeft(platform: RunningPlatform): Promise<void> {
+  for (const pid of platform.resources.pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+  for (const dir of platform.resources.tempDirs) expect(existsSync(dir), dir).toBe(false);
+  for (const port of platform.resources.ports) expect(await isPortOpen(port), `port ${port}`).toBe(false);
+}
+
+describe('two platforms side by side', () => {
+  let production: RunningPlatform;
+  let unconfigured: RunningPlatform;
+
+  it('start in parallel without clashing, each well under 10 s', async () => {
+    [production, unconfigured] = await Promise.all([
+      startTestPlatform({ environment: 'production' }),
+      startTestPlatform({ e2eBypassKey: null, faults: 'redis_refused' }),
+    ]);
+    started.push(production, unconfigured);
+    expect(production.startMs).toBeLessThan(10_000);
+    expect(unconfigured.startMs).toBeLessThan(10_000);
+    const ports = [...production.resources.ports, ...unconfigured.resources.ports];
+    expect(new Set(ports).size).toBe(ports.length);
+    expect(production.resources.pids).toHaveLength(2);
+    for (const platform of [production, unconfigured]) {
+      expect((await request(`${platform.urls.backend}/health`)).status).toBe(200);
+    }
+  });
+
+  it('test-auth answers 403 in production', async () => {
+    const response = await request(`${production.urls.auth}/auth/e2e/test-auth`, { body: {}, headers: { 'x-e2e-bypass-key': production.env.E2E_BYPASS_KEY ?? '' } });
+    expect(response.status).toBe(403);
+    expect((await request(`${production.urls.backend}/api/health`)).body.environment).toBe('production');
+  });
+
+  it('test-auth answers 503 when no bypass key is configured, and the env omits E2E_BYPASS_KEY', async () => {
+    expect(unconfigured.env.E2E_BYPASS_KEY).toBeUndefined();
+    const response = await request(`${unconfigured.urls.auth}/auth/e2e/test-auth`, { body: {}, headers: { 'x-e2e-bypass-key': 'anything' } });
+    expect(response.status).toBe(503);
+  });
+
+  it('applies faults given at start, and clears them at run time', async () => {
+    expect(unconfigured.activeFaults().map((fault) => fault.name)).toEqual(['redis_refused']);
+    expect((await request(`${unconfigured.urls.backend}/health/ready`)).body.redis_db).toBe('degraded');
+    await unconfigured.clearFaults();
+    expect((await request(`${unconfigured.urls.backend}/health/ready`)).body.redis_db).toBe('connected');
+  });
+
+  it('keeps their data apart', async () => {
+    const tokens = await login(production);
+    const { body: thread } = await request(`${production.urls.backend}/api/threads`, { token: tokens.access_token, body: { title: 'only here' } });
+    const elsewhere = await login(unconfigured);
+    expect((await request(`${unconfigured.urls.backend}/api/threads/${thread.id}`, { token: elsewhere.access_token })).status).toBe(404);
+    // Secrets are per start: a token from one platform is invalid on the other.
+    expect((await request(`${unconfigured.urls.backend}/api/threads`, { token: tokens.access_token, body: {} })).status).toBe(401);
+  });
+
+  it('with PLATFORM_DATABASE_URL/PLATFORM_REDIS_URL, starts no store and confines itself to a run-unique schema and key prefix', async () => {
+    const guest = await startTestPlatform({ databaseUrl: production.stores.postgres.directUrl, redisUrl: production.stores.redis.directUrl });
+    started.push(guest);
+    expect(guest.resources.pids).toEqual([]);
+    expect(guest.resources.tempDirs).toEqual([]);
+    expect(guest.stores.postgres.schema).toMatch(/^refplat_[0-9a-f]+$/);
+    expect(guest.stores.redis.keyPrefix).toMatch(/^refplat:[0-9a-f]+:$/);
+
+    const tokens = await login(guest);
+    const session = await openSession(guest, tokens.access_token);
+    const run = await runAgent(session, { type: 'start_agent', payload: { user_request: 'What is the capital of Spain?' } });
+    session.close();
+    expect(String(run.terminal.final_response)).toContain('Madrid');
+
+    // The suite's read-only URL sees the guest's tables through its own schema.
+    const readonly = postgres(guest.env.STAGING_DATABASE_URL, { max: 1, onnotice: () => {} });
+    const rows = await readonly`SELECT count(*)::int AS n FROM messages`;
+    await readonly.end({ timeout: 1 });
+    expect(rows[0]?.n).toBe(2);
+
+    const direct = postgres(production.stores.postgres.directUrl, { max: 1, onnotice: () => {} });
+    const redis = new Redis(production.stores.redis.directUrl);
+    try {
+      const schemaExists = async (): Promise<boolean> =>
+        (await direct`SELECT 1 FROM pg_namespace WHERE nspname = ${guest.stores.postgres.schema}`).length === 1;
+      expect(await schemaExists()).toBe(true);
+      expect((await redis.keys(`${guest.stores.redis.keyPrefix}*`)).length).toBeGreaterThan(0);
+      // The host platform's own tables are untouched.
+      expect((await direct`SELECT count(*)::int AS n FROM public.messages`)[0]?.n).toBe(0);
+
+      await guest.stop();
+      expect(await schemaExists()).toBe(false);
+      expect(await redis.keys(`${guest.stores.redis.keyPrefix}*`)).toEqual([]);
+      expect((await direct`SELECT 1 FROM pg_roles WHERE rolname = ${`${guest.stores.postgres.schema}_ro`}`).length).toBe(0);
+    } finally {
+      redis.disconnect();
+      await direct.end({ timeout: 1 });
+    }
+    expect((await request(`${production.urls.backend}/health/ready`)).status).toBe(200);
+  });
+
+  it('leave nothing behind after stop: store processes dead, temp dirs removed, ports closed', async () => {
+    await Promise.all([production.stop(), unconfigured.stop()]);
+    await expectNothingLeft(production);
+    await expectNothingLeft(unconfigured);
+    await production.stop(); // idempotent
+  });
+});
+
+describe('start-up failures', () => {
+  it('rejects an unknown fault before starting anything', async () => {
+    const before = Date.now();
+    await expect(startPlatform({ faults: 'no_such_fault' })).rejects.toThrow(/unknown fault "no_such_fault"/);
+    await expect(startPlatform({ faults: 'pg_slow:ms=abc' })).rejects.toThrow(/invalid parameters for fault "pg_slow"/);
+    await expect(startPlatform({ agentThinkMs: -1 })).rejects.toThrow(/agentThinkMs/);
+    expect(Date.now() - before).toBeLessThan(500);
+  });
+
+  it('cleans up when a store cannot be reached', async () => {
+    // Nothing listens on port 1: the external-database path fails during schema creation.
+    await expect(startPlatform({ databaseUrl: 'postgres://nobody@127.0.0.1:1/none', logLevel: 'silent' })).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
