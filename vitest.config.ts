@@ -15,6 +15,10 @@ const suiteProject = (name: 'phase1' | 'phase2') => ({
     // Budgets inside the tests decide failures; these only stop a hung harness.
     testTimeout: 150_000,
     hookTimeout: 60_000,
+    // The checks wait on the network, not the CPU: run files side by side and the tests of a
+    // file concurrently, so a broken target costs one timeout, not one per test in a row.
+    maxWorkers: 4,
+    sequence: { concurrent: true },
   },
 });
 

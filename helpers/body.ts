@@ -3,7 +3,7 @@
  * so "GET /api/health: field checks.redis missing" reaches the report instead of a
  * generic "expected undefined to be defined".
  */
-import { CheckError, type Component } from './errors.ts';
+import { CheckError, type CheckErrorDetails, type Component } from './errors.ts';
 
 type FieldType = 'string' | 'number' | 'boolean' | 'object' | 'array';
 type TypeOf<T extends FieldType> = T extends 'string' ? string
@@ -65,4 +65,12 @@ function describeValue(json: unknown, body: string | undefined): string {
 
 function truncate(text: string, max = 500): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/**
+ * Fails with a CheckError when `condition` is false: for facts a body reports about another
+ * component ("redis_db: degraded"), so the failure names that component, not the messenger.
+ */
+export function check(condition: boolean, message: string, details: CheckErrorDetails): asserts condition {
+  if (!condition) throw new CheckError(message, details);
 }

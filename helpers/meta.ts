@@ -49,7 +49,7 @@ export interface StagecheckMeta {
   /** Set when a probe was not configured: the test is NOT RUN, never passed. */
   notConfigured?: string;
   /** Evidence of the failure, from the CheckError that failed the test. */
-  failure?: CheckErrorDetails & { message: string; name: string };
+  failure?: CheckErrorDetails & { message: string; name: string; harnessError?: boolean };
   /** Captured WebSocket frames of the failing test (text dump, secrets removed). */
   wsDump?: string;
 }

@@ -1,10 +1,13 @@
 /**
  * Tier P1: if the backend's own health endpoints are wrong, nothing else can be trusted.
- * The body decides: a 200 whose body says "unhealthy" or "degraded" fails.
+ * The body decides: a 200 whose body says "unhealthy" or "degraded" fails, and the failure
+ * names the component the body blames.
  */
 import { describe, expect, test } from '../../fixtures/index.ts';
+import { check, expectFields } from '../../helpers/body.ts';
 import { expectStatus } from '../../helpers/http.ts';
-import { expectFields } from '../../helpers/body.ts';
+
+const UNHEALTHY = /degraded|unhealthy|down|error|disconnected|fail/i;
 
 describe('GET /health', { tags: ['p1', 'backend'] }, () => {
   test('answers 200 healthy with service, version and timestamp', async ({ api, report }) => {
@@ -12,39 +15,52 @@ describe('GET /health', { tags: ['p1', 'backend'] }, () => {
     report.measurements.push({ name: 'GET /health', unit: 'ms', samples: [result.timings.totalMs] });
     expectStatus(result, 200, 'GET /health', 'backend');
     const body = expectFields(result, 'GET /health', 'backend', { status: 'string', service: 'string', version: 'string', timestamp: 'string' });
-    expect(['healthy', 'ok'], `GET /health status`).toContain(body.status);
+    expect(['healthy', 'ok'], 'GET /health status').toContain(body.status);
     expect(Number.isNaN(Date.parse(body.timestamp)), 'GET /health timestamp is a date').toBe(false);
   });
 });
 
 describe('GET /health/ready', { tags: ['p1', 'backend', 'postgres', 'redis'] }, () => {
   test('reports ready with both databases connected', async ({ api }) => {
+    const endpoint = 'GET /health/ready';
     const result = await api.request('GET', '/health/ready');
-    expectStatus(result, 200, 'GET /health/ready', 'backend');
-    const body = expectFields(result, 'GET /health/ready', 'backend', { status: 'string', core_db: 'string', redis_db: 'string' });
-    expect(body.status, 'readiness status').toBe('ready');
+    // 503 here is the contract's way of saying PostgreSQL is down.
+    check(result.status !== 503, `${endpoint} answered 503: the backend reports PostgreSQL down (${result.body.slice(0, 200)})`, {
+      component: 'postgres', layer: 'http-status', endpoint, code: 503, correlationId: result.correlationId,
+    });
+    expectStatus(result, 200, endpoint, 'backend');
+    const body = expectFields(result, endpoint, 'backend', { status: 'string', core_db: 'string', redis_db: 'string' });
     // Redis trouble shows as redis_db:"degraded" with a 200: the body decides.
-    expect(body.redis_db, 'GET /health/ready redis_db').not.toMatch(/degraded|unhealthy|down|error/i);
-    expect(body.core_db, 'GET /health/ready core_db').not.toMatch(/degraded|unhealthy|down|error/i);
+    check(!UNHEALTHY.test(body.redis_db), `${endpoint} reports redis_db "${body.redis_db}"`, {
+      component: 'redis', layer: 'content', endpoint, correlationId: result.correlationId, evidence: { details: body.details },
+    });
+    check(!UNHEALTHY.test(body.core_db), `${endpoint} reports core_db "${body.core_db}"`, {
+      component: 'postgres', layer: 'content', endpoint, correlationId: result.correlationId, evidence: { details: body.details },
+    });
+    expect(body.status, 'readiness status').toBe('ready');
   });
 });
 
 describe('GET /api/health', { tags: ['p1', 'backend', 'postgres', 'redis'] }, () => {
   test('reports healthy with PostgreSQL and Redis connected and their response times', async ({ api, report }) => {
+    const endpoint = 'GET /api/health';
     const result = await api.request('GET', '/api/health');
-    expectStatus(result, 200, 'GET /api/health', 'backend');
-    const body = expectFields(result, 'GET /api/health', 'backend', {
-      status: 'string', version: 'string', uptime_seconds: 'number', checks: 'object',
-    });
+    const body = expectFields(result, endpoint, 'backend', { status: 'string', checks: 'object' });
     const checks = body.checks as Record<string, { status?: string; connected?: boolean; response_time_ms?: number; error?: unknown }>;
+    // Name the failing store first: a 503 "unhealthy" is the store's fault, not the backend's.
     for (const store of ['postgres', 'redis'] as const) {
-      const check = checks[store];
-      expect(check, `GET /api/health checks.${store}`).toBeDefined();
-      expect(check?.connected, `checks.${store}.connected (error: ${JSON.stringify(check?.error ?? null)})`).toBe(true);
-      expect(typeof check?.response_time_ms, `checks.${store}.response_time_ms`).toBe('number');
-      report.measurements.push({ name: `platform-reported ${store} response time`, unit: 'ms', samples: [check?.response_time_ms ?? NaN] });
+      const entry = checks[store];
+      check(entry?.connected === true, `${endpoint} reports ${store} not connected (status ${JSON.stringify(entry?.status)}, error ${JSON.stringify(entry?.error ?? null)})`, {
+        component: store, layer: 'content', endpoint, code: result.status, correlationId: result.correlationId, evidence: { check: entry },
+      });
+      check(typeof entry.response_time_ms === 'number', `${endpoint} checks.${store}.response_time_ms is missing`, {
+        component: 'backend', layer: 'content', endpoint,
+      });
+      report.measurements.push({ name: `platform-reported ${store} response time`, unit: 'ms', samples: [entry.response_time_ms] });
     }
-    expect(body.status, 'GET /api/health status').toBe('healthy');
+    expectStatus(result, 200, endpoint, 'backend');
+    expectFields(result, endpoint, 'backend', { version: 'string', uptime_seconds: 'number', environment: 'string', timestamp: 'string' });
+    expect(body.status, `${endpoint} status`).toBe('healthy');
   });
 });
 
@@ -53,7 +69,9 @@ describe('GET /ws/health', { tags: ['p1', 'websocket'] }, () => {
     const result = await api.request('GET', '/ws/health');
     expectStatus(result, 200, 'GET /ws/health', 'websocket');
     const body = expectFields(result, 'GET /ws/health', 'websocket', { status: 'string' });
-    // This endpoint answers 200 even when unhealthy.
-    expect(body.status, 'GET /ws/health status').toBe('healthy');
+    // This endpoint answers 200 even when unhealthy: the body decides.
+    check(body.status === 'healthy', `GET /ws/health body says "${body.status}"`, {
+      component: 'websocket', layer: 'content', endpoint: 'GET /ws/health', evidence: { components: body.components },
+    });
   });
 });
