@@ -33,6 +33,8 @@ export interface SuiteConfig {
   allowProduction: boolean;
   budgets: Budgets;
   samples: { database: number; redis: number; wsHandshakes: number };
+  /** Seconds of client silence after which the deployment sends a heartbeat (contract: ~35). */
+  heartbeatS: number;
   /** Only present in local mode: lets the suite's own tests switch platform faults. */
   platformAdmin?: { url: string; token: string };
 }
@@ -184,6 +186,8 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
     wsHandshakes: parsePositiveInt(value('KPI_WS_HANDSHAKES'), 'KPI_WS_HANDSHAKES', 20, problems, 20),
   };
 
+  const heartbeatS = parsePositiveInt(value('STAGING_WS_HEARTBEAT_S'), 'STAGING_WS_HEARTBEAT_S', 35, problems);
+
   const runId = value('STAGECHECK_RUN_ID') ?? generateRunId();
   if (!/^[A-Za-z0-9-]{4,64}$/.test(runId)) {
     problems.push(`STAGECHECK_RUN_ID "${runId}" must be 4-64 letters, digits or dashes (it names created data e2e-<runId>-...)`);
@@ -207,6 +211,7 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
     allowProduction,
     budgets,
     samples,
+    heartbeatS,
     platformAdmin: adminUrl && adminToken ? { url: adminUrl, token: adminToken } : undefined,
   };
   return { problems, config };

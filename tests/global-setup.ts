@@ -13,6 +13,8 @@ declare module 'vitest' {
   }
 }
 
+const LOCAL_HEARTBEAT_S = '2';
+
 // phase1 and phase2 each list this setup; one run starts one platform for both.
 interface Shared {
   users: number;
@@ -26,8 +28,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   shared.starting ??= (async () => {
     const runId = process.env.STAGECHECK_RUN_ID || generateRunId();
     if (process.env.STAGING_BASE_URL) return { env: { STAGECHECK_RUN_ID: runId } };
-    const platform = await startLocalPlatform();
-    return { env: { ...platform.env, STAGECHECK_RUN_ID: runId }, platform };
+    // A short heartbeat keeps the local run fast; staging keeps the contract's ~35 s.
+    const platform = await startLocalPlatform({ args: ['--heartbeat-s', LOCAL_HEARTBEAT_S] });
+    return { env: { ...platform.env, STAGING_WS_HEARTBEAT_S: LOCAL_HEARTBEAT_S, STAGECHECK_RUN_ID: runId }, platform };
   })();
   const { env } = await shared.starting;
   project.provide('stagecheckEnv', env);
