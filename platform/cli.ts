@@ -122,6 +122,23 @@ async function main(): Promise<void> {
   }
   printReady(platform, cli.json);
   if (stopRequested) shutdown('SIGTERM');
+  watchForOrphaning(() => shutdown('SIGTERM'));
+}
+
+/**
+ * If whoever started us dies without signalling (a wrapper that does not forward SIGTERM, a
+ * crashed test runner), we are re-parented: stop rather than run forever.
+ */
+function watchForOrphaning(onOrphaned: () => void): void {
+  const parent = process.ppid;
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    process.stderr.write('platform: parent process exited, stopping\n');
+    onOrphaned();
+  }, 1000);
+  timer.unref();
 }
 
 void main();

@@ -118,13 +118,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   const teardown = new TeardownStack();
   const lifecycle = new Lifecycle();
   let stores: Awaited<ReturnType<typeof startStores>> | undefined;
+  let stopping: Promise<void> | undefined;
   const safety = {
     handleSignals: config.handleSignals,
-    stop: async () => {
-      lifecycle.state = 'stopping';
-      await teardown.run(log);
-      unregisterRunning(safety);
-    },
+    // Memoised: a signal and an afterAll may both call stop(); both wait for the one teardown.
+    stop: (): Promise<void> =>
+      (stopping ??= (async () => {
+        lifecycle.state = 'stopping';
+        await teardown.run(log);
+        unregisterRunning(safety);
+      })()),
     killNow: () => stores?.killNow(),
   };
   registerRunning(safety);

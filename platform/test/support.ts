@@ -125,9 +125,14 @@ export class WsClient {
   }
 }
 
-export function connectWs(url: string, options: { protocols?: string[]; headers?: Record<string, string> } = {}): Promise<Handshake> {
+export function connectWs(
+  url: string,
+  options: { protocols?: string[]; headers?: Record<string, string> } = {},
+  onUpgradeHeaders?: (headers: Record<string, unknown>) => void,
+): Promise<Handshake> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {} });
+    if (onUpgradeHeaders) socket.once('upgrade', (response) => onUpgradeHeaders(response.headers));
     // Record frames from the first byte: the server may send before our 'open' handler runs.
     const client = new WsClient(socket);
     socket.once('open', () => resolve({ kind: 'open', client }));

@@ -42,9 +42,14 @@ describe('WebSocket handshake', () => {
     await client.waitForType('connection_established');
   });
 
-  it('accepts Authorization: Bearer', async () => {
-    const client = await opened(connectWs(platform.urls.ws, { headers: { authorization: `Bearer ${tokens.access_token}` } }));
+  it('accepts Authorization: Bearer, and the 101 echoes the correlation id', async () => {
+    let upgradeHeaders: Record<string, unknown> = {};
+    const handshake = connectWs(platform.urls.ws, { headers: { authorization: `Bearer ${tokens.access_token}`, 'x-correlation-id': 'corr-ws-1' } }, (headers) => {
+      upgradeHeaders = headers;
+    });
+    const client = await opened(handshake);
     expect((await client.waitForType('connection_established')).user_id).toBe('user-qa');
+    expect(upgradeHeaders['x-correlation-id']).toBe('corr-ws-1');
   });
 
   it('accepts a single-use ?ticket=', async () => {

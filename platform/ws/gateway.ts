@@ -35,6 +35,7 @@ export class WebSocketGateway {
   private readonly agent: AgentRunner;
   private readonly sessions = new Set<Session>();
   private readonly chosenProtocol = new WeakMap<http.IncomingMessage, string>();
+  private readonly correlationIds = new WeakMap<http.IncomingMessage, string>();
   private readonly wss: WebSocketServer;
 
   constructor(context: PlatformContext, agent: AgentRunner) {
@@ -45,6 +46,11 @@ export class WebSocketGateway {
       maxPayload: 1024 * 1024,
       // Echo exactly the protocol we accepted (for 1003 cases: the first one offered, so the client completes the handshake and can read the close code).
       handleProtocols: (_protocols, req) => this.chosenProtocol.get(req) ?? false,
+    });
+    // The 101 carries the correlation id too, like every other response.
+    this.wss.on('headers', (headers, req) => {
+      const correlationId = this.correlationIds.get(req);
+      if (correlationId) headers.push(`x-correlation-id: ${correlationId}`);
     });
   }
 
@@ -71,10 +77,13 @@ export class WebSocketGateway {
     }
     if (credentials.kind === 'subprotocol' || credentials.kind === 'unsupported_subprotocol') this.chosenProtocol.set(req, credentials.protocol);
 
-    void this.admit(credentials).then((admission) => {
-      if (socket.destroyed) return;
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.onUpgraded(ws, admission));
-    });
+    this.correlationIds.set(req, correlationId);
+    this.admit(credentials)
+      .catch((error: unknown): Admission => ({ ok: false, code: CLOSE.INTERNAL_ERROR, reason: `authentication error: ${errorMessage(error)}` }))
+      .then((admission) => {
+        if (socket.destroyed) return;
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onUpgraded(ws, admission));
+      });
   }
 
   private async admit(credentials: Exclude<ReturnType<typeof readCredentials>, { kind: 'none' }>): Promise<Admission> {
