@@ -88,6 +88,25 @@ describe('npm run platform (cli.ts)', () => {
     expect(await cli.exit).toBe(0);
   });
 
+  it('stops by itself when its parent dies without forwarding a signal', async () => {
+    // `; true` keeps sh from exec-ing node, so the CLI's parent is the shell we then SIGKILL.
+    const shell = spawn('sh', ['-c', `"${process.execPath}" --import tsx platform/cli.ts --json; true`], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(shell);
+    let stdout = '';
+    let stderr = '';
+    shell.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    shell.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!stdout.includes('\n') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    const env = (JSON.parse(stdout) as { env: Record<string, string> }).env;
+    shell.kill('SIGKILL');
+    const port = Number(new URL(env.STAGING_BASE_URL ?? '').port);
+    const until = Date.now() + 8000;
+    while ((await isPortOpen(port)) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await isPortOpen(port)).toBe(false);
+    expect(stderr).toContain('parent process exited');
+  });
+
   it('exits 1 with one clear message when the start fails', async () => {
     const cli = runCli(['--json', '--fault', 'no_such_fault']);
     expect(await cli.exit).toBe(1);
