@@ -93,8 +93,7 @@ export async function startStores(options: StoreOptions): Promise<Stores> {
     const dir = makeTempDir('refplat-pg-', runAs);
     dirs.push(dir);
     watchdog?.trackDir(dir);
-    pgServer = await startPostgresServer(runAs, dir);
-    watchdog?.trackPid(pgServer.process.pid);
+    pgServer = await startPostgresServer(runAs, dir, watchdog);
     return ownedPostgresTarget(pgServer);
   };
   const launchRedis = async (): Promise<RedisTarget> => {
@@ -102,8 +101,7 @@ export async function startStores(options: StoreOptions): Promise<Stores> {
     const dir = makeTempDir('refplat-redis-');
     dirs.push(dir);
     watchdog?.trackDir(dir);
-    redisServer = await startRedisServer(dir);
-    watchdog?.trackPid(redisServer.process.pid);
+    redisServer = await startRedisServer(dir, watchdog);
     return { endpoint: { host: redisServer.host, port: redisServer.port }, directUrl: `redis://${redisServer.host}:${redisServer.port}`, keyPrefix: '', external: false };
   };
 

@@ -1,6 +1,12 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 
 const KILL_GRACE_MS = 3000;
+
+/** Told about every pid from spawn to exit (the watchdog), so no window exists where a crash leaks one. */
+export interface PidTracker {
+  trackPid(pid: number | undefined): void;
+  untrackPid(pid: number | undefined): void;
+}
 const KEPT_OUTPUT_LINES = 40;
 
 /**
@@ -15,12 +21,14 @@ export class ManagedProcess {
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
-  constructor(name: string, command: string, args: string[], options: SpawnOptions) {
+  constructor(name: string, command: string, args: string[], options: SpawnOptions, tracker?: PidTracker) {
     this.name = name;
     // Own process group: a terminal Ctrl-C reaches only us, and we stop the stores in order.
     this.child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    tracker?.trackPid(this.child.pid);
     this.exited = new Promise((resolve) => {
       this.child.once('exit', (code, signal) => {
+        tracker?.untrackPid(this.child.pid);
         this.exitInfo = { code, signal };
         resolve(this.exitInfo);
       });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { findPostgresBinaries } from './binaries.ts';
-import { ManagedProcess } from './managed-process.ts';
+import { ManagedProcess, type PidTracker } from './managed-process.ts';
 import type { RunAs } from './run-as.ts';
 import { makeTempDir } from './temp-dir.ts';
 import { findFreePort } from '../util/ports.ts';
@@ -27,14 +27,14 @@ function childEnv(): NodeJS.ProcessEnv {
  * A throwaway cluster: initdb into a fresh temp dir (trust auth, no fsync: the data dies with
  * the run), then postgres on a free loopback port. The caller owns `dir` and `process`.
  */
-export async function startPostgresServer(runAs: RunAs | undefined, dir?: string): Promise<OwnedPostgresServer> {
+export async function startPostgresServer(runAs: RunAs | undefined, dir?: string, tracker?: PidTracker): Promise<OwnedPostgresServer> {
   const binaries = findPostgresBinaries();
   const baseDir = dir ?? makeTempDir('refplat-pg-', runAs);
   const dataDir = path.join(baseDir, 'data');
   const spawnOptions = { cwd: baseDir, env: childEnv(), ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) };
 
   const superuser = 'postgres';
-  const initdb = new ManagedProcess('initdb', binaries.initdb, ['-D', dataDir, '-A', 'trust', '-N', '--no-locale', '-E', 'UTF8', '-U', superuser], spawnOptions);
+  const initdb = new ManagedProcess('initdb', binaries.initdb, ['-D', dataDir, '-A', 'trust', '-N', '--no-locale', '-E', 'UTF8', '-U', superuser], spawnOptions, tracker);
   const code = await initdb.completion();
   if (code !== 0) throw new Error(`initdb failed (exit ${code}): ${initdb.recentOutput().slice(-800)}`);
 
@@ -44,7 +44,7 @@ export async function startPostgresServer(runAs: RunAs | undefined, dir?: string
       '-D', dataDir, '-k', baseDir, '-p', String(port), '-h', '127.0.0.1', '-F',
       '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
       '-c', 'shared_buffers=16MB', '-c', 'max_connections=60',
-    ], spawnOptions);
+    ], spawnOptions, tracker);
     try {
       await server.waitForLine(/ready to accept connections/, READY_TIMEOUT_MS);
       return { host: '127.0.0.1', port, superuser, dir: baseDir, process: server };

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -136,5 +138,26 @@ describe('start-up failures', () => {
   it('cleans up when a store cannot be reached', async () => {
     // Nothing listens on port 1: the external-database path fails during schema creation.
     await expect(startPlatform({ databaseUrl: 'postgres://nobody@127.0.0.1:1/none', logLevel: 'silent' })).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+describe('a platform whose Node process is killed outright', () => {
+  it('is cleaned up by the watchdog: store processes dead, temp dirs gone', async () => {
+    const root = fileURLToPath(new URL('../..', import.meta.url));
+    const code = "const { startPlatform } = await import('./platform/index.ts'); const p = await startPlatform(); console.log(JSON.stringify(p.resources));";
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!stdout.includes('\n') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    const resources = JSON.parse(stdout) as RunningPlatform['resources'];
+    expect(resources.pids.every(isAlive)).toBe(true);
+    child.kill('SIGKILL');
+    const until = Date.now() + 5000;
+    while ((resources.pids.some(isAlive) || resources.tempDirs.some(existsSync)) && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    for (const pid of resources.pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    for (const dir of resources.tempDirs) expect(existsSync(dir), dir).toBe(false);
   });
 });
