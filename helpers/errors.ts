@@ -50,3 +50,16 @@ export class CheckError extends Error {
 export function isCheckError(error: unknown): error is CheckError {
   return error instanceof CheckError;
 }
+
+/**
+ * The readable message of anything thrown. Some clients (undici, AggregateError from
+ * happy-eyeballs connects) throw an empty message with the real cause inside `errors`.
+ */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) {
+    const inner = (error as { errors?: unknown }).errors;
+    if (error.message === '' && Array.isArray(inner) && inner[0] instanceof Error) return inner[0].message;
+    return error.message;
+  }
+  return String(error);
+}

@@ -37,7 +37,7 @@ import dns from 'node:dns';
 import type { ConnectionOptions } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import type { ZodType } from 'zod';
-import { CheckError, type Component } from './errors.ts';
+import { CheckError, messageOf, type Component } from './errors.ts';
 import { redactSecrets, redactUrl } from './redact.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
@@ -303,15 +303,6 @@ function timeoutCodeForPhase(phase: ConnPhase | 'headers' | 'body'): { layer: 'd
     case 'body':
       return { layer: 'http-status', code: 'BODY_TIMEOUT', stuck: 'response body did not complete' };
   }
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) {
-    const inner = (error as { errors?: unknown }).errors;
-    if (error.message === '' && Array.isArray(inner) && inner[0] instanceof Error) return inner[0].message;
-    return error.message;
-  }
-  return String(error);
 }
 
 // ---------------------------------------------------------------------------------------------

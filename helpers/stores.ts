@@ -29,7 +29,7 @@
  */
 import postgres from 'postgres';
 import { Redis } from 'ioredis';
-import { CheckError, type Layer } from './errors.ts';
+import { CheckError, messageOf, type Layer } from './errors.ts';
 import { errorCode, layerOfNetworkCode } from './http.ts';
 import { redactSecrets } from './redact.ts';
 import { rate, type Rate } from './stats.ts';
@@ -62,15 +62,6 @@ function urlSecrets(url: string): string[] {
   } catch {
     return [];
   }
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) {
-    const inner = (error as { errors?: unknown }).errors;
-    if (error.message === '' && Array.isArray(inner) && inner[0] instanceof Error) return inner[0].message;
-    return error.message;
-  }
-  return String(error);
 }
 
 /** Race a promise against a deadline; resolves `{ timedOut: true }` at the deadline. */

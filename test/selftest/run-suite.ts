@@ -5,11 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StagecheckMeta } from '../../helpers/meta.ts';
+import { refusedPort } from '../support/net.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
@@ -84,18 +84,9 @@ export async function runSuite(options: { args: string[]; env?: Record<string, s
   return { exitCode, wallMs, stdout, stderr, tests, numTotalTests };
 }
 
-/** A loopback port with nothing listening: connections to it are refused at once. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 /** The env pointing the suite at a dead target on loopback (every endpoint refuses). */
 export async function deadTargetEnv(): Promise<Record<string, string>> {
-  const port = await closedPort();
+  const port = await refusedPort();
   return {
     STAGING_BASE_URL: `http://127.0.0.1:${port}`,
     STAGING_AUTH_URL: `http://127.0.0.1:${port}`,

@@ -9,6 +9,7 @@ import { Budget } from '../../helpers/budgets.ts';
 import { CheckError } from '../../helpers/errors.ts';
 import type { CapturedFrame } from '../../helpers/frames.ts';
 import { connectWs, type WsSession } from '../../helpers/ws.ts';
+import { checkErrorOf } from '../support/net.ts';
 
 type Frame = Record<string, unknown>;
 /** What the scripted agent does when it receives a start_agent payload. */
@@ -67,15 +68,6 @@ async function play(ws: ServerSocket, frames: Frame[], gapMs = 15): Promise<void
   }
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<CheckError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof CheckError) return error;
-    throw error;
-  }
-  throw new Error('expected a CheckError');
-}
 
 describe('summarizeTimeline', () => {
   const at = (type: string, receivedAt: number, index: number): CapturedFrame =>
@@ -144,7 +136,7 @@ describe('startAgentRun', () => {
       ws.send(JSON.stringify({ type: 'error', error_code: 'JSON_PARSE_ERROR', message: 'bad payload' }));
     });
     const started = performance.now();
-    const error = await rejectionOf(startAgentRun(session, { userRequest: 'q', budget: new Budget('run', 5_000), stallMs: 500 }));
+    const error = await checkErrorOf(startAgentRun(session, { userRequest: 'q', budget: new Budget('run', 5_000), stallMs: 500 }));
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(error.details).toMatchObject({ component: 'agent', layer: 'protocol', code: 'JSON_PARSE_ERROR' });
     expect(error.message).toBe('start_agent was answered with error JSON_PARSE_ERROR: bad payload (frame #1) instead of agent_started');
@@ -152,14 +144,14 @@ describe('startAgentRun', () => {
 
   it('fails with an ordering error when agent_error comes before agent_started', async () => {
     const { session } = await agentServer((ws) => play(ws, [{ type: 'agent_error', run_id: 'r', error_code: 'NO_AGENT', message: 'no agent' }]));
-    const error = await rejectionOf(startAgentRun(session, { userRequest: 'q', budget: new Budget('run', 2_000), stallMs: 500 }));
+    const error = await checkErrorOf(startAgentRun(session, { userRequest: 'q', budget: new Budget('run', 2_000), stallMs: 500 }));
     expect(error.details).toMatchObject({ component: 'agent', layer: 'ordering', code: 'NO_AGENT' });
   });
 
   it('rejects a canned fallback: the five names with an empty answer and empty results', async () => {
     const canned = runOf('canned', 't', { tool_completed: { results: [] }, agent_completed: { final_response: '' } });
     const { session } = await agentServer((ws) => play(ws, canned));
-    const error = await rejectionOf(startAgentRun(session, { userRequest: 'q', budget: new Budget('run', 2_000), stallMs: 500 }));
+    const error = await checkErrorOf(startAgentRun(session, { userRequest: 'q', budget: new Budget('run', 2_000), stallMs: 500 }));
     expect(error.details).toMatchObject({ component: 'agent', layer: 'content', code: 'empty-results' });
     expect(error.message).toBe(
       [
@@ -181,7 +173,7 @@ describe('startAgentRun', () => {
     const frames = runOf('r', 't');
     const failing = [frames[0]!, frames[1]!, { type: 'agent_error', run_id: 'r', error_code: 'LLM_DOWN', message: 'model unavailable' }];
     const { session } = await agentServer((ws) => play(ws, failing));
-    const error = await rejectionOf(startAgentRun(session, { userRequest: 'q', budget: new Budget('run', 2_000), stallMs: 500 }));
+    const error = await checkErrorOf(startAgentRun(session, { userRequest: 'q', budget: new Budget('run', 2_000), stallMs: 500 }));
     expect(error.details).toMatchObject({ layer: 'content', code: 'agent-error' });
     expect(error.message).toContain('[agent-error] run r ended with agent_error LLM_DOWN: model unavailable');
 
@@ -195,7 +187,7 @@ describe('startAgentRun', () => {
     const { session } = await agentServer((ws) => play(ws, runOf('slow', 't').slice(0, 3)));
     const budget = new Budget('run', 5_000);
     const started = performance.now();
-    const error = await rejectionOf(startAgentRun(session, { userRequest: 'q', budget, stallMs: 200 }));
+    const error = await checkErrorOf(startAgentRun(session, { userRequest: 'q', budget, stallMs: 200 }));
     const took = performance.now() - started;
     expect(error.details).toMatchObject({ component: 'agent', layer: 'budget', code: 'stall' });
     expect(error.message).toMatch(/^agent run slow stalled: no event for \d+ ms after tool_executing \(frame #3/);
@@ -205,7 +197,7 @@ describe('startAgentRun', () => {
 
   it('runs into its budget when agent_started never comes', async () => {
     const { session } = await agentServer(async () => undefined);
-    const error = await rejectionOf(startAgentRun(session, { userRequest: 'q', budget: new Budget('agent-run', 250), stallMs: 200 }));
+    const error = await checkErrorOf(startAgentRun(session, { userRequest: 'q', budget: new Budget('agent-run', 250), stallMs: 200 }));
     expect(error.details).toMatchObject({ component: 'agent', layer: 'budget' });
     expect(error.message).toMatch(/^Budget exhausted at 'agent-run › wait agent_started': .*; waiting for agent_started; last frame seen: #0 connection_established/);
   });

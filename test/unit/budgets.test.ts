@@ -8,15 +8,8 @@ import {
   validateBudgets,
 } from '../../helpers/budgets.ts';
 import { CheckError } from '../../helpers/errors.ts';
+import { rejectionOf } from '../support/net.ts';
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('formatMs', () => {
   it('prints ms below a second and trimmed seconds above', () => {

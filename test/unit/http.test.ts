@@ -9,38 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CheckError } from '../../helpers/errors.ts';
 import { createHttpClient, expectJsonBody, expectStatus, type HttpClient } from '../../helpers/http.ts';
+import { checkErrorOf, closeServer, listen, refusedPort } from '../support/net.ts';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJlMmUtdW5pdCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';
 
-/** Resolve with the error a promise rejects with (fails the test if it resolves). */
-async function rejectionOf(promise: Promise<unknown>): Promise<CheckError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CheckError);
-    return error as CheckError;
-  }
-  throw new Error('expected a rejection');
-}
 
-function listen(server: net.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
-}
 
-function close(server: net.Server): Promise<void> {
-  return new Promise((resolve) => {
-    (server as http.Server).closeAllConnections?.();
-    server.close(() => resolve());
-  });
-}
 
-/** A port that was bound then released: connecting to it is refused. */
-async function refusedPort(): Promise<number> {
-  const server = net.createServer();
-  const port = await listen(server);
-  await close(server);
-  return port;
-}
 
 const sockets = new Set<net.Socket>();
 function track(socket: net.Socket): void {
@@ -161,7 +136,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close().catch(() => {})));
   for (const socket of sockets) socket.destroy();
-  await Promise.all([api, silent, closer, garbage, tlsServer].map((s) => (s ? close(s) : undefined)));
+  await Promise.all([api, silent, closer, garbage, tlsServer].map((s) => (s ? closeServer(s) : undefined)));
   rmSync(certDir, { recursive: true, force: true });
 });
 
@@ -260,7 +235,7 @@ describe('HttpClient.request: status is the caller’s to judge', () => {
 
 describe('HttpClient.request: content', () => {
   it('throws layer content INVALID_JSON when expectJson and a 2xx body is not JSON', async () => {
-    const error = await rejectionOf(client(`http://127.0.0.1:${apiPort}`).request('GET', '/not-json', { expectJson: true }));
+    const error = await checkErrorOf(client(`http://127.0.0.1:${apiPort}`).request('GET', '/not-json', { expectJson: true }));
     expect(error.details).toMatchObject({ component: 'backend', layer: 'content', code: 'INVALID_JSON' });
     expect(error.details.evidence).toMatchObject({ status: 200, contentType: 'text/html' });
   });
@@ -294,20 +269,20 @@ describe('HttpClient.request: content', () => {
 describe('HttpClient.request: transport failures by layer', () => {
   it('reports a refused port at layer tcp with ECONNREFUSED', async () => {
     const port = await refusedPort();
-    const error = await rejectionOf(client(`http://127.0.0.1:${port}`).request('GET', '/health'));
+    const error = await checkErrorOf(client(`http://127.0.0.1:${port}`).request('GET', '/health'));
     expect(error.details).toMatchObject({ component: 'backend', layer: 'tcp', code: 'ECONNREFUSED' });
     expect(error.details.endpoint).toBe(`GET http://127.0.0.1:${port}/health`);
   });
 
   it('reports an unresolvable name at layer dns', async () => {
-    const error = await rejectionOf(client('http://nohost.invalid').request('GET', '/health'));
+    const error = await checkErrorOf(client('http://nohost.invalid').request('GET', '/health'));
     expect(error.details.layer).toBe('dns');
     expect(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL']).toContain(error.details.code);
   });
 
   it('reports a server that accepts and never answers as http-status HEADERS_TIMEOUT within the deadline', async () => {
     const started = performance.now();
-    const error = await rejectionOf(client(`http://127.0.0.1:${silentPort}`).request('GET', '/health', { timeoutMs: 400 }));
+    const error = await checkErrorOf(client(`http://127.0.0.1:${silentPort}`).request('GET', '/health', { timeoutMs: 400 }));
     const elapsed = performance.now() - started;
     expect(error.details).toMatchObject({ layer: 'http-status', code: 'HEADERS_TIMEOUT' });
     expect(elapsed).toBeGreaterThanOrEqual(390);
@@ -316,17 +291,17 @@ describe('HttpClient.request: transport failures by layer', () => {
   });
 
   it('reports a body that stops mid-way as http-status BODY_TIMEOUT', async () => {
-    const error = await rejectionOf(client(`http://127.0.0.1:${apiPort}`).request('GET', '/stall-body', { timeoutMs: 300 }));
+    const error = await checkErrorOf(client(`http://127.0.0.1:${apiPort}`).request('GET', '/stall-body', { timeoutMs: 300 }));
     expect(error.details).toMatchObject({ layer: 'http-status', code: 'BODY_TIMEOUT' });
   });
 
   it('reports a connection closed without a response at layer tcp SOCKET_CLOSED', async () => {
-    const error = await rejectionOf(client(`http://127.0.0.1:${closerPort}`).request('GET', '/health'));
+    const error = await checkErrorOf(client(`http://127.0.0.1:${closerPort}`).request('GET', '/health'));
     expect(error.details).toMatchObject({ layer: 'tcp', code: 'SOCKET_CLOSED' });
   });
 
   it('reports a non-HTTP answer at layer protocol with the parser code', async () => {
-    const error = await rejectionOf(client(`http://127.0.0.1:${garbagePort}`).request('GET', '/health'));
+    const error = await checkErrorOf(client(`http://127.0.0.1:${garbagePort}`).request('GET', '/health'));
     expect(error.details.layer).toBe('protocol');
     expect(String(error.details.code)).toMatch(/^(HPE_|HTTP_PARSE_ERROR$)/);
   });
@@ -334,7 +309,7 @@ describe('HttpClient.request: transport failures by layer', () => {
 
 describe('HttpClient.request over TLS', () => {
   it('reports an untrusted self-signed certificate at layer tls with the OpenSSL code', async () => {
-    const error = await rejectionOf(client(`https://127.0.0.1:${tlsPort}`).request('GET', '/health'));
+    const error = await checkErrorOf(client(`https://127.0.0.1:${tlsPort}`).request('GET', '/health'));
     expect(error.details).toMatchObject({ layer: 'tls', code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
   });
 
@@ -351,7 +326,7 @@ describe('HttpClient.request over TLS', () => {
 
   it('reports a listener that never completes the handshake as tls TLS_HANDSHAKE_TIMEOUT', async () => {
     const started = performance.now();
-    const error = await rejectionOf(client(`https://127.0.0.1:${silentPort}`).request('GET', '/health', { timeoutMs: 400 }));
+    const error = await checkErrorOf(client(`https://127.0.0.1:${silentPort}`).request('GET', '/health', { timeoutMs: 400 }));
     expect(error.details).toMatchObject({ layer: 'tls', code: 'TLS_HANDSHAKE_TIMEOUT' });
     // The per-request deadline (400 ms), not the 2 s connect timeout, decides.
     expect(performance.now() - started).toBeLessThan(1000);
@@ -359,7 +334,7 @@ describe('HttpClient.request over TLS', () => {
 
   it('names the handshake phase when the connect timeout fires first', async () => {
     const c = client(`https://127.0.0.1:${silentPort}`, { connectTimeoutMs: 300 });
-    const error = await rejectionOf(c.request('GET', '/health', { timeoutMs: 3000 }));
+    const error = await checkErrorOf(c.request('GET', '/health', { timeoutMs: 3000 }));
     expect(error.details).toMatchObject({ layer: 'tls', code: 'TLS_HANDSHAKE_TIMEOUT' });
     expect(error.details.elapsedMs).toBeLessThan(2000);
   });

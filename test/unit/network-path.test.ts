@@ -8,17 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckError } from '../../helpers/errors.ts';
 import { assertNetworkPath, checkNetworkPath, type PathReport } from '../../helpers/network-path.ts';
+import { closeServer, listen } from '../support/net.ts';
 
-function listen(server: net.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
-}
 
-function close(server: net.Server): Promise<void> {
-  return new Promise((resolve) => {
-    (server as http.Server).closeAllConnections?.();
-    server.close(() => resolve());
-  });
-}
 
 const sockets = new Set<net.Socket>();
 function track(socket: net.Socket): void {
@@ -76,12 +68,12 @@ beforeAll(async () => {
   securePort = await listen(secure);
   const released = net.createServer();
   refusedPort = await listen(released);
-  await close(released);
+  await closeServer(released);
 });
 
 afterAll(async () => {
   for (const socket of sockets) socket.destroy();
-  await Promise.all([web, silent, secure].map((s) => (s ? close(s) : undefined)));
+  await Promise.all([web, silent, secure].map((s) => (s ? closeServer(s) : undefined)));
   rmSync(certDir, { recursive: true, force: true });
 });
 

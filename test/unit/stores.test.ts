@@ -21,25 +21,12 @@ import {
   probeRedis,
   runKeyPrefix,
 } from '../../helpers/stores.ts';
+import { checkErrorOf, closeServer, listen, refusedPort as freePort } from '../support/net.ts';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const REDIS_BIN = '/usr/bin/redis-server';
 const runId = `unit-${process.pid}-${Date.now()}`;
 
-function listen(server: net.Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
-}
-
-function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()));
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  const port = await listen(server);
-  await closeServer(server);
-  return port;
-}
 
 async function waitForPort(port: number, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -72,15 +59,6 @@ function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM
   });
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<CheckError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CheckError);
-    return error as CheckError;
-  }
-  throw new Error('expected a rejection');
-}
 
 // Fake listeners shared by both stores.
 const sockets = new Set<net.Socket>();
@@ -208,7 +186,7 @@ describe('probeRedis', () => {
   });
 
   it('throws protocol WRONGPASS for a wrong password, without leaking it', async () => {
-    const error = await rejectionOf(probeRedis(`redis://:not-the-password@127.0.0.1:${redisPort}/0`, { samples: 3, runId }));
+    const error = await checkErrorOf(probeRedis(`redis://:not-the-password@127.0.0.1:${redisPort}/0`, { samples: 3, runId }));
     expect(error.details).toMatchObject({ component: 'redis', layer: 'protocol', code: 'WRONGPASS' });
     expect(JSON.stringify(error.details) + error.message).not.toContain('not-the-password');
   });
@@ -233,7 +211,7 @@ describe('probeRedis', () => {
   });
 
   it('throws tcp ECONNREFUSED for a refusing port', async () => {
-    const error = await rejectionOf(probeRedis(`redis://127.0.0.1:${refusedPort}`, { samples: 10, runId }));
+    const error = await checkErrorOf(probeRedis(`redis://127.0.0.1:${refusedPort}`, { samples: 10, runId }));
     expect(error.details).toMatchObject({ component: 'redis', layer: 'tcp', code: 'ECONNREFUSED' });
     expect(error.details.endpoint).toBe(`127.0.0.1:${refusedPort}/0`);
   });
@@ -253,7 +231,7 @@ describe('probeRedis', () => {
 
   it('reports a silent Redis that needs AUTH at connect, within the budget', async () => {
     const started = performance.now();
-    const error = await rejectionOf(probeRedis(`redis://:pw@127.0.0.1:${silentPort}`, { samples: 10, timeoutMs: 500, runId }));
+    const error = await checkErrorOf(probeRedis(`redis://:pw@127.0.0.1:${silentPort}`, { samples: 10, timeoutMs: 500, runId }));
     expect(performance.now() - started).toBeLessThan(2000);
     expect(error.details).toMatchObject({ component: 'redis', layer: 'budget', code: 'COMMAND_TIMEOUT' });
   });
@@ -261,14 +239,14 @@ describe('probeRedis', () => {
 
 describe('probePostgres against fake listeners', () => {
   it('throws tcp ECONNREFUSED for a refusing port', async () => {
-    const error = await rejectionOf(probePostgres(`postgres://u:p@127.0.0.1:${refusedPort}/db`, { runId, connectTimeoutMs: 1000 }));
+    const error = await checkErrorOf(probePostgres(`postgres://u:p@127.0.0.1:${refusedPort}/db`, { runId, connectTimeoutMs: 1000 }));
     expect(error.details).toMatchObject({ component: 'postgres', layer: 'tcp', code: 'ECONNREFUSED' });
     expect(error.details.endpoint).toBe(`127.0.0.1:${refusedPort}/db`);
   });
 
   it('throws tcp CONNECT_TIMEOUT within the connect timeout for a listener that never answers', async () => {
     const started = performance.now();
-    const error = await rejectionOf(probePostgres(`postgres://u:p@127.0.0.1:${silentPort}/db`, { runId, connectTimeoutMs: 1000 }));
+    const error = await checkErrorOf(probePostgres(`postgres://u:p@127.0.0.1:${silentPort}/db`, { runId, connectTimeoutMs: 1000 }));
     const elapsed = performance.now() - started;
     expect(error.details).toMatchObject({ component: 'postgres', layer: 'tcp', code: 'CONNECT_TIMEOUT' });
     expect(elapsed).toBeGreaterThanOrEqual(950);
@@ -276,7 +254,7 @@ describe('probePostgres against fake listeners', () => {
   });
 
   it('throws dns for a name under .invalid', async () => {
-    const error = await rejectionOf(probePostgres('postgres://u:p@nohost.invalid:5432/db', { runId, connectTimeoutMs: 2000 }));
+    const error = await checkErrorOf(probePostgres('postgres://u:p@nohost.invalid:5432/db', { runId, connectTimeoutMs: 2000 }));
     expect(error.details.layer).toBe('dns');
     expect(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL']).toContain(error.details.code);
   });
@@ -363,14 +341,14 @@ describe('probePostgres against a throwaway PostgreSQL', () => {
   });
 
   it('throws protocol 28P01 for a wrong password, without leaking it', async () => {
-    const error = await rejectionOf(probePostgres(`postgres://postgres:wrong-pw-123@127.0.0.1:${pgPort}/postgres`, { runId }));
+    const error = await checkErrorOf(probePostgres(`postgres://postgres:wrong-pw-123@127.0.0.1:${pgPort}/postgres`, { runId }));
     expect(error.details).toMatchObject({ component: 'postgres', layer: 'protocol', code: '28P01' });
     expect(error.details.evidence?.sqlState).toBe('28P01');
     expect(JSON.stringify(error.details) + error.message).not.toContain('wrong-pw-123');
   });
 
   it('throws protocol 3D000 for a database that does not exist', async () => {
-    const error = await rejectionOf(probePostgres(`postgres://postgres:${password}@127.0.0.1:${pgPort}/no_such_db`, { runId }));
+    const error = await checkErrorOf(probePostgres(`postgres://postgres:${password}@127.0.0.1:${pgPort}/no_such_db`, { runId }));
     expect(error.details).toMatchObject({ layer: 'protocol', code: '3D000' });
   });
 

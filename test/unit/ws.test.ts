@@ -9,6 +9,7 @@ import { Budget, BudgetExceededError } from '../../helpers/budgets.ts';
 import { CheckError } from '../../helpers/errors.ts';
 import { FrameError } from '../../helpers/frames.ts';
 import { connectWs, probeHandshake, WsHandshakeError, type ConnectOptions, type HandshakeOutcome, type WsSession } from '../../helpers/ws.ts';
+import { rejectionOf } from '../support/net.ts';
 
 // ---- a scripted WebSocket server on 127.0.0.1 ------------------------------------------------
 
@@ -91,14 +92,6 @@ async function open(url: string, overrides: Partial<ConnectOptions> = {}): Promi
   return session;
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 async function handshakeError(options: ConnectOptions): Promise<WsHandshakeError> {
   const error = await rejectionOf(connectWs(options));
