@@ -3,7 +3,6 @@
  * PostgreSQL and Redis, with switchable faults. `startPlatform()` is what the suite's global
  * setup (through `cli.ts`) and the platform's own tests use.
  */
-import type http from 'node:http';
 import { createAuthServer } from './auth/service.ts';
 import { hashPassword } from './auth/passwords.ts';
 import { createBackend } from './backend/server.ts';
@@ -15,7 +14,7 @@ import { TcpProxy } from './faults/tcp-proxy.ts';
 import { closeHttp, listenHttp } from './http/router.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { registerRunning, unregisterRunning } from './process-cleanup.ts';
-import { startStores, type PostgresTarget, type RedisTarget } from './stores/launcher.ts';
+import { startStores, type PostgresTarget } from './stores/launcher.ts';
 import { createDatabase } from './storage/database.ts';
 import { createRedis } from './storage/redis-client.ts';
 import { purgeKeyPrefix } from './storage/redis-cleanup.ts';
@@ -139,7 +138,10 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     const storesToStop = stores;
     teardown.push('stop stores', () => storesToStop.stop());
 
+    const phase = (name: string): void => log.debug(`${name} at ${Math.round(performance.now() - started)} ms`);
+    phase('stores ready');
     const readonly = await createSchema(postgres, log);
+    phase('schema created');
     teardown.push('drop schema', () => dropSchema(postgres, readonly));
     if (redisTarget.external) teardown.push('purge redis keys', () => purgeKeyPrefix(redisTarget.directUrl, redisTarget.keyPrefix));
 
@@ -154,6 +156,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     teardown.push('close redis client', () => redis.disconnect());
     await redis.connect();
 
+    phase('store clients connected');
     await insertUser(sql, { id: 'user-qa', email: config.testUserEmail, password_hash: await passwordHash, name: 'QA User' });
 
     const context: PlatformContext = {
@@ -169,7 +172,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     const auth = createAuthServer(context);
     const backend = createBackend(context);
     const [authPort, backendPort] = await Promise.all([listenHttp(auth), listenHttp(backend.server)]);
-    teardown.push('close http servers', () => Promise.all([closeHttp(auth as http.Server), closeHttp(backend.server)]));
+    teardown.push('close http servers', () => Promise.all([closeHttp(auth), closeHttp(backend.server)]));
     teardown.push('close websockets', () => backend.gateway.closeAll());
     context.wsUrl = `ws://127.0.0.1:${backendPort}/ws`;
 

@@ -90,7 +90,7 @@ export async function startStores(options: StoreOptions): Promise<Stores> {
 
   const launchPostgres = async (): Promise<PostgresTarget> => {
     if (options.databaseUrl) return externalPostgresTarget(options.databaseUrl);
-    const dir = makeTempDir('refplat-pg-', runAs);
+    const dir = makeTempDir('refplat-pg-', runAs, { preferMemory: true });
     dirs.push(dir);
     watchdog?.trackDir(dir);
     pgServer = await startPostgresServer(runAs, dir, watchdog);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { decodeJwt } from 'jose';
 import postgres from 'postgres';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,7 +36,7 @@ describe('two platforms side by side', () => {
 
   it('start in parallel without clashing, each well under 10 s', async () => {
     [production, unconfigured] = await Promise.all([
-      startTestPlatform({ environment: 'production' }),
+      startTestPlatform({ environment: 'production', accessTokenTtlS: 120 }),
       startTestPlatform({ e2eBypassKey: null, faults: 'redis_refused' }),
     ]);
     started.push(production, unconfigured);
@@ -70,6 +71,8 @@ describe('two platforms side by side', () => {
 
   it('keeps their data apart', async () => {
     const tokens = await login(production);
+    const claims = decodeJwt(tokens.access_token);
+    expect(claims.exp! - claims.iat!).toBe(120); // accessTokenTtlS
     const { body: thread } = await request(`${production.urls.backend}/api/threads`, { token: tokens.access_token, body: { title: 'only here' } });
     const elsewhere = await login(unconfigured);
     expect((await request(`${unconfigured.urls.backend}/api/threads/${thread.id}`, { token: elsewhere.access_token })).status).toBe(404);
