@@ -1,0 +1,68 @@
+/**
+ * Tier P1: the golden path is chat itself (about 90% of the platform's value): a user who
+ * cannot get a correct, persisted answer from an agent over the WebSocket cannot use the product.
+ *
+ * Each golden prompt runs the whole path: authenticate, open a WebSocket, start an agent on a
+ * new thread, receive the five events in order within the run budget (plus the cold-start
+ * allowance) without stalls, get the right answer, read both messages back over HTTP.
+ */
+import { describe, expect, expectCorrectAnswer, expectPersistedTurns, recordTimeline, test } from '../../fixtures/agent.ts';
+import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
+import { startAgentRun } from '../../helpers/agent-run.ts';
+import { expectFields } from '../../helpers/body.ts';
+import { expectStatus } from '../../helpers/http.ts';
+
+const prompts = loadGoldenPrompts();
+
+describe('golden path: chat with an agent', { tags: ['p1', 'agent', 'websocket', 'backend', 'postgres'] }, () => {
+  test.for(prompts)('answers $prompt correctly after the five events in order, and persists both messages', async (golden, { ws, threads, budget, config, report, api }) => {
+    const session = await ws.open();
+    const run = await startAgentRun(session, {
+      userRequest: golden.prompt,
+      budget: budget('agent run', config.budgets.agentRun + config.budgets.coldStart),
+      stallMs: config.budgets.stall,
+    });
+    threads.adopt(run.threadId);
+    recordTimeline(report, run);
+    report.measurements.push({ name: 'agent run to agent_completed', unit: 'ms', samples: [run.durations.toCompleted] });
+
+    expectCorrectAnswer(golden, run);
+    await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run }]);
+  });
+
+  test('creates a thread owned by the caller for a run started without thread_id', async ({ ws, threads, budget, config, report, api, identity }) => {
+    const golden = prompts[0]!;
+    const session = await ws.open();
+    const run = await startAgentRun(session, {
+      userRequest: golden.prompt,
+      budget: budget('agent run', config.budgets.agentRun + config.budgets.coldStart),
+      stallMs: config.budgets.stall,
+    });
+    threads.adopt(run.threadId);
+    recordTimeline(report, run);
+
+    const read = await api.request('GET', `/api/threads/${encodeURIComponent(run.threadId)}`, { auth: true });
+    expectStatus(read, 200, 'GET /api/threads/:id of the thread agent_started reported', 'backend');
+    const thread = expectFields(read, 'GET /api/threads/:id', 'backend', { id: 'string', user_id: 'string', title: 'string', created_at: 'string' });
+    expect(thread.id, 'thread id read back').toBe(run.threadId);
+    expect(thread.user_id, 'owner of the thread the run created').toBe((await identity.pair()).userId);
+  });
+
+  test('deletes a conversation: DELETE answers 204, then the thread and its messages answer 404', async ({ ws, threads, budget, config, report, api }) => {
+    const golden = prompts[prompts.length - 1]!;
+    const session = await ws.open();
+    const run = await startAgentRun(session, {
+      userRequest: golden.prompt,
+      budget: budget('agent run', config.budgets.agentRun + config.budgets.coldStart),
+      stallMs: config.budgets.stall,
+    });
+    threads.adopt(run.threadId);
+    recordTimeline(report, run);
+    await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run }]);
+
+    const path = `/api/threads/${encodeURIComponent(run.threadId)}`;
+    expectStatus(await api.request('DELETE', path, { auth: true }), 204, 'DELETE /api/threads/:id', 'backend');
+    expectStatus(await api.request('GET', path, { auth: true }), 404, 'GET /api/threads/:id after DELETE', 'backend');
+    expectStatus(await api.request('GET', `${path}/messages`, { auth: true }), 404, 'GET /api/threads/:id/messages after DELETE', 'backend');
+  });
+});
