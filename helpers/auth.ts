@@ -104,14 +104,22 @@ export class TokenSession {
     this.currentRecord = undefined;
   }
 
+  /**
+   * A fifth of the lifetime, at least 30 s, but never more than half of it: a token living
+   * less than 60 s (a short-TTL deployment) would otherwise be renewed on every single call.
+   */
   private marginFor(record: TokenRecord): number {
-    return this.options.refreshMarginMs ?? Math.max(30_000, (record.expiresAt - record.issuedAt) / 5);
+    if (this.options.refreshMarginMs !== undefined) return this.options.refreshMarginMs;
+    const lifetime = record.expiresAt - record.issuedAt;
+    return Math.min(Math.max(30_000, lifetime / 5), lifetime / 2);
   }
 
   private async renew(): Promise<TokenPair> {
     let pair: TokenPair;
     let origin: TokenRecord['origin'];
-    if (this.current?.refreshToken && tokenExpiry(this.current.refreshToken) > this.now()) {
+    // A session that mints its own tokens mints again: a locally signed refresh token is not
+    // one the auth service issued, so /auth/refresh owes it nothing.
+    if (this.options.config.auth.method !== 'mint' && this.current?.refreshToken && tokenExpiry(this.current.refreshToken) > this.now()) {
       pair = await this.refresh(this.current.refreshToken);
       origin = 'refresh';
     } else {
@@ -174,26 +182,56 @@ export class TokenSession {
   }
 }
 
+export interface MintOptions {
+  /** Names the identity: sub `e2e-<runId>-<label>`, email `<runId>-<label>@stagecheck.test`. */
+  label: string;
+  tokenType?: 'access' | 'refresh';
+  /** Seconds from `iat` to `exp` (default 30 min). */
+  lifetimeS?: number;
+  /** `iat` in epoch seconds (default: now). A past `iat` with a short lifetime makes an expired token. */
+  issuedAtS?: number;
+  /** Default: the contract's `netra-platform`; anything else makes a wrong-audience token. */
+  audience?: string;
+}
+
+/**
+ * Signs one token locally with the contract's full claim set (`sub`, `iat`, `exp`, `jti`,
+ * `token_type`, `iss`, `aud`, `email`, `permissions`), with STAGING_JWT_SECRET.
+ */
+export async function mintToken(config: SuiteConfig, options: MintOptions): Promise<string> {
+  const secret = config.auth.jwtSecret;
+  if (!secret) throw new Error('mintToken needs STAGING_JWT_SECRET');
+  const iat = options.issuedAtS ?? Math.floor(Date.now() / 1000);
+  return new SignJWT({ email: mintedEmail(config, options.label), permissions: ['read', 'write'], token_type: options.tokenType ?? 'access' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(mintedUserId(config, options.label))
+    .setIssuer(JWT_ISSUER)
+    .setAudience(options.audience ?? JWT_AUDIENCE)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + (options.lifetimeS ?? 30 * 60))
+    .setJti(randomUUID())
+    .sign(new TextEncoder().encode(secret));
+}
+
 /**
  * Signs a token pair locally with the contract's full claim set, `token_type` included,
  * for deployments where the suite holds the signing secret instead of a bypass key.
  */
 export async function mintTokenPair(config: SuiteConfig, label: string, lifetimeS = 30 * 60): Promise<TokenPair> {
-  const secret = config.auth.jwtSecret;
-  if (!secret) throw new Error('mintTokenPair needs STAGING_JWT_SECRET');
-  const userId = `e2e-${config.runId}-${label}`.toLowerCase();
-  const email = `${config.runId}-${label}@stagecheck.test`.toLowerCase();
-  const sign = (tokenType: 'access' | 'refresh', seconds: number) =>
-    new SignJWT({ email, permissions: ['read', 'write'], token_type: tokenType })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(userId)
-      .setIssuer(JWT_ISSUER)
-      .setAudience(JWT_AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime(`${seconds}s`)
-      .setJti(randomUUID())
-      .sign(new TextEncoder().encode(secret));
-  return { accessToken: await sign('access', lifetimeS), refreshToken: await sign('refresh', 7 * 24 * 3600), userId, email };
+  if (!config.auth.jwtSecret) throw new Error('mintTokenPair needs STAGING_JWT_SECRET');
+  const [accessToken, refreshToken] = await Promise.all([
+    mintToken(config, { label, tokenType: 'access', lifetimeS }),
+    mintToken(config, { label, tokenType: 'refresh', lifetimeS: 7 * 24 * 3600 }),
+  ]);
+  return { accessToken, refreshToken, userId: mintedUserId(config, label), email: mintedEmail(config, label) };
+}
+
+function mintedUserId(config: SuiteConfig, label: string): string {
+  return `e2e-${config.runId}-${label}`.toLowerCase();
+}
+
+function mintedEmail(config: SuiteConfig, label: string): string {
+  return `${config.runId}-${label}@stagecheck.test`.toLowerCase();
 }
 
 export function tokenExpiry(token: string): number {
