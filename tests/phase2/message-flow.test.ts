@@ -147,10 +147,11 @@ describe('several users at once', { tags: ['p3', 'agent', 'websocket', 'auth'] }
     const barrier = budget('ping barriers', config.budgets.wsReceive);
     await Promise.all(sessions.map((session) => pingBarrier(session, barrier)));
 
+    // Cross-talk first: a connection that got another user's events may have followed the wrong run.
+    runs.forEach((run, i) => expectOnlyRuns(sessions[i]!, [run.runId], `${users[i]!.label}'s connection`));
     expect(new Set(runs.map((r) => r.runId)).size, 'distinct run_ids across users').toBe(USERS);
     for (const [i, run] of runs.entries()) {
       const user = users[i]!;
-      expectOnlyRuns(sessions[i]!, [run.runId], `${user.label}'s connection`);
       expectCorrectAnswer(goldens[i]!, run);
       const read = await user.api.request('GET', `/api/threads/${encodeURIComponent(run.threadId)}`, { auth: true });
       expectStatus(read, 200, `GET /api/threads/:id as ${user.label}`, 'backend');
