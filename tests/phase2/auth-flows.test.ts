@@ -82,7 +82,7 @@ function requireJwtSecret(config: SuiteConfig, skip: Skip, report: StagecheckMet
   return skip('NOT CONFIGURED: STAGING_JWT_SECRET is not set');
 }
 
-describe('POST /auth/refresh', { tags: ['p1', 'auth'] }, () => {
+describe('POST /auth/refresh', { tags: ['p1', 'auth'], concurrent: true }, () => {
   test('rotates the pair: a new access and refresh token, and the new access token is accepted', async ({ freshUser, authApi, api, config, skip, report }) => {
     requireIssuedTokens(config, skip, report);
     const user = freshUser('refresh-rotate');
@@ -117,7 +117,7 @@ describe('POST /auth/refresh', { tags: ['p1', 'auth'] }, () => {
   });
 });
 
-describe('POST /auth/logout', { tags: ['p1', 'auth', 'backend', 'websocket'] }, () => {
+describe('POST /auth/logout', { tags: ['p1', 'auth', 'backend', 'websocket'], concurrent: true }, () => {
   test('revokes the access token: the backend answers 401 and verify says valid:false afterwards', async ({ freshUser, authApi, api }) => {
     const user = freshUser('logout-http');
     const token = await user.identity.accessToken();
@@ -148,7 +148,7 @@ describe('POST /auth/logout', { tags: ['p1', 'auth', 'backend', 'websocket'] }, 
   });
 });
 
-describe('rejected access tokens', { tags: ['p2', 'auth', 'backend'] }, () => {
+describe('rejected access tokens', { tags: ['p2', 'auth', 'backend'], concurrent: true }, () => {
   test('refuses an expired access token with 401 while the same token unexpired is accepted', async ({ api, authApi, config, skip, report }) => {
     requireJwtSecret(config, skip, report);
     const now = Math.floor(Date.now() / 1000);
@@ -196,7 +196,7 @@ describe('rejected access tokens', { tags: ['p2', 'auth', 'backend'] }, () => {
   });
 });
 
-describe('POST /auth/refresh with a wrong body or token', { tags: ['p2', 'auth'] }, () => {
+describe('POST /auth/refresh with a wrong body or token', { tags: ['p2', 'auth'], concurrent: true }, () => {
   test('rejects an access token presented as a refresh token with 401', async ({ freshUser, authApi }) => {
     const user = freshUser('refresh-with-access');
     const { accessToken } = await user.identity.pair();
@@ -210,7 +210,7 @@ describe('POST /auth/refresh with a wrong body or token', { tags: ['p2', 'auth']
   });
 });
 
-describe('POST /auth/e2e/test-auth input', { tags: ['p2', 'auth'] }, () => {
+describe('POST /auth/e2e/test-auth input', { tags: ['p2', 'auth'], concurrent: true }, () => {
   test('refuses a request without the bypass key header with 401', async ({ authApi, config, skip, report }) => {
     if (config.auth.method !== 'test-auth') {
       report.notConfigured = 'E2E_BYPASS_KEY is not set: without it the suite cannot tell 401 (key configured) from 503 (not configured)';
@@ -234,7 +234,7 @@ describe('POST /auth/e2e/test-auth input', { tags: ['p2', 'auth'] }, () => {
   });
 });
 
-describe('POST /auth/login', { tags: ['p2', 'auth'] }, () => {
+describe('POST /auth/login', { tags: ['p2', 'auth'], concurrent: true }, () => {
   test('refuses a wrong password with 401 and accepts the right one', async ({ authApi, config, skip, report }) => {
     const { email, password } = config.auth;
     if (!email || !password) {

@@ -70,7 +70,7 @@ async function expectOwnerStillHas(api: HttpClient, threadId: string, title: str
   expect(thread.title, 'the owner reads back the same title').toBe(title);
 }
 
-describe('another user\'s thread over HTTP', { tags: ['p1', 'backend', 'auth'] }, () => {
+describe('another user\'s thread over HTTP', { tags: ['p1', 'backend', 'auth'], concurrent: true }, () => {
   test('answers 404 to another user reading the thread, never 403 and never the thread', async ({ crowd, identity, config, skip, report, threads, api }) => {
     const other = await otherUser(crowd, 'p2-iso-reader', identity, config, skip, report);
     const thread = await threads.create('iso-read');
@@ -102,7 +102,7 @@ describe('another user\'s thread over HTTP', { tags: ['p1', 'backend', 'auth'] }
   });
 });
 
-describe('another user\'s agent events over WebSocket', { tags: ['p1', 'websocket', 'agent'] }, () => {
+describe('another user\'s agent events over WebSocket', { tags: ['p1', 'websocket', 'agent'], concurrent: true }, () => {
   test('never delivers one user\'s agent events to another user\'s connection', async ({ crowd, identity, config, skip, report, threads, ws, budget }) => {
     const other = await otherUser(crowd, 'p2-iso-listener', identity, config, skip, report);
     // B listens first, so anything sent its way while A's run goes on is captured.
