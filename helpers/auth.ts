@@ -255,3 +255,17 @@ function tailOfJti(token: string): string {
     return 'not-a-jwt';
   }
 }
+
+/**
+ * The token with one character of its signature changed. The character is taken from the
+ * middle of the signature, where every bit counts (the last base64url character of an HS256
+ * signature carries two unused bits, so changing it can leave the decoded signature intact).
+ */
+export function tamperSignature(token: string): string {
+  const parts = token.split('.');
+  const signature = parts[2] ?? '';
+  if (parts.length !== 3 || signature.length < 16) throw new Error('tamperSignature: not a signed JWT');
+  const at = Math.floor(signature.length / 2);
+  const replacement = signature[at] === 'A' ? 'B' : 'A';
+  return `${parts[0]}.${parts[1]}.${signature.slice(0, at)}${replacement}${signature.slice(at + 1)}`;
+}

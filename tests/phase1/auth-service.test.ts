@@ -4,7 +4,7 @@
  */
 import { decodeJwt } from 'jose';
 import { describe, expect, test } from '../../fixtures/index.ts';
-import { JWT_AUDIENCE, JWT_ISSUER } from '../../helpers/auth.ts';
+import { JWT_AUDIENCE, JWT_ISSUER, tamperSignature } from '../../helpers/auth.ts';
 import { expectFields } from '../../helpers/body.ts';
 import { expectStatus } from '../../helpers/http.ts';
 
@@ -56,7 +56,7 @@ describe('POST /auth/verify', { tags: ['p1', 'auth'] }, () => {
 
   test('answers valid:false for a token with a tampered signature', async ({ authApi, identity }) => {
     const token = await identity.accessToken();
-    const tampered = `${token.slice(0, -4)}${token.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    const tampered = tamperSignature(token);
     const result = await authApi.request('POST', '/auth/verify', { auth: tampered });
     // The body decides: a 200 saying valid:true for a forged token is the failure.
     expectStatus(result, 200, 'POST /auth/verify with a tampered token', 'auth');

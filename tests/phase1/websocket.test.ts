@@ -3,8 +3,9 @@
  * contract allows must be accepted, and a connection without valid credentials refused.
  */
 import { describe, expect, test } from '../../fixtures/index.ts';
-import { probeHandshake, type HandshakeOutcome } from '../../helpers/ws.ts';
-import { CheckError } from '../../helpers/errors.ts';
+import { tamperSignature } from '../../helpers/auth.ts';
+import { expectHandshakeRefused } from '../../helpers/handshake-checks.ts';
+import { probeHandshake } from '../../helpers/ws.ts';
 
 describe('WebSocket handshake', { tags: ['p1', 'websocket', 'auth'] }, () => {
   test('accepts a token as the jwt.<token> subprotocol and announces the connection', async ({ ws, identity }) => {
@@ -28,18 +29,18 @@ describe('WebSocket handshake', { tags: ['p1', 'websocket', 'auth'] }, () => {
 
   test('refuses a connection without credentials', async ({ config, budget }) => {
     const outcome = await probeHandshake({ url: config.wsUrl, auth: { method: 'none' }, budget: budget('ws handshake', config.budgets.wsHandshake) });
-    expectRefused(outcome, 'a handshake without credentials');
+    expectHandshakeRefused(outcome, 'a handshake without credentials');
   });
 
   test('refuses a token with a tampered signature', async ({ config, identity, budget }) => {
     const token = await identity.accessToken();
-    const tampered = `${token.slice(0, -4)}${token.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+    const tampered = tamperSignature(token);
     const outcome = await probeHandshake({
       url: config.wsUrl,
       auth: { method: 'subprotocol', token: tampered },
       budget: budget('ws handshake', config.budgets.wsHandshake),
     });
-    expectRefused(outcome, 'a handshake with a tampered token');
+    expectHandshakeRefused(outcome, 'a handshake with a tampered token');
   });
 });
 
@@ -55,16 +56,3 @@ describe('WebSocket messaging', { tags: ['p1', 'websocket'] }, () => {
     expect(pong.type).toBe('pong');
   });
 });
-
-/** The contract's refusal forms: HTTP 401/403 before the upgrade, or 101 then close 1008. */
-function expectRefused(outcome: HandshakeOutcome, what: string): void {
-  const refused = (outcome.kind === 'http-rejected' && (outcome.status === 401 || outcome.status === 403))
-    || (outcome.kind === 'closed-after-upgrade' && outcome.code === 1008);
-  if (!refused) {
-    throw new CheckError(`${what} was not refused as the contract requires (HTTP 401/403, or close 1008): got ${JSON.stringify(outcome)}`, {
-      component: 'websocket',
-      layer: outcome.kind === 'closed-after-upgrade' ? 'ws-close' : 'ws-handshake',
-      evidence: { outcome },
-    });
-  }
-}

@@ -12,22 +12,15 @@
  */
 import type { TestContext } from 'vitest';
 import { decodeJwt, type JWTPayload } from 'jose';
-import { mintToken } from '../../helpers/auth.ts';
+import { mintToken, tamperSignature } from '../../helpers/auth.ts';
+import { expectHandshakeAccepted, expectHandshakeRefused } from '../../helpers/handshake-checks.ts';
 import { check, expectFields } from '../../helpers/body.ts';
 import type { SuiteConfig } from '../../helpers/config.ts';
 import { CheckError } from '../../helpers/errors.ts';
 import { expectStatus, type HttpClient } from '../../helpers/http.ts';
 import type { StagecheckMeta } from '../../helpers/meta.ts';
 import { probeHandshake } from '../../helpers/ws.ts';
-import {
-  describe,
-  expect,
-  expectHandshakeAccepted,
-  expectHandshakeRefused,
-  tamperSignature,
-  test,
-  unknownThreadPath,
-} from '../../fixtures/users.ts';
+import { describe, expect, test, unknownThreadPath } from '../../fixtures/users.ts';
 
 /** The token passes the backend's authentication: an unknown thread answers 404, not 401. */
 async function expectAccepted(api: HttpClient, token: string, what: string): Promise<void> {

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, expectPersistedTurns, recordTimeline, test } from '../../fixtures/agent.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
-import { expectHandshakeAccepted, expectHandshakeRefused } from '../../fixtures/users.ts';
+import { expectHandshakeAccepted, expectHandshakeRefused } from '../../helpers/handshake-checks.ts';
 import { startAgentRun } from '../../helpers/agent-run.ts';
 import { check, expectFields } from '../../helpers/body.ts';
 import type { Budget } from '../../helpers/budgets.ts';
