@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { PlatformConfig } from './config.ts';
+import type { BehaviourSwitches } from './faults/behaviour.ts';
 import type { FaultSwitch } from './faults/switch.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import type { Sql } from './storage/database.ts';
@@ -14,6 +15,8 @@ export interface PlatformContext {
   tokens: TokenSettings;
   lifecycle: Lifecycle;
   faults: FaultSwitch;
+  /** The in-code fault switches (set only through `faults`); each component reads its own. */
+  behaviour: BehaviourSwitches;
   log: Logger;
   /** Public WebSocket URL, known once the backend listens (for ticket responses). */
   wsUrl: string;

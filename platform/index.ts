@@ -9,6 +9,7 @@ import { createBackend } from './backend/server.ts';
 import { ADMIN_PREFIX } from './backend/admin.ts';
 import { resolveConfig, type PlatformConfig, type PlatformOptions } from './config.ts';
 import type { PlatformContext } from './context.ts';
+import { BehaviourSwitches } from './faults/behaviour.ts';
 import { FaultSwitch, validateFault, type ActiveFault } from './faults/switch.ts';
 import { TcpProxy } from './faults/tcp-proxy.ts';
 import { closeHttp, listenHttp } from './http/router.ts';
@@ -159,13 +160,15 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     phase('store clients connected');
     await insertUser(sql, { id: 'user-qa', email: config.testUserEmail, password_hash: await passwordHash, name: 'QA User' });
 
+    const behaviour = new BehaviourSwitches();
     const context: PlatformContext = {
       config,
       sql,
       redis,
       tokens: { secret: new TextEncoder().encode(config.jwtSecret), accessTtlS: config.accessTokenTtlS },
       lifecycle,
-      faults: new FaultSwitch({ postgresProxy, redisProxy }),
+      faults: new FaultSwitch({ postgresProxy, redisProxy, behaviour }),
+      behaviour,
       log,
       wsUrl: '',
     };

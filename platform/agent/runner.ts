@@ -3,8 +3,9 @@ import { addMessage, createThread, findOwnedThread, type Thread } from '../stora
 import { recordRunEnd, recordRunStart } from '../storage/runs.ts';
 import { isUuid, newId } from '../util/ids.ts';
 import { isStoreUnavailable } from '../util/store-errors.ts';
-import { errorMessage, sleep } from '../util/time.ts';
+import { errorMessage } from '../util/time.ts';
 import { classify, type Intent } from './intents.ts';
+import { emitFaultsOf, faultyEmitter, Pacer, RunHalted, type Emit } from './misbehaviour.ts';
 import { cacheKeyFor, cacheLookup, cacheStore, calculator, knowledgeLookup, threadHistory, type Tool } from './tools.ts';
 
 export const AGENT_NAME = 'reference_agent';
@@ -17,7 +18,10 @@ export interface RunRequest {
 }
 
 /** Sends one server frame to the connection that started the run (and only to it). */
-export type Emit = (frame: Record<string, unknown>) => void;
+export type { Emit } from './misbehaviour.ts';
+
+/** What fault `agent_canned` answers, whatever was asked. */
+export const CANNED_RESPONSE = 'Your request has been processed successfully.';
 
 class ToolFailure extends Error {
   readonly code: string;
@@ -58,18 +62,51 @@ function describe(intent: Intent): string {
  */
 export class AgentRunner {
   private readonly context: PlatformContext;
+  /** The two most recent run ids (for `frame_garbage` foreign_run_id). */
+  private recentRunIds: string[] = [];
 
   constructor(context: PlatformContext) {
     this.context = context;
   }
 
+  /** The id of a run other than `runId` (the most recent one), or a fresh id when there is none. */
+  otherRunId(runId: string): string {
+    return this.recentRunIds.find((id) => id !== runId) ?? newId();
+  }
+
+  /**
+   * One run. Agent faults are read here, once: `agent_stall`, `agent_out_of_order`,
+   * `agent_tool_unmatched` and `agent_double_terminal` reshape what is emitted, `agent_slow`
+   * paces it, `agent_canned` replaces the work, `answer_not_persisted` skips the answer's write.
+   */
   async run(request: RunRequest, emit: Emit): Promise<void> {
-    const { sql } = this.context;
     const runId = newId();
+    this.recentRunIds = [runId, ...this.recentRunIds].slice(0, 2);
+    const behaviour = this.context.behaviour;
+    const out = faultyEmitter(emit, emitFaultsOf(behaviour));
     const event = (type: string, fields: Record<string, unknown>): void => {
-      emit({ type, run_id: runId, ...fields, correlation_id: request.correlationId });
+      out({ type, run_id: runId, ...fields, correlation_id: request.correlationId });
     };
-    const think = (): Promise<void> => sleep(this.context.config.agentThinkMs);
+    const pacer = new Pacer(this.context.config.agentThinkMs, behaviour.get('agent_slow')?.ms ?? 0);
+    const options = { canned: behaviour.has('agent_canned'), persistAnswer: !behaviour.has('answer_not_persisted') };
+    try {
+      await this.execute(request, runId, event, pacer, options);
+    } catch (error) {
+      // agent_stall: the run just stops. Its row stays "running", like a hung worker's.
+      if (error instanceof RunHalted) return;
+      throw error;
+    }
+  }
+
+  private async execute(
+    request: RunRequest,
+    runId: string,
+    event: (type: string, fields: Record<string, unknown>) => void,
+    pacer: Pacer,
+    options: { canned: boolean; persistAnswer: boolean },
+  ): Promise<void> {
+    const { sql } = this.context;
+    const think = (final = false): Promise<void> => pacer.think(final);
 
     let thread: Thread | undefined;
     try {
@@ -85,12 +122,17 @@ export class AgentRunner {
       await addMessage(sql, thread.id, 'user', request.text, runId);
       await recordRunStart(sql, runId, thread.id, request.userId);
     } catch (error) {
+      if (error instanceof RunHalted) throw error;
       event('agent_error', { thread_id: thread?.id ?? request.threadId ?? null, error_code: 'DATABASE_UNAVAILABLE', message: `could not record the run: ${errorMessage(error)}` });
       return;
     }
 
     const threadId = thread.id;
     event('agent_started', { thread_id: threadId, agent_name: AGENT_NAME, task_description: request.text });
+    if (options.canned) {
+      await this.canned(runId, threadId, event, think, options.persistAnswer);
+      return;
+    }
     const useTool = async <A extends object, R extends object>(tool: Tool<A, R>, args: A): Promise<R> => {
       const executionId = newId();
       await think();
@@ -102,6 +144,7 @@ export class AgentRunner {
         event('tool_completed', { tool_name: tool.name, execution_id: executionId, results, execution_time: Math.round(performance.now() - started), success: true });
         return results;
       } catch (error) {
+        if (error instanceof RunHalted) throw error;
         event('tool_completed', { tool_name: tool.name, execution_id: executionId, results: { error: errorMessage(error) }, execution_time: Math.round(performance.now() - started), success: false });
         throw new ToolFailure(errorCodeFor(tool.store, error), `${tool.name} failed: ${errorMessage(error)}`);
       }
@@ -118,15 +161,46 @@ export class AgentRunner {
       await think();
       event('agent_thinking', { reasoning: cached.hit && intent.kind !== 'previous_question' ? 'Answer confirmed against the cache.' : 'Composing the answer.' });
       await useTool(cacheStore, { key, answer });
-      await addMessage(sql, threadId, 'assistant', answer, runId);
+      if (options.persistAnswer) await addMessage(sql, threadId, 'assistant', answer, runId);
       await recordRunEnd(sql, runId, 'success');
-      await think();
+      await think(true);
       event('agent_completed', { thread_id: threadId, status: 'success', final_response: answer });
     } catch (error) {
+      if (error instanceof RunHalted) throw error;
       const code = error instanceof ToolFailure ? error.code : isStoreUnavailable(error) ? 'DATABASE_UNAVAILABLE' : 'AGENT_FAILED';
       event('agent_error', { thread_id: threadId, error_code: code, message: errorMessage(error) });
       await recordRunEnd(sql, runId, 'error', code).catch(() => undefined);
     }
+  }
+
+  /**
+   * Fault agent_canned: a fallback handler. The five event names in order, a "tool" that never
+   * runs (empty results), and a fixed answer to any request. The thread and messages are real.
+   */
+  private async canned(
+    runId: string,
+    threadId: string,
+    event: (type: string, fields: Record<string, unknown>) => void,
+    think: (final?: boolean) => Promise<void>,
+    persistAnswer: boolean,
+  ): Promise<void> {
+    const { sql } = this.context;
+    await think();
+    event('agent_thinking', { reasoning: 'Processing your request.' });
+    const executionId = newId();
+    await think();
+    event('tool_executing', { tool_name: 'default_handler', tool_args: {}, execution_id: executionId });
+    await think();
+    event('tool_completed', { tool_name: 'default_handler', execution_id: executionId, results: {}, execution_time: 0, success: true });
+    try {
+      if (persistAnswer) await addMessage(sql, threadId, 'assistant', CANNED_RESPONSE, runId);
+      await recordRunEnd(sql, runId, 'success');
+    } catch (error) {
+      event('agent_error', { thread_id: threadId, error_code: 'DATABASE_UNAVAILABLE', message: errorMessage(error) });
+      return;
+    }
+    await think(true);
+    event('agent_completed', { thread_id: threadId, status: 'success', final_response: CANNED_RESPONSE });
   }
 
   private async answer(

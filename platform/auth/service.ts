@@ -55,7 +55,8 @@ function routes(context: PlatformContext): Route[] {
       handler: async () => {
         if (!context.lifecycle.ready) return { status: 503, body: { status: 'unhealthy', reason: `service ${context.lifecycle.state}`, database_status: 'unknown' } };
         try {
-          await timed('auth health', () => context.sql`SELECT 1`, HEALTH_QUERY_TIMEOUT_MS);
+          // Fault health_lies: claim the database is connected without asking it.
+          if (!context.behaviour.has('health_lies')) await timed('auth health', () => context.sql`SELECT 1`, HEALTH_QUERY_TIMEOUT_MS);
           return { status: 200, body: { status: 'healthy', service: 'auth-service', version: context.config.version, database_status: 'connected', timestamp: isoNow() } };
         } catch (error) {
           return { status: 503, body: { status: 'unhealthy', reason: `database unavailable: ${errorMessage(error)}`, database_status: 'disconnected', timestamp: isoNow() } };
@@ -99,7 +100,7 @@ function routes(context: PlatformContext): Route[] {
       handler: async (request) => {
         const token = request.bearerToken();
         if (!token) return { status: 200, body: { valid: false, error: 'missing bearer token' } };
-        const result = await authenticateAccessToken(context, token);
+        const result = await authenticateAccessToken(context, token, 'auth');
         if (!result.ok) return { status: 200, body: { valid: false, error: result.error } };
         const { sub, email, exp, permissions } = result.claims;
         return { status: 200, body: { valid: true, user_id: sub, email, exp, permissions } };
@@ -111,7 +112,7 @@ function routes(context: PlatformContext): Route[] {
       handler: async (request) => {
         const token = request.bearerToken();
         if (!token) throw new HttpError(401, 'not_authenticated', 'missing bearer token');
-        const result = await authenticateAccessToken(context, token);
+        const result = await authenticateAccessToken(context, token, 'auth');
         if (!result.ok) throw new HttpError(401, 'invalid_token', result.error);
         try {
           await revokeAccessToken(context.redis, result.claims.jti, result.claims.exp);

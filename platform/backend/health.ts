@@ -5,6 +5,11 @@ import { checkStores } from './store-checks.ts';
 
 export const BACKEND_SERVICE_NAME = 'netra-backend';
 
+/** The body of every answer under fault `backend_503` (HTTP requests and WebSocket upgrades alike). */
+export function backendUnavailableBody(): Record<string, string> {
+  return { status: 'unhealthy', message: 'service unavailable: the backend cannot serve requests', timestamp: isoNow() };
+}
+
 export interface WebSocketStats {
   activeConnections(): number;
 }

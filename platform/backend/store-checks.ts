@@ -23,8 +23,14 @@ async function measure(probe: () => Promise<unknown>): Promise<StoreCheck> {
   }
 }
 
-/** A real round trip through the proxy, as the suite's own probe would do. */
+/** What a health endpoint says about PostgreSQL under `health_lies`, without asking it. */
+export function liedPostgresCheck(): StoreCheck {
+  return { status: 'healthy', connected: true, response_time_ms: 1.2, error: null };
+}
+
+/** A real round trip through the proxy, as the suite's own probe would do (except under `health_lies`). */
 export function checkPostgres(context: PlatformContext): Promise<StoreCheck> {
+  if (context.behaviour.has('health_lies')) return Promise.resolve(liedPostgresCheck());
   return measure(() => timed('health check', () => context.sql`SELECT 1 AS ok`, POSTGRES_CHECK_TIMEOUT_MS));
 }
 

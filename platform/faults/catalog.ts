@@ -1,14 +1,16 @@
 import { z } from 'zod';
+import { BehaviourSwitches, FractionCounter, GARBAGE_KINDS, STALL_POINTS } from './behaviour.ts';
 import type { TcpProxy } from './tcp-proxy.ts';
 
 /**
- * Everything a fault may switch. Store faults act on the proxies; later faults (backend 503s,
- * WebSocket close codes, agent stalls, canned answers...) get their switches added here and
- * read by the component they break.
+ * Everything a fault may switch. Store faults act on the proxies; the others set a behaviour
+ * switch that the component they break reads (backend routes, token checks, WebSocket gateway
+ * and sessions, agent runner).
  */
 export interface FaultContext {
   postgresProxy: TcpProxy;
   redisProxy: TcpProxy;
+  behaviour: BehaviourSwitches;
 }
 
 export type FaultComponent = 'postgres' | 'redis' | 'backend' | 'auth' | 'websocket' | 'agent';
@@ -50,8 +52,8 @@ export const faultCatalog: readonly FaultDefinition[] = [
     component: 'postgres',
     description: 'PostgreSQL unreachable: open connections are cut and new ones refused.',
     params: noParams,
-    apply: (context) => context.postgresProxy.setRefusing(true),
-    clear: (context) => context.postgresProxy.setRefusing(false),
+    apply: (context) => context.postgresProxy.setRefusing(true, 'pg_down'),
+    clear: (context) => context.postgresProxy.setRefusing(false, 'pg_down'),
   }),
   defineFault({
     name: 'redis_silent',
@@ -66,8 +68,160 @@ export const faultCatalog: readonly FaultDefinition[] = [
     component: 'redis',
     description: 'Redis unreachable: open connections are cut and new ones refused.',
     params: noParams,
-    apply: (context) => context.redisProxy.setRefusing(true),
-    clear: (context) => context.redisProxy.setRefusing(false),
+    apply: (context) => context.redisProxy.setRefusing(true, 'redis_refused'),
+    clear: (context) => context.redisProxy.setRefusing(false, 'redis_refused'),
+  }),
+  defineFault({
+    name: 'health_lies',
+    component: 'postgres',
+    description:
+      'PostgreSQL is down for real traffic (as pg_down) but every health endpoint (/health, /health/ready, /api/health, /ws/health, auth /health) ' +
+      'reports it healthy and connected: only deeper checks (a direct probe, creating a thread, an agent run) can tell.',
+    params: noParams,
+    apply: async (context) => {
+      context.behaviour.set('health_lies', {});
+      await context.postgresProxy.setRefusing(true, 'health_lies');
+    },
+    clear: async (context) => {
+      context.behaviour.clear('health_lies');
+      await context.postgresProxy.setRefusing(false, 'health_lies');
+    },
+  }),
+  defineFault({
+    name: 'backend_503',
+    component: 'backend',
+    description: 'The backend answers 503 {status:"unhealthy", message} to every HTTP request (except /__platform) and to every WebSocket upgrade.',
+    params: noParams,
+    apply: (context) => context.behaviour.set('backend_503', {}),
+    clear: (context) => context.behaviour.clear('backend_503'),
+  }),
+  defineFault({
+    name: 'ws_reject_503',
+    component: 'websocket',
+    description:
+      'A fraction `rate` of WebSocket handshakes is answered HTTP 503 before the upgrade, deterministically: counting handshakes from ' +
+      'when the fault is set, the n-th is rejected when floor(n*rate) > floor((n-1)*rate) (rate 0.2: every 5th, exactly 4 of 20).',
+    params: z.object({ rate: z.coerce.number().min(0).max(1).default(1) }).strict(),
+    apply: (context, params) => context.behaviour.set('ws_reject_503', { rate: params.rate, counter: new FractionCounter(params.rate) }),
+    clear: (context) => context.behaviour.clear('ws_reject_503'),
+  }),
+  defineFault({
+    name: 'ws_close_1011',
+    component: 'websocket',
+    description: 'WebSocket handshakes with valid credentials complete (101), then the server closes with 1011 (service not ready) before connection_established.',
+    params: noParams,
+    apply: (context) => context.behaviour.set('ws_close_1011', {}),
+    clear: (context) => context.behaviour.clear('ws_close_1011'),
+  }),
+  defineFault({
+    name: 'ws_accept_invalid_tokens',
+    component: 'websocket',
+    description:
+      'The WebSocket gateway skips token verification (signature, exp, aud, iss, token_type): invalid, expired, wrong-audience and refresh tokens ' +
+      'establish a session (user = the unverified `sub`, or "anonymous" when the token does not decode).',
+    params: noParams,
+    apply: (context) => context.behaviour.set('ws_accept_invalid_tokens', {}),
+    clear: (context) => context.behaviour.clear('ws_accept_invalid_tokens'),
+  }),
+  defineFault({
+    name: 'revocation_ignored',
+    component: 'auth',
+    description:
+      'The backend (HTTP and WebSocket) no longer consults the revocation list: tokens revoked by /auth/logout keep working there ' +
+      '(the auth service itself, /auth/verify, still reports them revoked).',
+    params: noParams,
+    apply: (context) => context.behaviour.set('revocation_ignored', {}),
+    clear: (context) => context.behaviour.clear('revocation_ignored'),
+  }),
+  defineFault({
+    name: 'agent_stall',
+    component: 'agent',
+    description:
+      'Each run stops emitting after its first `after` event and never completes: no terminal event, nothing more persisted, the connection stays open.',
+    params: z.object({ after: z.enum(STALL_POINTS).default('tool_executing') }).strict(),
+    apply: (context, params) => context.behaviour.set('agent_stall', { after: params.after }),
+    clear: (context) => context.behaviour.clear('agent_stall'),
+  }),
+  defineFault({
+    name: 'agent_canned',
+    component: 'agent',
+    description:
+      'A fallback handler answers every run: agent_started, agent_thinking, one tool_executing/tool_completed pair for a tool that does not run ' +
+      '(results {}), agent_completed with a fixed canned final_response that answers nothing. The thread and both messages are still written.',
+    params: noParams,
+    apply: (context) => context.behaviour.set('agent_canned', {}),
+    clear: (context) => context.behaviour.clear('agent_canned'),
+  }),
+  defineFault({
+    name: 'agent_out_of_order',
+    component: 'agent',
+    description:
+      'Real runs, events out of contract order: the first agent_thinking is sent before agent_started, and every tool_completed before its tool_executing.',
+    params: noParams,
+    apply: (context) => context.behaviour.set('agent_out_of_order', {}),
+    clear: (context) => context.behaviour.clear('agent_out_of_order'),
+  }),
+  defineFault({
+    name: 'agent_tool_unmatched',
+    component: 'agent',
+    description: "Real runs, but the first tool_executing of each run is never followed by its tool_completed; the run still ends with agent_completed.",
+    params: noParams,
+    apply: (context) => context.behaviour.set('agent_tool_unmatched', {}),
+    clear: (context) => context.behaviour.clear('agent_tool_unmatched'),
+  }),
+  defineFault({
+    name: 'agent_double_terminal',
+    component: 'agent',
+    description: 'Real runs, but the terminal event is sent twice (agent_completed twice, or agent_error twice).',
+    params: noParams,
+    apply: (context) => context.behaviour.set('agent_double_terminal', {}),
+    clear: (context) => context.behaviour.clear('agent_double_terminal'),
+  }),
+  defineFault({
+    name: 'answer_not_persisted',
+    component: 'agent',
+    description: 'Runs complete normally over the WebSocket, but the assistant message is never saved (the user message is).',
+    params: noParams,
+    apply: (context) => context.behaviour.set('answer_not_persisted', {}),
+    clear: (context) => context.behaviour.clear('answer_not_persisted'),
+  }),
+  defineFault({
+    name: 'thread_leak',
+    component: 'backend',
+    description: "GET /api/threads/:id and /api/threads/:id/messages answer 200 to any authenticated user, not only the thread's owner.",
+    params: noParams,
+    apply: (context) => context.behaviour.set('thread_leak', {}),
+    clear: (context) => context.behaviour.clear('thread_leak'),
+  }),
+  defineFault({
+    name: 'agent_slow',
+    component: 'agent',
+    description:
+      'Each run takes `ms` extra: ms/10 is added before each of the first ten paced events after agent_started (agent_thinking, tool_executing, ' +
+      'tool_completed) and whatever is left before agent_completed, so a successful run is exactly `ms` slower and no single gap grows by more than ms/10 ' +
+      '(ms/5 for the shorter "previous question" run). Runs that fail end early without the rest.',
+    params: z.object({ ms: z.coerce.number().int().min(0).max(600_000).default(40_000) }).strict(),
+    apply: (context, params) => context.behaviour.set('agent_slow', { ms: params.ms }),
+    clear: (context) => context.behaviour.clear('agent_slow'),
+  }),
+  defineFault({
+    name: 'no_heartbeat',
+    component: 'websocket',
+    description: 'The server never sends heartbeat frames, however long the client stays silent (connections are still kept open).',
+    params: noParams,
+    apply: (context) => context.behaviour.set('no_heartbeat', {}),
+    clear: (context) => context.behaviour.clear('no_heartbeat'),
+  }),
+  defineFault({
+    name: 'frame_garbage',
+    component: 'websocket',
+    description:
+      'During each agent run, right after agent_started, the server also sends one malformed frame of `kind`: non_json (truncated JSON text), ' +
+      'binary (a binary frame), huge (a ~10 MB agent_thinking text frame), no_type (a JSON object without "type"), ' +
+      "foreign_run_id (an agent_thinking event carrying another run's run_id).",
+    params: z.object({ kind: z.enum(GARBAGE_KINDS).default('non_json') }).strict(),
+    apply: (context, params) => context.behaviour.set('frame_garbage', { kind: params.kind }),
+    clear: (context) => context.behaviour.clear('frame_garbage'),
   }),
 ];
 

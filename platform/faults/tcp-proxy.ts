@@ -26,6 +26,8 @@ export class TcpProxy {
   private listeningPort = 0;
   private delays: Record<Direction, number> = { toClient: 0, toServer: 0 };
   private blackhole = false;
+  /** Who holds the listener closed (`pg_down`, `health_lies`...): refused while any holder remains. */
+  private readonly refusalHolders = new Set<string>();
   private refusing = false;
   private closed = false;
 
@@ -129,11 +131,19 @@ export class TcpProxy {
     }
   }
 
-  /** Refusal on/off: the listener really closes (clients see ECONNREFUSED) and reopens on the same port. */
-  async setRefusing(on: boolean): Promise<void> {
-    if (on === this.refusing || this.closed) return;
-    this.refusing = on;
-    if (on) {
+  /**
+   * Refusal on/off for one holder: the listener really closes (clients see ECONNREFUSED) while
+   * any holder wants it closed, and reopens on the same port when the last one lets go. Two
+   * faults that both refuse (`pg_down` and `health_lies`) can then be cleared in any order.
+   */
+  async setRefusing(on: boolean, holder = 'default'): Promise<void> {
+    if (this.closed) return;
+    if (on) this.refusalHolders.add(holder);
+    else this.refusalHolders.delete(holder);
+    const wanted = this.refusalHolders.size > 0;
+    if (wanted === this.refusing) return;
+    this.refusing = wanted;
+    if (wanted) {
       this.dropAll();
       await new Promise<void>((resolve) => this.server.close(() => resolve()));
       return;

@@ -54,6 +54,12 @@ export async function findOwnedThread(sql: Sql, userId: string, id: string): Pro
   return rows[0] ? toThread(rows[0]) : undefined;
 }
 
+/** Any user's thread: only for fault `thread_leak`, which serves threads to non-owners. */
+export async function findAnyThread(sql: Sql, id: string): Promise<Thread | undefined> {
+  const rows = await timed('find thread (any owner)', () => sql<ThreadRow[]>`SELECT id, title, created_at, user_id FROM threads WHERE id = ${id}`);
+  return rows[0] ? toThread(rows[0]) : undefined;
+}
+
 /** Deletes an owned thread; its messages and runs go with it (ON DELETE CASCADE). */
 export async function deleteOwnedThread(sql: Sql, userId: string, id: string): Promise<boolean> {
   const rows = await timed('delete thread', () => sql`DELETE FROM threads WHERE id = ${id} AND user_id = ${userId} RETURNING id`);

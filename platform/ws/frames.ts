@@ -1,3 +1,4 @@
+import type { GarbageKind } from '../faults/behaviour.ts';
 import { isoNow } from '../util/time.ts';
 
 /** Server frames are flat JSON: `{type, ...fields, timestamp, correlation_id?}`. */
@@ -19,4 +20,28 @@ export function closeReason(text: string): string {
   let reason = text;
   while (Buffer.byteLength(reason) > 123) reason = reason.slice(0, -1);
   return reason;
+}
+
+/** Size of the `huge` garbage frame: about 10 MB of text. */
+export const HUGE_FRAME_BYTES = 10 * 1024 * 1024;
+
+/**
+ * The malformed frame fault `frame_garbage` adds to a run: truncated JSON, a binary frame, a
+ * ~10 MB text frame, a JSON object without `type`, or an agent event of another run.
+ */
+export function garbageFrame(kind: GarbageKind, runId: string, foreignRunId: string): { data: string | Buffer; binary: boolean } {
+  switch (kind) {
+    case 'non_json':
+      return { data: frame('agent_thinking', { run_id: runId, reasoning: 'Looking at the request' }).slice(0, 40), binary: false };
+    case 'binary':
+      return { data: Buffer.from([0x82, 0xa4, 0x74, 0x79, 0x70, 0x65, 0xff, 0x00, 0xfe, 0x01, 0xc1, 0x9f]), binary: true };
+    case 'huge': {
+      const head = frame('agent_thinking', { run_id: runId, reasoning: '' });
+      return { data: head.replace('"reasoning":""', `"reasoning":"${'x'.repeat(HUGE_FRAME_BYTES)}"`), binary: false };
+    }
+    case 'no_type':
+      return { data: JSON.stringify({ run_id: runId, reasoning: 'Looking at the request', timestamp: isoNow() }), binary: false };
+    case 'foreign_run_id':
+      return { data: frame('agent_thinking', { run_id: foreignRunId, reasoning: 'Working on another request' }), binary: false };
+  }
 }

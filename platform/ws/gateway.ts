@@ -4,6 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { AgentRunner } from '../agent/runner.ts';
 import { authenticateAccessToken } from '../auth/authenticate.ts';
 import type { PlatformContext } from '../context.ts';
+import { backendUnavailableBody } from '../backend/health.ts';
 import { correlationIdOf, errorBody } from '../http/router.ts';
 import { consumeTicket } from '../storage/tickets.ts';
 import { errorMessage } from '../util/time.ts';
@@ -16,8 +17,8 @@ export const WS_PATH = '/ws';
 type Admission = { ok: true; user: SessionUser } | { ok: false; code: number; reason: string };
 
 /** Answers an upgrade request with a plain HTTP error (before any 101). */
-function rejectHandshake(socket: Duplex, status: number, code: string, message: string, correlationId: string): void {
-  const body = JSON.stringify(errorBody(code, message));
+function rejectHandshake(socket: Duplex, status: number, code: string, message: string, correlationId: string, payload: unknown = errorBody(code, message)): void {
+  const body = JSON.stringify(payload);
   const extra = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '';
   socket.end(
     `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
@@ -62,12 +63,22 @@ export class WebSocketGateway {
     const correlationId = correlationIdOf(req);
     socket.on('error', () => undefined);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const behaviour = this.context.behaviour;
+    if (behaviour.has('backend_503')) {
+      rejectHandshake(socket, 503, 'service_unavailable', 'backend unavailable', correlationId, backendUnavailableBody());
+      return;
+    }
     if (url.pathname !== WS_PATH && url.pathname !== `${WS_PATH}/`) {
       rejectHandshake(socket, 404, 'not_found', `no WebSocket endpoint at ${url.pathname}`, correlationId);
       return;
     }
     if (!this.context.lifecycle.ready) {
       rejectHandshake(socket, 503, 'service_unavailable', `service ${this.context.lifecycle.state}`, correlationId);
+      return;
+    }
+    // Fault ws_reject_503: a load balancer turning away a deterministic fraction of handshakes.
+    if (behaviour.get('ws_reject_503')?.counter.next()) {
+      rejectHandshake(socket, 503, 'service_unavailable', 'no healthy upstream for the WebSocket', correlationId, { status: 'unhealthy', message: 'no healthy upstream for the WebSocket' });
       return;
     }
     const credentials = readCredentials(req, url);
@@ -92,7 +103,7 @@ export class WebSocketGateway {
         return { ok: false, code: CLOSE.UNSUPPORTED_DATA, reason: `unsupported subprotocol "${credentials.protocol}": use jwt.<token>` };
       case 'subprotocol':
       case 'bearer': {
-        const result = await authenticateAccessToken(this.context, credentials.token);
+        const result = await authenticateAccessToken(this.context, credentials.token, 'websocket');
         if (!result.ok) return { ok: false, code: CLOSE.POLICY_VIOLATION, reason: `authentication failed: ${result.error}` };
         return { ok: true, user: { id: result.claims.sub, email: result.claims.email } };
       }
@@ -114,7 +125,11 @@ export class WebSocketGateway {
       ws.close(admission.code, closeReason(admission.reason));
       return;
     }
-    const session = new Session(ws, admission.user, this.agent, this.context.config.wsHeartbeatS, this.context.log);
+    if (this.context.behaviour.has('ws_close_1011')) {
+      ws.close(CLOSE.INTERNAL_ERROR, 'service not ready: agent service unavailable');
+      return;
+    }
+    const session = new Session(ws, admission.user, this.agent, this.context);
     this.sessions.add(session);
     ws.on('close', () => this.sessions.delete(session));
   }

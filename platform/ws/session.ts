@@ -1,9 +1,11 @@
 import WebSocket from 'ws';
 import type { AgentRunner } from '../agent/runner.ts';
+import type { PlatformContext } from '../context.ts';
+import type { BehaviourSwitches, GarbageKind } from '../faults/behaviour.ts';
 import type { Logger } from '../util/log.ts';
 import { newId } from '../util/ids.ts';
 import { errorMessage } from '../util/time.ts';
-import { frame } from './frames.ts';
+import { frame, garbageFrame } from './frames.ts';
 
 export interface SessionUser {
   id: string;
@@ -21,15 +23,17 @@ export class Session {
   private readonly socket: WebSocket;
   private readonly agent: AgentRunner;
   private readonly log: Logger;
+  private readonly behaviour: BehaviourSwitches;
   private readonly heartbeatMs: number;
   private heartbeat: NodeJS.Timeout | undefined;
 
-  constructor(socket: WebSocket, user: SessionUser, agent: AgentRunner, heartbeatS: number, log: Logger) {
+  constructor(socket: WebSocket, user: SessionUser, agent: AgentRunner, context: PlatformContext) {
     this.socket = socket;
     this.user = user;
     this.agent = agent;
-    this.log = log;
-    this.heartbeatMs = heartbeatS * 1000;
+    this.log = context.log;
+    this.behaviour = context.behaviour;
+    this.heartbeatMs = context.config.wsHeartbeatS * 1000;
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('close', () => clearTimeout(this.heartbeat));
     socket.on('error', () => undefined);
@@ -40,7 +44,8 @@ export class Session {
   private armHeartbeat(): void {
     clearTimeout(this.heartbeat);
     this.heartbeat = setTimeout(() => {
-      this.send('heartbeat');
+      // Fault no_heartbeat: the timer still runs, the frame is never sent.
+      if (!this.behaviour.has('no_heartbeat')) this.send('heartbeat');
       this.armHeartbeat();
     }, this.heartbeatMs);
   }
@@ -97,12 +102,24 @@ export class Session {
       return;
     }
     const request = { userId: this.user.id, text: text.trim(), threadId: threadId || undefined, correlationId: correlationId ?? newId() };
+    // Fault frame_garbage: one malformed frame right after this run's agent_started.
+    let garbage: GarbageKind | undefined = this.behaviour.get('frame_garbage')?.kind;
     this.agent
       .run(request, (event) => {
         const { type, ...fields } = event;
         this.send(String(type), fields);
+        if (garbage && type === 'agent_started') {
+          this.sendGarbage(garbage, String(event.run_id));
+          garbage = undefined;
+        }
       })
       .catch((error: unknown) => this.log.warn(`agent run crashed: ${errorMessage(error)}`));
+  }
+
+  private sendGarbage(kind: GarbageKind, runId: string): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    const { data, binary } = garbageFrame(kind, runId, this.agent.otherRunId(runId));
+    this.socket.send(data, { binary });
   }
 
   close(code: number, reason: string): void {
