@@ -1,0 +1,152 @@
+/**
+ * One Vitest run of the suite as a child process (`node node_modules/vitest/vitest.mjs run ...`,
+ * what `npx vitest run ...` ends up executing, without npx's own start-up), with the default
+ * reporter (for Vitest's "Duration (transform, setup, import, tests, environment)" line) and
+ * the JSON reporter (per-test status and duration).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runTimed, type TimedRun } from './proc.ts';
+import { ROOT } from './targets.ts';
+
+export const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+
+export interface VitestTest {
+  file: string;
+  fullName: string;
+  status: string;
+  durationMs: number | null;
+  /** Epoch ms at which the test's file started its first test (Vitest JSON `startTime`). */
+  fileStartEpoch: number | null;
+}
+
+/** Vitest's own "Duration 5.90s (transform 1.53s, setup 0ms, import 6.30s, tests 2.25s, environment 1ms)", in ms. */
+export interface VitestDuration {
+  totalMs: number;
+  parts: Record<string, number>;
+}
+
+export interface VitestFile {
+  file: string;
+  /** Epoch ms: first test of the file started / last test of the file ended (Vitest JSON). */
+  startEpoch: number | null;
+  endEpoch: number | null;
+}
+
+export interface VitestRun extends TimedRun {
+  files: VitestFile[];
+  passed: number;
+  failed: number;
+  skipped: number;
+  total: number;
+  tests: VitestTest[];
+  duration: VitestDuration | null;
+  /** Epoch ms of Vitest's own run start (JSON `startTime`). */
+  runStartEpoch: number | null;
+}
+
+export async function runVitest(args: string[], env: NodeJS.ProcessEnv, options: { timeoutMs?: number; measureMemory?: boolean } = {}): Promise<VitestRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'stagecheck-bench-vitest-'));
+  const output = join(dir, 'report.json');
+  try {
+    const run = await runTimed(process.execPath, [VITEST, 'run', ...args, '--reporter=default', '--reporter=json', `--outputFile.json=${output}`], {
+      cwd: ROOT,
+      env,
+      timeoutMs: options.timeoutMs ?? 300_000,
+      measureMemory: options.measureMemory ?? false,
+    });
+    let report: JsonReport | undefined;
+    try {
+      report = JSON.parse(readFileSync(output, 'utf8')) as JsonReport;
+    } catch {
+      // no report: the run died first; counts stay 0 and the caller shows stderr
+    }
+    const tests: VitestTest[] = (report?.testResults ?? []).flatMap((file) =>
+      file.assertionResults.map((a) => ({
+        file: file.name.slice(ROOT.length),
+        fullName: a.fullName,
+        status: a.status,
+        durationMs: typeof a.duration === 'number' ? a.duration : null,
+        fileStartEpoch: typeof file.startTime === 'number' ? file.startTime : null,
+      })),
+    );
+    const files: VitestFile[] = (report?.testResults ?? []).map((file) => ({
+      file: file.name.slice(ROOT.length),
+      startEpoch: typeof file.startTime === 'number' ? file.startTime : null,
+      endEpoch: typeof file.endTime === 'number' ? file.endTime : null,
+    }));
+    return {
+      ...run,
+      files,
+      passed: report?.numPassedTests ?? 0,
+      failed: report?.numFailedTests ?? 0,
+      skipped: (report?.numPendingTests ?? 0) + (report?.numTodoTests ?? 0),
+      total: report?.numTotalTests ?? 0,
+      tests,
+      duration: parseDuration(run.stdout),
+      runStartEpoch: report?.startTime ?? null,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface JsonReport {
+  numPassedTests: number;
+  numFailedTests: number;
+  numPendingTests: number;
+  numTodoTests: number;
+  numTotalTests: number;
+  startTime: number;
+  testResults: { name: string; startTime?: number; endTime?: number; assertionResults: { fullName: string; status: string; duration?: number }[] }[];
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+export function parseDuration(stdout: string): VitestDuration | null {
+  // eslint-disable-next-line no-control-regex
+  const text = stdout.replace(/\u001b\[[0-9;]*m/g, '');
+  const match = /Duration\s+([\d.]+)(ms|s|m)\s*\(([^)]*)\)/.exec(text);
+  if (!match) return null;
+  const parts: Record<string, number> = {};
+  for (const part of match[3]!.split(',')) {
+    const m = /^\s*(\w+)\s+([\d.]+)(ms|s|m)\s*$/.exec(part);
+    if (m) parts[m[1]!] = Number(m[2]) * UNIT_MS[m[3]!]!;
+  }
+  return { totalMs: Number(match[1]) * UNIT_MS[match[2]!]!, parts };
+}
+
+/**
+ * Where the wall time of a run went, from the spawn time, Vitest's JSON timestamps and the
+ * exit: `boot` spawn → Vitest's run start (Node, Vitest, config); `toFirstTest` run start →
+ * first test started (global setup, fork start-up, the first files' imports); `testSpan`
+ * first test started → last test ended (tests, plus the imports of files that waited for a
+ * worker); `exit` last test ended → process exit (fixture/global teardown, reporters, exit).
+ */
+export interface WallSplit {
+  bootMs: number;
+  toFirstTestMs: number;
+  testSpanMs: number;
+  exitMs: number;
+}
+
+export function splitWall(run: VitestRun): WallSplit | null {
+  const starts = run.files.map((f) => f.startEpoch).filter((v): v is number => v !== null);
+  const ends = run.files.map((f) => f.endEpoch).filter((v): v is number => v !== null);
+  if (run.runStartEpoch === null || starts.length === 0 || ends.length === 0) return null;
+  const first = Math.min(...starts);
+  const last = Math.max(...ends);
+  const exitEpoch = run.spawnedAtEpoch + run.wallMs;
+  return {
+    bootMs: run.runStartEpoch - run.spawnedAtEpoch,
+    toFirstTestMs: first - run.runStartEpoch,
+    testSpanMs: last - first,
+    exitMs: exitEpoch - last,
+  };
+}
+
+/** The first test whose full name matches. */
+export function findTest(run: VitestRun, pattern: RegExp): VitestTest | undefined {
+  return run.tests.find((t) => pattern.test(t.fullName));
+}
