@@ -2,6 +2,7 @@
  * Test helpers for the platform's own tests: everything goes over real sockets (fetch, ws),
  * exactly as the suite will talk to a deployment.
  */
+import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { startPlatform, type PlatformOptions, type RunningPlatform } from '../index.ts';
 
@@ -70,6 +71,23 @@ export type Handshake =
   | { kind: 'open'; client: WsClient }
   | { kind: 'http'; status: number; body: string; headers: Record<string, unknown> };
 
+function rawBytes(data: WebSocket.RawData): Buffer {
+  return Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+}
+
+/** Text frames as parsed JSON; what is not a JSON object with a string type is recorded as `__non_json__` / `__no_type__`. */
+function parseTextFrame(text: string): Frame {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { type: '__non_json__', text: text.slice(0, 200), length: text.length };
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return { type: '__non_json__', text: text.slice(0, 200), length: text.length };
+  const object = parsed as Record<string, unknown>;
+  return typeof object.type === 'string' ? (object as Frame) : { ...object, type: '__no_type__' };
+}
+
 /** A WebSocket connection that records every frame and its close, with bounded waits. */
 export class WsClient {
   readonly socket: WebSocket;
@@ -80,7 +98,7 @@ export class WsClient {
   constructor(socket: WebSocket) {
     this.socket = socket;
     socket.on('message', (data, isBinary) => {
-      this.frames.push(isBinary ? { type: '__binary__' } : (JSON.parse(data.toString()) as Frame));
+      this.frames.push(isBinary ? { type: '__binary__', bytes: rawBytes(data).length } : parseTextFrame(rawBytes(data).toString('utf8')));
       for (const listener of this.listeners) listener();
     });
     this.closed = new Promise((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
@@ -173,4 +191,34 @@ export async function runAgent(client: WsClient, message: Record<string, unknown
   const terminal = await client.waitFor((frame) => frame.run_id === runId && TERMINAL.has(frame.type), timeoutMs, 'terminal event', from);
   const events = client.frames.slice(from).filter((frame) => frame.run_id === runId);
   return { runId, events, terminal };
+}
+
+/** Switches a fault on through the admin endpoint, as the suite's fault matrix does. */
+export async function faultOn(platform: RunningPlatform, name: string, params?: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const response = await admin(platform, 'PUT', `/faults/${name}`, params);
+  if (response.status !== 200) throw new Error(`PUT /faults/${name}: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body.fault.params as Record<string, unknown>;
+}
+
+/** Clears a fault through the admin endpoint; fails unless it was active. */
+export async function faultOff(platform: RunningPlatform, name: string): Promise<void> {
+  const response = await admin(platform, 'DELETE', `/faults/${name}`);
+  if (response.status !== 200 || response.body.cleared !== true) throw new Error(`DELETE /faults/${name}: ${response.status} ${JSON.stringify(response.body)}`);
+}
+
+/** An access token signed like the auth service's, with overridable claims and key. */
+export async function mintToken(
+  platform: RunningPlatform,
+  options: { sub?: string; audience?: string; expiresIn?: number; secret?: string; tokenType?: string } = {},
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ email: 'qa@stagecheck.local', permissions: ['read', 'write'], token_type: options.tokenType ?? 'access' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(options.sub ?? 'user-qa')
+    .setIssuer('netra-auth-service')
+    .setAudience(options.audience ?? 'netra-platform')
+    .setJti(crypto.randomUUID())
+    .setIssuedAt(now - 60)
+    .setExpirationTime(now + (options.expiresIn ?? 600))
+    .sign(new TextEncoder().encode(options.secret ?? platform.env.STAGING_JWT_SECRET));
 }
