@@ -219,7 +219,8 @@ const stamp = new Date().toISOString().replace(/[-:T]/g, '').slice(4, 14);
 let runCounter = 0;
 function nextRunId(label: string): string {
   runCounter += 1;
-  return `bench-${stamp}-${label}-${runCounter}`;
+  // The suite accepts 4-64 letters, digits or dashes.
+  return `bench-${stamp}-${label.replace(/[^A-Za-z0-9]+/g, '-')}-${runCounter}`.slice(0, 64);
 }
 
 // ---------------------------------------------------------------------------------------------
