@@ -1,6 +1,7 @@
 import { config as loadDotenv } from 'dotenv';
 import { defineConfig } from 'vitest/config';
 import { SUITE_TAGS } from './tests/tags.ts';
+import StagecheckReporter from './reporter/index.ts';
 
 // Workers inherit this process's environment, so .env is read once, here.
 loadDotenv({ quiet: true });
@@ -12,13 +13,17 @@ const suiteProject = (name: 'phase1' | 'phase2') => ({
     name,
     include: [`tests/${name}/**/*.test.ts`],
     globalSetup: ['tests/global-setup.ts'],
+    // Target version snapshots around every module; phase 2 also reads the phase-1 gate.
+    setupFiles: name === 'phase1' ? ['reporter/target-setup.ts'] : ['reporter/target-setup.ts', 'reporter/gate-setup.ts'],
     // Budgets inside the tests decide failures; these only stop a hung harness.
     testTimeout: 150_000,
     hookTimeout: 60_000,
     // The checks wait on the network, not the CPU: run files side by side and the tests of a
     // file concurrently, so a broken target costs one timeout, not one per test in a row.
     maxWorkers: 4,
-    sequence: { concurrent: true },
+    // Phase 1 runs to the end before phase 2 starts (groups run in order), so the reporter can
+    // gate phase 2 on it in one `vitest run`. Groups 1 and 2 keep the project's own tests (0) apart.
+    sequence: { concurrent: true, groupOrder: name === 'phase1' ? 1 : 2 },
   },
 });
 
@@ -29,6 +34,8 @@ export default defineConfig({
     strictTags: true,
     // A suite that collects nothing must fail, never pass quietly.
     passWithNoTests: false,
+    // The business-impact reporter acts only on runs of phase1/phase2 (README "Reports").
+    reporters: ['default', new StagecheckReporter()],
     projects: [
       suiteProject('phase1'),
       suiteProject('phase2'),

@@ -1,0 +1,170 @@
+/**
+ * The terminal summary and the Markdown report (reports/business-impact.md, also appended to
+ * $GITHUB_STEP_SUMMARY). Both render the JSON report, nothing else: every number shown is in it.
+ */
+import type { BusinessImpactReport, KpiOut, TestOut, Verdict } from './schema.ts';
+import { firstLine, formatMs } from './verdicts.ts';
+
+const ICON: Record<Verdict, string> = {
+  PASS: '✅',
+  FAIL: '❌',
+  DEGRADED: '🟠',
+  BLOCKED: '⛔',
+  INCONCLUSIVE: '❔',
+  'NOT RUN': '⚪',
+};
+
+export const EXIT_MEANING: Record<0 | 1 | 2, string> = {
+  0: 'healthy',
+  1: 'product failure',
+  2: 'inconclusive',
+};
+
+function kpiValue(k: KpiOut): string {
+  if (k.samples === 0) return 'not measured';
+  if (k.kind === 'latency') {
+    const l = k.latency;
+    return l && l.p50 !== null && l.p95 !== null && l.max !== null
+      ? `p50 ${formatMs(l.p50)} · p95 ${formatMs(l.p95)} · max ${formatMs(l.max)} (${k.samples} samples)`
+      : `${k.samples} samples`;
+  }
+  const first = k.firstAttempt && k.firstAttempt.successes !== k.rate?.successes ? ` (first attempt ${k.firstAttempt.text})` : '';
+  return `${k.rate?.text ?? ''}${first}`;
+}
+
+function countsLine(r: BusinessImpactReport): string {
+  const c = r.counts;
+  return (['PASS', 'FAIL', 'DEGRADED', 'BLOCKED', 'INCONCLUSIVE', 'NOT RUN'] as const)
+    .filter((v) => c[v] > 0)
+    .map((v) => `${c[v]} ${v}`)
+    .join(' · ') || 'no test';
+}
+
+/** A few lines for the terminal. `colors` adds ANSI colours to the verdicts. */
+export function renderTerminal(r: BusinessImpactReport, options: { colors?: boolean; files?: string[] } = {}): string {
+  const paint = (v: Verdict, text: string = v): string => {
+    if (!options.colors) return text;
+    const code = v === 'PASS' ? 32 : v === 'FAIL' || v === 'BLOCKED' ? 31 : v === 'DEGRADED' ? 33 : v === 'INCONCLUSIVE' ? 35 : 90;
+    return `\x1b[${code}m${text}\x1b[39m`;
+  };
+  const lines: string[] = [];
+  const partial = r.run.mode === 'shard' ? ` (partial: ${r.run.shard ? `shard ${r.run.shard}` : 'blob run'}; merge the blobs for the business-impact report)` : '';
+  lines.push('', `stagecheck ${paint(r.verdict, `▶ ${r.verdict}`)} — ${r.reason}${partial}`);
+  lines.push(`  tests     ${countsLine(r)} of ${r.counts.total}`);
+  const tiers = r.tiers.filter((t) => t.counts.total > 0);
+  if (tiers.length) lines.push(`  tiers     ${tiers.map((t) => `${t.id.toUpperCase()} ${paint(t.verdict)}`).join(' · ')}`);
+  const kpis = r.kpis.filter((k) => k.verdict !== 'NOT RUN');
+  if (kpis.length) lines.push(`  KPIs      ${kpis.map((k) => `${k.id} ${paint(k.verdict)} ${k.kind === 'latency' && k.value !== null ? formatMs(k.value) : (k.rate?.text ?? '')}`).join(' · ')}`);
+  const failures = r.tests.filter((t) => t.verdict === 'FAIL' || t.verdict === 'INCONCLUSIVE');
+  for (const t of failures.slice(0, 6)) {
+    lines.push(`  ${paint(t.verdict, t.verdict === 'FAIL' ? 'failed' : 'inconcl.')}   [${t.tier?.toUpperCase() ?? '-'}] ${t.fullName} — ${t.reason}`);
+    const step = t.failure?.nextSteps[0];
+    if (step) lines.push(`            → ${step}`);
+  }
+  if (failures.length > 6) lines.push(`            … and ${failures.length - 6} more (see the report)`);
+  const blocked = r.tests.filter((t) => t.verdict === 'BLOCKED');
+  if (blocked.length) lines.push(`  ${paint('BLOCKED', 'blocked')}   ${blocked.length} phase-2 test(s), ${blocked[0]?.reason}`);
+  if (r.target.drift) lines.push(`  ${paint('INCONCLUSIVE', 'drift')}     target version changed: ${r.target.versions.map((v) => v.version).join(' → ')}`);
+  if (r.warnings.length) lines.push(`  warnings  ${r.warnings.length} (see the report)`);
+  if (options.files?.length) lines.push(`  reports   ${options.files.join(' · ')}`);
+  lines.push(`  exit      ${r.exitCode} (${EXIT_MEANING[r.exitCode]})`, '');
+  return lines.join('\n');
+}
+
+const md = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+
+function testLink(t: TestOut): string {
+  return `${md(t.fullName)} <sub>${md(t.file)}</sub>`;
+}
+
+export function renderMarkdown(r: BusinessImpactReport): string {
+  const out: string[] = [];
+  out.push(`# ${ICON[r.verdict]} stagecheck: ${r.verdict}`, '');
+  out.push(`**${md(r.reason)}**`, '');
+  const target = r.target.before ? `version \`${r.target.before}\`${r.target.drift ? ` → \`${r.target.after}\` (**changed during the run**)` : ''}` : 'version unknown';
+  out.push(
+    `Run \`${r.run.runId ?? 'unknown'}\` (${r.run.mode}${r.run.shard ? ` ${r.run.shard}` : ''}) against ${r.target.baseUrl ? `\`${r.target.baseUrl}\`` : 'an unknown target'}, ${target}. ` +
+      `Tests: ${countsLine(r)} of ${r.counts.total}. Exit code ${r.exitCode} (${EXIT_MEANING[r.exitCode]}).`,
+    '',
+  );
+
+  out.push('## Tiers', '', '| tier | protects | verdict | tests | failed | allowed | why |', '|---|---|---|---|---|---|---|');
+  for (const t of r.tiers) {
+    out.push(`| ${t.name} | ${md(t.protects)} | ${ICON[t.verdict]} ${t.verdict} | ${t.counts.total} | ${t.failureRate.text} | ${t.allowedFailureRate === 0 ? '0%' : `< ${Math.round(t.allowedFailureRate * 100)}%`} | ${md(t.reason)} |`);
+  }
+  out.push('', '_MRR figures are labels of the tier from the catalog, not predicted losses._', '');
+
+  out.push('## Business functions', '', '| function | verdict | why |', '|---|---|---|');
+  for (const f of r.functions) out.push(`| ${md(f.name)} | ${ICON[f.verdict]} ${f.verdict} | ${md(f.reason)} |`);
+  out.push('');
+
+  out.push('## KPIs', '', '| KPI | verdict | measured | target | degraded | min samples | history |', '|---|---|---|---|---|---|---|');
+  for (const k of r.kpis) {
+    out.push(`| ${md(k.name)} | ${ICON[k.verdict]} ${k.verdict} | ${md(kpiValue(k))} | ${md(k.target)} | ${md(k.degraded ?? '–')} | ${k.minSamples} | ${md(k.history?.text ?? '–')} |`);
+  }
+  out.push('');
+
+  const failures = r.tests.filter((t) => t.verdict === 'FAIL' || (t.verdict === 'INCONCLUSIVE' && t.failure));
+  if (failures.length) {
+    out.push(`## Failures (${failures.length})`, '');
+    for (const t of failures) {
+      const e = t.failure;
+      out.push(`### ${ICON[t.verdict]} ${md(t.fullName)}`, '');
+      out.push(`- **tier** ${t.tier?.toUpperCase() ?? 'none'} · **functions** ${t.functions.join(', ') || 'none'} · **file** \`${t.file}\`${t.withinTierAllowance ? ' · _within the tier\'s allowed failure rate_' : ''}`);
+      if (e) {
+        out.push(`- **component / layer** ${e.component} / ${e.layer}${e.code !== undefined ? ` · **code** \`${e.code}\`` : ''}${e.endpoint ? ` · **endpoint** \`${md(e.endpoint)}\`` : ''}`);
+        if (e.correlationId) out.push(`- **correlation id** \`${e.correlationId}\``);
+        if (e.elapsedMs !== undefined || t.durationMs !== null) out.push(`- **timing** ${e.elapsedMs !== undefined ? `failed after ${formatMs(e.elapsedMs)}` : ''}${t.durationMs !== null ? ` (test took ${formatMs(t.durationMs)})` : ''}`);
+        if (e.lastWsEvent) out.push(`- **last WebSocket event** \`${md(e.lastWsEvent)}\``);
+        if (e.tokenAttribution) out.push(`- **401 attribution** ${md(e.tokenAttribution)}`);
+        if (t.history) out.push(`- **history** ${t.history.text}`);
+        for (const step of e.nextSteps) out.push(`- **next step** ${md(step)}`);
+        out.push('', '```text', e.message.slice(0, 2000), '```');
+        const ledgerLines = e.ledgers.flatMap((l) => l.entries.map((entry) => ledgerLine(l.budget, entry)));
+        if (ledgerLines.length) out.push('', '<details><summary>budget ledger</summary>', '', '```text', ...ledgerLines.slice(0, 40), '```', '</details>');
+        if (e.details) out.push('', '<details><summary>evidence</summary>', '', '```json', JSON.stringify(e.details, null, 2).slice(0, 3000), '```', '</details>');
+      }
+      out.push('');
+    }
+  }
+
+  const blocked = r.tests.filter((t) => t.verdict === 'BLOCKED');
+  if (blocked.length) {
+    out.push(`## Blocked by phase 1 (${blocked.length})`, '', '| tier | test | blocked by |', '|---|---|---|');
+    for (const t of blocked) out.push(`| ${t.tier?.toUpperCase() ?? '-'} | ${testLink(t)} | ${md(t.blockedBy ?? t.reason)} |`);
+    out.push('');
+  }
+
+  const notRun = r.tests.filter((t) => t.verdict === 'NOT RUN' || (t.verdict === 'INCONCLUSIVE' && !t.failure));
+  if (notRun.length) {
+    out.push(`## Not run or inconclusive without a failure (${notRun.length})`, '', '| verdict | tier | test | why |', '|---|---|---|---|');
+    for (const t of notRun.slice(0, 200)) out.push(`| ${t.verdict} | ${t.tier?.toUpperCase() ?? '-'} | ${testLink(t)} | ${md(t.reason)} |`);
+    out.push('');
+  }
+
+  if (r.target.versions.length || r.target.unavailable) {
+    out.push('## Target version', '');
+    for (const v of r.target.versions) out.push(`- \`${v.version}\`: ${v.snapshots} snapshot(s), ${v.firstSeenAt} … ${v.lastSeenAt}`);
+    if (r.target.unavailable) out.push(`- ${r.target.unavailable} snapshot(s) got no version`);
+    out.push('');
+  }
+
+  if (r.warnings.length) {
+    out.push(`## Warnings (${r.warnings.length})`, '');
+    for (const w of r.warnings.slice(0, 100)) out.push(`- ${md(w)}`);
+    out.push('');
+  }
+  out.push(
+    `<sub>stagecheck business-impact report, schema ${r.schema} v${r.schemaVersion}; catalog \`${r.run.catalog}\`; history: ${r.history.runsConsidered} earlier run(s)${r.history.since ? ` since ${r.history.since.slice(0, 10)}` : ''}. Every number comes from a sample of this run or a stored past run.</sub>`,
+    '',
+  );
+  return out.join('\n');
+}
+
+export function ledgerLine(budget: string, entry: unknown): string {
+  if (typeof entry !== 'object' || entry === null) return `${budget}: ${String(entry)}`;
+  const e = entry as { label?: unknown; startMs?: unknown; durationMs?: unknown; outcome?: unknown; error?: unknown };
+  const start = typeof e.startMs === 'number' ? `+${e.startMs} ms` : '';
+  const dur = typeof e.durationMs === 'number' ? formatMs(e.durationMs) : '';
+  return `${budget} › ${String(e.label ?? '?')}  ${start}  ${dur}  ${String(e.outcome ?? '')}${e.error ? `  (${firstLine(String(e.error))})` : ''}`;
+}

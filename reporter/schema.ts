@@ -1,0 +1,206 @@
+/**
+ * The schema of `reports/business-impact.json`, versioned. The zod definition here is the
+ * source; `reporter/business-impact.schema.json` is generated from it (JSON Schema 2020-12,
+ * `npx tsx reporter/schema.ts --write`) and a unit test keeps the two in step.
+ *
+ * Versioning: `schemaVersion` is bumped on any change that removes or renames a field or
+ * changes a field's meaning; adding an optional field keeps the version.
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export const REPORT_SCHEMA_ID = 'stagecheck.business-impact';
+export const REPORT_SCHEMA_VERSION = 1;
+export const JSON_SCHEMA_PATH = fileURLToPath(new URL('./business-impact.schema.json', import.meta.url));
+
+export const VERDICTS = ['PASS', 'FAIL', 'DEGRADED', 'BLOCKED', 'INCONCLUSIVE', 'NOT RUN'] as const;
+export const verdictSchema = z.enum(VERDICTS);
+export type Verdict = z.infer<typeof verdictSchema>;
+
+const countsSchema = z.object({
+  PASS: z.number().int(),
+  FAIL: z.number().int(),
+  DEGRADED: z.number().int(),
+  BLOCKED: z.number().int(),
+  INCONCLUSIVE: z.number().int(),
+  'NOT RUN': z.number().int(),
+  total: z.number().int().describe('Tests counted here, whatever their verdict.'),
+  executed: z.number().int().describe('PASS + FAIL + DEGRADED: tests that ran to a product verdict.'),
+});
+export type Counts = z.infer<typeof countsSchema>;
+
+const rateSchema = z.object({
+  successes: z.number().int(),
+  total: z.number().int(),
+  ratio: z.number().nullable(),
+  text: z.string().describe('e.g. "19/20 = 95.0%" (rounded down), "0/0 = n/a".'),
+});
+
+const summarySchema = z.object({
+  count: z.number().int(),
+  min: z.number().nullable(),
+  p50: z.number().nullable(),
+  p95: z.number().nullable(),
+  max: z.number().nullable(),
+  mean: z.number().nullable(),
+});
+
+const historySchema = z
+  .object({
+    runs: z.number().int().describe('Earlier runs in the history store in which this was measured (executed, not blocked or filtered).'),
+    failures: z.number().int().describe('Of those, the runs in which it failed.'),
+    since: z.string().nullable().describe('Start time of the earliest of those runs (ISO 8601).'),
+    text: z.string().describe('e.g. "failed 3 of 40 runs since 2026-11-01".'),
+  })
+  .describe('Observed over stored past runs only: never an extrapolation.');
+
+const evidenceSchema = z.object({
+  component: z.string(),
+  layer: z.string(),
+  message: z.string().describe('The exact error, secrets removed.'),
+  errorName: z.string().optional(),
+  endpoint: z.string().optional(),
+  code: z.union([z.string(), z.number()]).optional().describe('HTTP status, WebSocket close code or low-level error code.'),
+  correlationId: z.string().optional(),
+  elapsedMs: z.number().optional(),
+  harnessError: z.boolean().optional(),
+  lastWsEvent: z.string().optional().describe('The last WebSocket event seen before the failure, when one was captured.'),
+  tokenAttribution: z.string().optional().describe('For a 401: whether the token expired during the run or a fresh token was refused, when recorded.'),
+  ledgers: z.array(z.object({ budget: z.string(), entries: z.array(z.unknown()) })),
+  details: z.record(z.string(), z.unknown()).optional().describe('The rest of the evidence the check attached.'),
+  wsDump: z.string().optional(),
+  nextSteps: z.array(z.string()),
+});
+export type EvidenceOut = z.infer<typeof evidenceSchema>;
+
+const measurementSchema = z.object({
+  name: z.string(),
+  unit: z.enum(['ms', 'bool']),
+  samples: z.array(z.number()),
+  summary: summarySchema,
+  firstAttemptSuccesses: z.number().optional(),
+});
+
+const testSchema = z.object({
+  id: z.string(),
+  key: z.string().describe('Stable identity across runs: project, file and full name.'),
+  project: z.string(),
+  file: z.string(),
+  fullName: z.string(),
+  tags: z.array(z.string()),
+  tier: z.string().nullable(),
+  functions: z.array(z.string()),
+  verdict: verdictSchema,
+  reason: z.string().describe('Why this verdict, in one line.'),
+  withinTierAllowance: z.boolean().optional().describe('A FAIL that its tier tolerates (failure rate below the allowed rate).'),
+  durationMs: z.number().nullable(),
+  startedAt: z.string().nullable(),
+  retryCount: z.number().int(),
+  flaky: z.boolean(),
+  blockedBy: z.string().optional(),
+  failure: evidenceSchema.optional(),
+  measurements: z.array(measurementSchema),
+  kpis: z.array(z.object({ kpi: z.string(), samples: z.array(z.number()), firstAttemptSuccesses: z.number().optional() })),
+  timelines: z.array(z.object({ runId: z.string(), events: z.array(z.object({ type: z.string(), tMs: z.number() })) })),
+  retries: z.array(z.unknown()),
+  history: historySchema.optional(),
+});
+export type TestOut = z.infer<typeof testSchema>;
+
+const tierSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  protects: z.string().describe('Label from the catalog (e.g. "$120K+ MRR"); not a predicted loss.'),
+  allowedFailureRate: z.number(),
+  verdict: verdictSchema,
+  reason: z.string(),
+  counts: countsSchema,
+  failureRate: rateSchema.describe('FAIL / executed.'),
+});
+
+const functionSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string().optional(),
+  verdict: verdictSchema,
+  reason: z.string(),
+  counts: countsSchema,
+  kpis: z.array(z.string()),
+});
+
+const kpiSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: z.enum(['latency', 'rate', 'test-success']),
+  verdict: verdictSchema,
+  reason: z.string(),
+  target: z.string().describe('Human form of the target, e.g. "< 3000 ms" or ">= 95%".'),
+  degraded: z.string().nullable(),
+  minSamples: z.number().int(),
+  samples: z.number().int(),
+  value: z.number().nullable().describe('The measured percentile (ms) or ratio (0..1); null when nothing was measured.'),
+  rate: rateSchema.optional(),
+  firstAttempt: rateSchema.optional().describe('Successes on the first attempt, where samples were retried.'),
+  latency: summarySchema.optional(),
+  sampleValues: z.array(z.number()).describe('The raw samples, in the order the tests reported them.'),
+  sources: z.array(z.string()).describe('Keys of the tests that contributed samples.'),
+  functions: z.array(z.string()),
+  history: historySchema.optional(),
+});
+export type KpiOut = z.infer<typeof kpiSchema>;
+
+const versionSchema = z.object({ version: z.string(), firstSeenAt: z.string(), lastSeenAt: z.string(), snapshots: z.number().int() });
+
+export const reportSchema = z.object({
+  schema: z.literal(REPORT_SCHEMA_ID),
+  schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
+  generatedAt: z.string(),
+  run: z.object({
+    runId: z.string().nullable(),
+    mode: z.enum(['run', 'merge', 'shard']).describe('run: one Vitest run; merge: --merge-reports of blobs; shard: one shard (partial).'),
+    shard: z.string().nullable(),
+    vitestVersion: z.string().nullable(),
+    projects: z.array(z.string()),
+    startedAt: z.string().nullable(),
+    durationMs: z.number().nullable(),
+    catalog: z.string(),
+  }),
+  verdict: verdictSchema,
+  reason: z.string(),
+  exitCode: z.union([z.literal(0), z.literal(1), z.literal(2)]).describe('0 healthy (PASS or DEGRADED), 1 product failure, 2 inconclusive.'),
+  counts: countsSchema,
+  target: z.object({
+    baseUrl: z.string().nullable(),
+    versions: z.array(versionSchema),
+    before: z.string().nullable().describe('Version seen first in the run.'),
+    after: z.string().nullable().describe('Version seen last in the run.'),
+    drift: z.boolean(),
+    unavailable: z.number().int().describe('Snapshots that got no version (target unreachable or no version field).'),
+  }),
+  gate: z.object({
+    status: z.enum(['passed', 'failed', 'not-run', 'none']),
+    source: z.enum(['this-run', 'file', 'none']),
+    blocking: z.array(z.object({ test: z.string(), component: z.string(), layer: z.string(), code: z.union([z.string(), z.number()]).optional() })),
+  }),
+  tiers: z.array(tierSchema),
+  functions: z.array(functionSchema),
+  kpis: z.array(kpiSchema),
+  tests: z.array(testSchema),
+  warnings: z.array(z.string()),
+  history: z.object({ file: z.string().nullable(), runsConsidered: z.number().int(), since: z.string().nullable() }),
+});
+export type BusinessImpactReport = z.infer<typeof reportSchema>;
+
+export function jsonSchema(): Record<string, unknown> {
+  return {
+    $id: 'https://stagecheck.invalid/schemas/business-impact-v1.json',
+    title: `stagecheck business-impact report, schema version ${REPORT_SCHEMA_VERSION}`,
+    ...z.toJSONSchema(reportSchema, { target: 'draft-2020-12' }),
+  };
+}
+
+if (process.argv.includes('--write') && process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  writeFileSync(JSON_SCHEMA_PATH, `${JSON.stringify(jsonSchema(), null, 2)}\n`);
+  console.log(`wrote ${JSON_SCHEMA_PATH}`);
+}

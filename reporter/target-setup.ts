@@ -1,0 +1,50 @@
+/**
+ * Setup file of the phase1 and phase2 projects (vitest.config.ts): snapshots the target's
+ * deployment version (`GET {baseUrl}/health` → `version`) before and after each test module
+ * and keeps both in the module's meta (`stagecheckTarget`). The reporter compares every
+ * snapshot of the run, also across shards (module meta travels in blob reports): a version
+ * change makes the run INCONCLUSIVE. A snapshot that gets no version is recorded as such and
+ * never fails a test: the health checks themselves judge the target.
+ */
+import { afterAll, beforeAll, inject } from 'vitest';
+import { loadConfig } from '../helpers/config.ts';
+import { redactUrl } from '../helpers/redact.ts';
+import type { ModuleTargetMeta } from './gate.ts';
+
+const SNAPSHOT_TIMEOUT_MS = 2_000;
+
+function baseUrl(): string | null {
+  try {
+    return loadConfig({ ...process.env, ...inject('stagecheckEnv') }).baseUrl;
+  } catch {
+    return null; // config problems are reported by global setup and the tests
+  }
+}
+
+async function snapshot(url: string | null, phase: 'before' | 'after'): Promise<ModuleTargetMeta['snapshots'][number]> {
+  const at = new Date().toISOString();
+  if (!url) return { phase, at, version: null, error: 'no target configured' };
+  try {
+    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(SNAPSHOT_TIMEOUT_MS) });
+    const body = (await response.json().catch(() => undefined)) as { version?: unknown } | undefined;
+    if (typeof body?.version === 'string' && body.version !== '') return { phase, at, version: body.version };
+    return { phase, at, version: null, error: `HTTP ${response.status} without a version` };
+  } catch (error) {
+    return { phase, at, version: null, error: (error as Error).name === 'TimeoutError' ? `no answer within ${SNAPSHOT_TIMEOUT_MS} ms` : String((error as Error).message ?? error) };
+  }
+}
+
+let before: Promise<ModuleTargetMeta['snapshots'][number]> | undefined;
+const url = baseUrl();
+
+beforeAll(() => {
+  // Not awaited: a slow target must not hold up the module; the snapshot is taken now all the same.
+  before = snapshot(url, 'before');
+});
+
+// Vitest wants the hook context destructured, even when unused.
+// eslint-disable-next-line no-empty-pattern
+afterAll(async ({}, suite) => {
+  const snapshots = [await (before ?? snapshot(url, 'before')), await snapshot(url, 'after')];
+  suite.meta.stagecheckTarget = { baseUrl: url ? redactUrl(url) : null, snapshots };
+});

@@ -1,0 +1,653 @@
+/**
+ * The verdict engine: from what ran and what it measured to verdicts per test, tier,
+ * business function, KPI and run. Pure: records in, report out (reporter/schema.ts), so the
+ * same code judges a live run, a merge of shard blobs and the unit tests' hand-made records.
+ *
+ * Rules (README "Reports"):
+ * - Test: passed → PASS, or DEGRADED when its own samples of a latency KPI land in that KPI's
+ *   degraded band (FAIL past the band); failed → FAIL, or INCONCLUSIVE for a harness error;
+ *   skipped with a note `NOT CONFIGURED…` → NOT RUN (not configured), `BLOCKED…` → BLOCKED,
+ *   `INCONCLUSIVE…` → INCONCLUSIVE; otherwise skipped → NOT RUN (filtered); unfinished → INCONCLUSIVE.
+ * - KPI: no sample → NOT RUN; fewer than its minimum → INCONCLUSIVE; else against target and band.
+ * - Tier: a failure rate below the tier's allowed rate is DEGRADED, at or above it FAIL (P1 allows none).
+ * - Run: nothing collected or nothing executed → INCONCLUSIVE; target version changed → INCONCLUSIVE;
+ *   a failed tier, KPI or phase-1 gate → FAIL; any harness error, blocked or inconclusive part →
+ *   INCONCLUSIVE; any DEGRADED part → DEGRADED; else PASS.
+ */
+import { percentile, rate, summarize, type Rate, type Summary } from '../helpers/stats.ts';
+import { functionsOf, nextStepsFor, tierOf, type Catalog, type KpiDef } from './catalog.ts';
+import type { HistoryIndex } from './history.ts';
+import { PRODUCT_ERROR_NAMES, readMeta, type ModuleRecord, type TestRecord } from './records.ts';
+import type { StagecheckMeta } from '../helpers/meta.ts';
+import {
+  REPORT_SCHEMA_ID,
+  REPORT_SCHEMA_VERSION,
+  type BusinessImpactReport,
+  type Counts,
+  type EvidenceOut,
+  type KpiOut,
+  type TestOut,
+  type Verdict,
+} from './schema.ts';
+
+export interface VersionSnapshot {
+  version: string | null;
+  at: string;
+  error?: string;
+}
+
+export interface GateSummary {
+  status: 'passed' | 'failed' | 'not-run' | 'none';
+  source: 'this-run' | 'file' | 'none';
+  blocking: { test: string; component: string; layer: string; code?: string | number }[];
+}
+
+export interface EngineInput {
+  catalog: Catalog;
+  catalogPath: string;
+  tests: readonly TestRecord[];
+  modules?: readonly ModuleRecord[];
+  unhandledErrors?: readonly string[];
+  warnings?: readonly string[];
+  run?: Partial<BusinessImpactReport['run']>;
+  target?: { baseUrl: string | null; snapshots: readonly VersionSnapshot[] };
+  gate?: GateSummary;
+  history?: HistoryIndex;
+  now?: Date;
+}
+
+export const EXIT_CODES: Record<Verdict, 0 | 1 | 2> = {
+  PASS: 0,
+  DEGRADED: 0,
+  FAIL: 1,
+  BLOCKED: 1,
+  INCONCLUSIVE: 2,
+  'NOT RUN': 2,
+};
+
+export function emptyCounts(): Counts {
+  return { PASS: 0, FAIL: 0, DEGRADED: 0, BLOCKED: 0, INCONCLUSIVE: 0, 'NOT RUN': 0, total: 0, executed: 0 };
+}
+
+export function countVerdicts(verdicts: Iterable<Verdict>): Counts {
+  const counts = emptyCounts();
+  for (const verdict of verdicts) {
+    counts[verdict] += 1;
+    counts.total += 1;
+    if (verdict === 'PASS' || verdict === 'FAIL' || verdict === 'DEGRADED') counts.executed += 1;
+  }
+  return counts;
+}
+
+export function testKey(test: Pick<TestRecord, 'project' | 'file' | 'fullName'>): string {
+  return `${test.project}:${test.file}:${test.fullName}`;
+}
+
+const NOTE = {
+  notConfigured: /^NOT CONFIGURED\b[:\s]*/i,
+  blocked: /^BLOCKED\b/i,
+  inconclusive: /^INCONCLUSIVE\b[:\s]*/i,
+};
+
+interface Judged {
+  record: TestRecord;
+  meta?: StagecheckMeta;
+  out: TestOut;
+}
+
+export function computeReport(input: EngineInput): BusinessImpactReport {
+  const { catalog } = input;
+  const warnings = [...(input.warnings ?? [])];
+  const now = input.now ?? new Date();
+  const history = input.history;
+  const kpiDefs = new Map(catalog.kpis.map((k) => [k.id, k]));
+
+  // ---- tests
+  const judged: Judged[] = input.tests.map((record) => judgeTest(record, catalog, kpiDefs, warnings, history));
+
+  // ---- tiers (and which failures their tier tolerates)
+  const tiers = catalog.tiers.map((tier) => {
+    const members = judged.filter((j) => j.out.tier === tier.id);
+    const counts = countVerdicts(members.map((j) => j.out.verdict));
+    const failureRate = rate(counts.FAIL, counts.executed);
+    const tolerated = counts.FAIL > 0 && tier.allowedFailureRate > 0 && (failureRate.ratio ?? 1) < tier.allowedFailureRate;
+    if (tolerated) for (const j of members) if (j.out.verdict === 'FAIL') j.out.withinTierAllowance = true;
+    const allowed = tier.allowedFailureRate === 0 ? 'no failure allowed' : `< ${formatPercent(tier.allowedFailureRate)} allowed`;
+    let verdict: Verdict;
+    let reason: string;
+    if (counts.FAIL > 0 && !tolerated) {
+      verdict = 'FAIL';
+      reason = `${failureRate.text} failed (${allowed})`;
+    } else if (counts.BLOCKED > 0) {
+      verdict = 'BLOCKED';
+      reason = `${counts.BLOCKED} of ${counts.total} not run: blocked by phase 1`;
+    } else if (counts.INCONCLUSIVE > 0) {
+      verdict = 'INCONCLUSIVE';
+      reason = `${counts.INCONCLUSIVE} of ${counts.total} inconclusive`;
+    } else if (counts.executed === 0) {
+      verdict = 'NOT RUN';
+      reason = counts.total === 0 ? 'no test of this tier in the run' : `none of its ${counts.total} tests ran`;
+    } else if (tolerated) {
+      verdict = 'DEGRADED';
+      reason = `${failureRate.text} failed, within the tier's allowance (${allowed})`;
+    } else if (counts.DEGRADED > 0) {
+      verdict = 'DEGRADED';
+      reason = `${counts.DEGRADED} of ${counts.executed} degraded`;
+    } else {
+      verdict = 'PASS';
+      reason = `${counts.PASS} of ${counts.executed} passed${counts['NOT RUN'] ? `, ${counts['NOT RUN']} not run` : ''}`;
+    }
+    return { ...tier, verdict, reason, counts, failureRate };
+  });
+
+  // ---- KPIs
+  const kpis: KpiOut[] = catalog.kpis.map((def) => judgeKpi(def, judged, history));
+  const knownKpis = new Set(catalog.kpis.map((k) => k.id));
+  const unknown = new Set(judged.flatMap((j) => (j.meta?.kpis ?? []).map((k) => k.kpi)).filter((id) => !knownKpis.has(id)));
+  for (const id of unknown) warnings.push(`KPI "${id}" is recorded by tests but not in the catalog; its samples are not judged`);
+
+  // ---- business functions
+  const functions = catalog.functions.map((fn) => {
+    const members = judged.filter((j) => j.out.functions.includes(fn.id));
+    const effective = members.map((j) => (j.out.verdict === 'FAIL' && j.out.withinTierAllowance ? 'DEGRADED' : j.out.verdict));
+    const counts = countVerdicts(members.map((j) => j.out.verdict));
+    const linked = kpis.filter((k) => k.functions.includes(fn.id));
+    const parts: Verdict[] = [...effective, ...linked.map((k) => k.verdict).filter((v) => v !== 'NOT RUN')];
+    const verdict = worst(parts) ?? 'NOT RUN';
+    const failedKpis = linked.filter((k) => k.verdict === verdict && verdict !== 'PASS').map((k) => k.name);
+    let reason: string;
+    if (verdict === 'NOT RUN') reason = members.length === 0 ? 'no test of this function in the run' : `none of its ${members.length} tests ran`;
+    else {
+      const bits = [`${counts.PASS} passed`];
+      for (const v of ['FAIL', 'DEGRADED', 'BLOCKED', 'INCONCLUSIVE', 'NOT RUN'] as const) if (counts[v]) bits.push(`${counts[v]} ${v}`);
+      reason = `${bits.join(', ')} of ${counts.total} tests${failedKpis.length ? `; KPI ${failedKpis.join(', ')} ${verdict}` : ''}`;
+    }
+    return { id: fn.id, name: fn.name, ...(fn.description ? { description: fn.description } : {}), verdict, reason, counts, kpis: linked.map((k) => k.id) };
+  });
+
+  for (const j of judged) {
+    if (!isSuiteProject(j.record.project)) continue;
+    if (!j.out.tier) warnings.push(`${j.out.key}: carries no tier tag (${catalog.tiers.map((t) => t.id).join(', ')}); counted in the run, in no tier`);
+    if (j.out.functions.length === 0) warnings.push(`${j.out.key}: no functionRules entry of the catalog matches it; counted in the run, in no business function`);
+  }
+
+  // ---- target drift
+  const target = summarizeTarget(input.target, input.modules ?? [], warnings);
+
+  // ---- module-level errors (collection failures, failing beforeAll/afterAll)
+  const moduleErrors = (input.modules ?? []).filter((m) => m.errors.length > 0);
+  for (const m of moduleErrors) warnings.push(`${m.project}:${m.file}: ${m.errors.map((e) => firstLine(e)).join(' | ')}`);
+  for (const e of input.unhandledErrors ?? []) warnings.push(`unhandled error: ${firstLine(e)}`);
+
+  // ---- run
+  const counts = countVerdicts(judged.map((j) => j.out.verdict));
+  const gate = input.gate ?? { status: 'none', source: 'none', blocking: [] };
+  const { verdict, reason } = judgeRun({ counts, tiers, kpis, judged, target, gate, moduleErrors: moduleErrors.length, unhandled: (input.unhandledErrors ?? []).length });
+
+  return {
+    schema: REPORT_SCHEMA_ID,
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    generatedAt: now.toISOString(),
+    run: {
+      runId: input.run?.runId ?? null,
+      mode: input.run?.mode ?? 'run',
+      shard: input.run?.shard ?? null,
+      vitestVersion: input.run?.vitestVersion ?? null,
+      projects: input.run?.projects ?? [...new Set(judged.map((j) => j.record.project))].sort(),
+      startedAt: input.run?.startedAt ?? null,
+      durationMs: input.run?.durationMs ?? null,
+      catalog: input.catalogPath,
+    },
+    verdict,
+    reason,
+    exitCode: EXIT_CODES[verdict],
+    counts,
+    target,
+    gate,
+    tiers,
+    functions,
+    kpis,
+    tests: judged.map((j) => j.out),
+    warnings: [...new Set(warnings)],
+    history: { file: history?.file ?? null, runsConsidered: history?.runsConsidered ?? 0, since: history?.since ?? null },
+  };
+}
+
+function isSuiteProject(project: string): boolean {
+  return project === 'phase1' || project === 'phase2';
+}
+
+/** FAIL > BLOCKED > INCONCLUSIVE > DEGRADED > PASS; NOT RUN only when nothing else. */
+export function worst(verdicts: readonly Verdict[]): Verdict | undefined {
+  for (const v of ['FAIL', 'BLOCKED', 'INCONCLUSIVE', 'DEGRADED', 'PASS', 'NOT RUN'] as const) if (verdicts.includes(v)) return v;
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests
+
+function judgeTest(
+  record: TestRecord,
+  catalog: Catalog,
+  kpiDefs: Map<string, KpiDef>,
+  warnings: string[],
+  history: HistoryIndex | undefined,
+): Judged {
+  const key = testKey(record);
+  const { meta, warnings: metaWarnings } = readMeta(record.meta, key);
+  warnings.push(...metaWarnings);
+  const tier = tierOf(catalog, record.tags);
+  const note = record.note?.trim();
+  const out: TestOut = {
+    id: record.id,
+    key,
+    project: record.project,
+    file: record.file,
+    fullName: record.fullName,
+    tags: [...record.tags],
+    tier: tier?.id ?? null,
+    functions: functionsOf(catalog, record),
+    verdict: 'NOT RUN',
+    reason: '',
+    durationMs: record.durationMs ?? null,
+    startedAt: record.startTime ? new Date(record.startTime).toISOString() : null,
+    retryCount: record.retryCount ?? 0,
+    flaky: record.flaky ?? false,
+    measurements: (meta?.measurements ?? []).map((m) => ({
+      name: m.name,
+      unit: m.unit,
+      samples: m.samples,
+      summary: safeSummary(m.samples),
+      ...(m.firstAttemptSuccesses !== undefined ? { firstAttemptSuccesses: m.firstAttemptSuccesses } : {}),
+    })),
+    kpis: (meta?.kpis ?? []).map((k) => ({ kpi: k.kpi, samples: k.samples, ...(k.firstAttemptSuccesses !== undefined ? { firstAttemptSuccesses: k.firstAttemptSuccesses } : {}) })),
+    timelines: meta?.timelines ?? [],
+    retries: meta?.retries ?? [],
+  };
+
+  switch (record.state) {
+    case 'passed': {
+      out.verdict = 'PASS';
+      out.reason = record.retryCount ? `passed after ${record.retryCount} retr${record.retryCount === 1 ? 'y' : 'ies'}` : 'passed';
+      // A latency KPI's band applied to this test's own samples.
+      for (const sample of meta?.kpis ?? []) {
+        const def = kpiDefs.get(sample.kpi);
+        if (def?.kind !== 'latency' || sample.samples.length === 0) continue;
+        const value = percentile(sample.samples, def.percentile);
+        const band = latencyBand(def, value);
+        if (band === 'FAIL') {
+          out.verdict = 'FAIL';
+          out.reason = `${def.name}: p${def.percentile} ${formatMs(value)} is past its failure threshold (${formatMs(def.failMs ?? def.targetMs)})`;
+          out.failure = {
+            component: meta?.components[0] ?? 'backend',
+            layer: 'budget',
+            message: out.reason,
+            ledgers: meta?.ledgers ?? [],
+            nextSteps: nextStepsFor(catalog, { component: meta?.components[0], layer: 'budget', message: out.reason }),
+          };
+          break;
+        }
+        if (band === 'DEGRADED') {
+          out.verdict = 'DEGRADED';
+          out.reason = `${def.name}: p${def.percentile} ${formatMs(value)} is in the degraded band ${formatMs(def.targetMs)}–${formatMs(def.failMs ?? def.targetMs)}`;
+        }
+      }
+      break;
+    }
+    case 'failed': {
+      const evidence = buildEvidence(record, meta, catalog);
+      out.failure = evidence;
+      const firstError = record.errors[0];
+      const harness = meta?.failure ? Boolean(meta.failure.harnessError) : !PRODUCT_ERROR_NAMES.has(firstError?.name ?? '');
+      if (harness) {
+        out.verdict = 'INCONCLUSIVE';
+        out.reason = `harness error (not the target's): ${firstLine(evidence.message)}`;
+        evidence.harnessError = true;
+      } else {
+        out.verdict = 'FAIL';
+        out.reason = `${evidence.component}/${evidence.layer}${evidence.code !== undefined ? ` ${evidence.code}` : ''}: ${firstLine(evidence.message)}`;
+      }
+      break;
+    }
+    case 'skipped': {
+      if (note && NOTE.blocked.test(note)) {
+        out.verdict = 'BLOCKED';
+        out.reason = note;
+        out.blockedBy = note.replace(/^BLOCKED by phase 1:\s*/i, '');
+      } else if (note && NOTE.inconclusive.test(note)) {
+        out.verdict = 'INCONCLUSIVE';
+        out.reason = note.replace(NOTE.inconclusive, '') || 'inconclusive';
+      } else if ((note && NOTE.notConfigured.test(note)) || meta?.notConfigured) {
+        out.verdict = 'NOT RUN';
+        out.reason = `not configured: ${note ? note.replace(NOTE.notConfigured, '') : meta?.notConfigured}`;
+      } else if (record.mode === 'todo') {
+        out.verdict = 'NOT RUN';
+        out.reason = 'todo';
+      } else {
+        out.verdict = 'NOT RUN';
+        out.reason = note ? `skipped: ${note}` : 'filtered out (not selected by this run\'s project, tag or name filters, or skipped in code)';
+      }
+      break;
+    }
+    default:
+      out.verdict = 'INCONCLUSIVE';
+      out.reason = 'did not finish (the run was interrupted or the worker died)';
+  }
+  if (history) out.history = history.test(key);
+  return { record, ...(meta ? { meta } : {}), out };
+}
+
+function latencyBand(def: Extract<KpiDef, { kind: 'latency' }>, value: number): Verdict {
+  if (value < def.targetMs) return 'PASS';
+  if (def.failMs !== undefined && value < def.failMs) return 'DEGRADED';
+  return 'FAIL';
+}
+
+function safeSummary(samples: readonly number[]): Summary {
+  try {
+    return summarize(samples);
+  } catch {
+    return { count: samples.length, min: null, p50: null, p95: null, max: null, mean: null };
+  }
+}
+
+const PULLED = new Set(['lastEvent', 'attribution', 'tokenAttribution']);
+
+function buildEvidence(record: TestRecord, meta: StagecheckMeta | undefined, catalog: Catalog): EvidenceOut {
+  const f = meta?.failure;
+  const firstError = record.errors[0];
+  const components = meta?.components ?? [];
+  const base = f
+    ? { component: f.component, layer: f.layer, message: f.message, errorName: f.name }
+    : {
+        component: components[0] ?? record.tags.find((t) => ['backend', 'auth', 'websocket', 'agent', 'postgres', 'redis', 'network'].includes(t)) ?? 'backend',
+        layer: 'unknown',
+        message: firstError?.message ?? 'failed without an error message',
+        ...(firstError?.name ? { errorName: firstError.name } : {}),
+      };
+  const evidence: EvidenceOut = { ...base, ledgers: meta?.ledgers ?? [], nextSteps: [] };
+  if (f?.endpoint) evidence.endpoint = f.endpoint;
+  if (f?.code !== undefined) evidence.code = f.code;
+  if (f?.correlationId) evidence.correlationId = f.correlationId;
+  if (f?.elapsedMs !== undefined) evidence.elapsedMs = Math.round(f.elapsedMs);
+  if (f?.harnessError) evidence.harnessError = true;
+  if (f?.evidence) {
+    const rest = Object.fromEntries(Object.entries(f.evidence).filter(([k]) => !PULLED.has(k)));
+    if (Object.keys(rest).length > 0) evidence.details = rest;
+  }
+  const last = lastWsEvent(f?.evidence, meta);
+  if (last) evidence.lastWsEvent = last;
+  const attribution = tokenAttribution(f?.evidence, evidence.code);
+  if (attribution) evidence.tokenAttribution = attribution;
+  if (meta?.wsDump) evidence.wsDump = meta.wsDump;
+  evidence.nextSteps = nextStepsFor(catalog, { ...evidence, harnessError: evidence.harnessError ?? (f ? false : !PRODUCT_ERROR_NAMES.has(firstError?.name ?? '')) });
+  return evidence;
+}
+
+function describeFrame(frame: unknown): string | undefined {
+  if (typeof frame === 'string') return frame;
+  if (typeof frame !== 'object' || frame === null) return undefined;
+  const f = frame as Record<string, unknown>;
+  if (typeof f.type !== 'string') return undefined;
+  const bits = [f.type];
+  for (const key of ['run_id', 'runId', 'tool_name', 'error_code', 'status']) {
+    if (typeof f[key] === 'string') bits.push(`${key}=${f[key] as string}`);
+  }
+  for (const key of ['tMs', 'atMs', 'at']) if (typeof f[key] === 'number') bits.push(`at +${Math.round(f[key] as number)} ms`);
+  return bits.join(' ');
+}
+
+/** The last WebSocket event seen: from the check's evidence, else the last timeline, else the frame dump. */
+export function lastWsEvent(evidence: Record<string, unknown> | undefined, meta: StagecheckMeta | undefined): string | undefined {
+  if (evidence) {
+    const direct = describeFrame(evidence.lastEvent) ?? describeFrame(evidence.frame);
+    if (direct) return direct;
+    for (const key of ['lastFrames', 'events']) {
+      const list = evidence[key];
+      if (Array.isArray(list) && list.length > 0) {
+        const described = describeFrame(list[list.length - 1]);
+        if (described) return described;
+      }
+    }
+  }
+  const timeline = meta?.timelines[meta.timelines.length - 1];
+  const event = timeline?.events[timeline.events.length - 1];
+  if (timeline && event) return `${event.type} run_id=${timeline.runId} at +${Math.round(event.tMs)} ms`;
+  if (meta?.wsDump) {
+    const received = meta.wsDump.split('\n').filter((line) => /^\s*(?:<|←|in\b|recv)/i.test(line) || /"type"/.test(line));
+    const lastLine = received[received.length - 1];
+    if (lastLine) return lastLine.trim().slice(0, 200);
+  }
+  return undefined;
+}
+
+/** For a 401: expired during the run vs fresh token refused, when the check recorded it. */
+export function tokenAttribution(evidence: Record<string, unknown> | undefined, code: string | number | undefined): string | undefined {
+  const raw = evidence?.attribution ?? evidence?.tokenAttribution;
+  if (typeof raw === 'object' && raw !== null) {
+    const a = raw as { kind?: unknown; expiredAgoMs?: unknown; remainingMs?: unknown };
+    if (a.kind === 'expired-during-run') return `the token expired during the run (${typeof a.expiredAgoMs === 'number' ? `${Math.round(a.expiredAgoMs / 1000)} s` : 'some time'} before the request): a refresh came too late`;
+    if (a.kind === 'fresh-token-refused') return `a fresh token was refused (${typeof a.remainingMs === 'number' ? `${Math.round(a.remainingMs / 1000)} s` : 'time'} left before its exp): the target rejects valid tokens`;
+    if (a.kind === 'unknown-token') return 'the refused token is not one this run issued';
+  }
+  if (typeof raw === 'string') return raw;
+  if (String(code) === '401') return 'not recorded by this check (expired during the run or fresh token refused cannot be told apart)';
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------
+// KPIs
+
+function judgeKpi(def: KpiDef, judged: readonly Judged[], history: HistoryIndex | undefined): KpiOut {
+  const base = {
+    id: def.id,
+    name: def.name,
+    kind: def.kind,
+    functions: def.functions,
+    ...(history ? { history: history.kpi(def.id) } : {}),
+  };
+  if (def.kind === 'test-success') {
+    const members = judged.filter((j) => j.out.tier === def.tier);
+    const executed = members.filter((j) => ['PASS', 'FAIL', 'DEGRADED'].includes(j.out.verdict));
+    const meant = members.filter((j) => j.out.verdict !== 'NOT RUN');
+    const samples = executed.map((j) => (j.out.verdict === 'FAIL' ? 0 : 1));
+    const min = def.minSamples === 'all' ? Math.max(1, meant.length) : def.minSamples;
+    const r = rate(samples.filter((s) => s === 1).length, samples.length);
+    const target = `>= ${formatPercent(def.target)} of ${def.minSamples === 'all' ? `all ${def.tier.toUpperCase()} tests` : `${min} tests`}`;
+    const out = { ...base, target, degraded: null, minSamples: min, samples: samples.length, value: r.ratio, rate: r, sampleValues: samples, sources: executed.map((j) => j.out.key) };
+    if (meant.length === 0) return { ...out, verdict: 'NOT RUN', reason: `no ${def.tier.toUpperCase()} test ran` };
+    if (samples.length < min) {
+      return { ...out, verdict: 'INCONCLUSIVE', reason: `${samples.length} of ${min} ${def.tier.toUpperCase()} tests ran to a verdict (${meant.length - samples.length} blocked or inconclusive)` };
+    }
+    return { ...out, ...rateVerdict(r, def.target, undefined) };
+  }
+
+  const contributions = judged.flatMap((j) => (j.meta?.kpis ?? []).filter((k) => k.kpi === def.id).map((k) => ({ j, k })));
+  const sampleValues = contributions.flatMap(({ k }) => k.samples);
+  const sources = [...new Set(contributions.map(({ j }) => j.out.key))];
+  const common = { ...base, minSamples: def.minSamples, samples: sampleValues.length, sampleValues, sources };
+
+  if (def.kind === 'latency') {
+    const target = `p${def.percentile} < ${formatMs(def.targetMs)}`;
+    const degraded = def.failMs !== undefined ? `${formatMs(def.targetMs)} – ${formatMs(def.failMs)}` : null;
+    const latency = safeSummary(sampleValues);
+    const value = sampleValues.length > 0 ? percentile(sampleValues, def.percentile) : null;
+    const out = { ...common, target, degraded, value, latency };
+    if (sampleValues.length === 0) return { ...out, verdict: 'NOT RUN', reason: notMeasuredReason(def, judged) };
+    if (sampleValues.length < def.minSamples) {
+      return { ...out, verdict: 'INCONCLUSIVE', reason: `${sampleValues.length} samples, fewer than the ${def.minSamples} the KPI needs` };
+    }
+    const band = latencyBand(def, value as number);
+    const measured = `p${def.percentile} ${formatMs(value as number)} over ${sampleValues.length} samples`;
+    const reason = band === 'PASS' ? `${measured}, under ${formatMs(def.targetMs)}`
+      : band === 'DEGRADED' ? `${measured}, in the degraded band ${degraded}`
+      : `${measured}, at or past ${formatMs(def.failMs ?? def.targetMs)}`;
+    return { ...out, verdict: band, reason };
+  }
+
+  // rate
+  const target = `>= ${formatPercent(def.target)}`;
+  const degraded = def.degradedFrom !== undefined ? `${formatPercent(def.degradedFrom)} – ${formatPercent(def.target)}` : null;
+  const successes = sampleValues.filter((s) => s === 1).length;
+  const invalid = sampleValues.filter((s) => s !== 0 && s !== 1).length;
+  const r = rate(successes, sampleValues.length);
+  // First attempt vs after retry, where a test reported it; a sample set without it had no retries.
+  const firstAttempt = contributions.some(({ k }) => k.firstAttemptSuccesses !== undefined)
+    ? rate(Math.min(successes, contributions.reduce((n, { k }) => n + (k.firstAttemptSuccesses ?? k.samples.filter((s) => s === 1).length), 0)), sampleValues.length)
+    : undefined;
+  const out = { ...common, target, degraded, value: r.ratio, rate: r, ...(firstAttempt ? { firstAttempt } : {}) };
+  if (sampleValues.length === 0) return { ...out, verdict: 'NOT RUN', reason: notMeasuredReason(def, judged) };
+  if (invalid > 0) return { ...out, verdict: 'INCONCLUSIVE', reason: `${invalid} samples are neither 0 nor 1: not a success rate` };
+  if (sampleValues.length < def.minSamples) {
+    return { ...out, verdict: 'INCONCLUSIVE', reason: `${r.text} from ${sampleValues.length} samples, fewer than the ${def.minSamples} the KPI needs` };
+  }
+  return { ...out, ...rateVerdict(r, def.target, def.degradedFrom) };
+}
+
+function rateVerdict(r: Rate, target: number, degradedFrom: number | undefined): { verdict: Verdict; reason: string } {
+  const ratio = r.ratio ?? 0;
+  // successes/total compared exactly: 19/20 meets 95%.
+  if (ratio + 1e-9 >= target) return { verdict: 'PASS', reason: `${r.text}, meets ${formatPercent(target)}` };
+  if (degradedFrom !== undefined && ratio + 1e-9 >= degradedFrom) return { verdict: 'DEGRADED', reason: `${r.text}, below ${formatPercent(target)} but within the degraded band` };
+  return { verdict: 'FAIL', reason: `${r.text}, below the ${formatPercent(target)} target` };
+}
+
+function notMeasuredReason(def: KpiDef, judged: readonly Judged[]): string {
+  const notConfigured = judged.find((j) => j.out.reason.startsWith('not configured') && kpiFeedHint(def.id, j));
+  if (notConfigured) return `not measured: ${notConfigured.out.fullName} is ${notConfigured.out.reason}`;
+  if (judged.some((j) => j.out.verdict === 'BLOCKED')) return 'not measured: the tests that sample it were blocked or not selected';
+  return 'not measured in this run (the tests that sample it were not selected)';
+}
+
+/** Which not-configured tests would have fed a KPI: the direct store probes. */
+function kpiFeedHint(kpi: string, j: Judged): boolean {
+  if (kpi === 'database-response-p95') return j.out.tags.includes('postgres');
+  if (kpi === 'redis-connectivity') return j.out.tags.includes('redis');
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------
+// Target drift
+
+function summarizeTarget(
+  given: EngineInput['target'],
+  modules: readonly ModuleRecord[],
+  warnings: string[],
+): BusinessImpactReport['target'] {
+  const snapshots: VersionSnapshot[] = [...(given?.snapshots ?? [])];
+  for (const m of modules) snapshots.push(...readModuleSnapshots(m, warnings));
+  let baseUrl = given?.baseUrl ?? null;
+  for (const m of modules) {
+    const url = (m.target as { baseUrl?: unknown } | undefined)?.baseUrl;
+    if (!baseUrl && typeof url === 'string') baseUrl = url;
+  }
+  const seen = snapshots.filter((s): s is VersionSnapshot & { version: string } => typeof s.version === 'string').sort((a, b) => a.at.localeCompare(b.at));
+  const byVersion = new Map<string, { version: string; firstSeenAt: string; lastSeenAt: string; snapshots: number }>();
+  for (const s of seen) {
+    const entry = byVersion.get(s.version) ?? { version: s.version, firstSeenAt: s.at, lastSeenAt: s.at, snapshots: 0 };
+    entry.snapshots += 1;
+    if (s.at < entry.firstSeenAt) entry.firstSeenAt = s.at;
+    if (s.at > entry.lastSeenAt) entry.lastSeenAt = s.at;
+    byVersion.set(s.version, entry);
+  }
+  return {
+    baseUrl,
+    versions: [...byVersion.values()].sort((a, b) => a.firstSeenAt.localeCompare(b.firstSeenAt)),
+    before: seen[0]?.version ?? null,
+    after: seen[seen.length - 1]?.version ?? null,
+    drift: byVersion.size > 1,
+    unavailable: snapshots.length - seen.length,
+  };
+}
+
+function readModuleSnapshots(module: ModuleRecord, warnings: string[]): VersionSnapshot[] {
+  const raw = module.target;
+  if (raw === undefined) return [];
+  const out: VersionSnapshot[] = [];
+  const snaps = (raw as { snapshots?: unknown }).snapshots;
+  if (!Array.isArray(snaps)) {
+    warnings.push(`${module.project}:${module.file}: malformed target snapshot in the module meta; ignored`);
+    return [];
+  }
+  for (const s of snaps) {
+    const snap = s as { version?: unknown; at?: unknown; error?: unknown };
+    if (typeof snap !== 'object' || snap === null || typeof snap.at !== 'string') {
+      warnings.push(`${module.project}:${module.file}: malformed target snapshot in the module meta; ignored`);
+      continue;
+    }
+    out.push({ version: typeof snap.version === 'string' ? snap.version : null, at: snap.at, ...(typeof snap.error === 'string' ? { error: snap.error } : {}) });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Run
+
+function judgeRun(args: {
+  counts: Counts;
+  tiers: BusinessImpactReport['tiers'];
+  kpis: KpiOut[];
+  judged: Judged[];
+  target: BusinessImpactReport['target'];
+  gate: GateSummary;
+  moduleErrors: number;
+  unhandled: number;
+}): { verdict: Verdict; reason: string } {
+  const { counts, tiers, kpis, judged, target, gate } = args;
+  if (counts.total === 0) {
+    return { verdict: 'INCONCLUSIVE', reason: `no test was collected${args.moduleErrors ? ` (${args.moduleErrors} test file(s) failed to load)` : ''}: a run that tested nothing is never healthy` };
+  }
+  if (target.drift) {
+    return { verdict: 'INCONCLUSIVE', reason: `the target changed version during the run (${target.versions.map((v) => v.version).join(' → ')}): results mix two deployments` };
+  }
+  const failedTiers = tiers.filter((t) => t.verdict === 'FAIL');
+  const failedKpis = kpis.filter((k) => k.verdict === 'FAIL');
+  const untieredFails = judged.filter((j) => j.out.verdict === 'FAIL' && !j.out.tier);
+  if (failedTiers.length || failedKpis.length || untieredFails.length || gate.status === 'failed') {
+    const bits: string[] = [];
+    if (failedTiers.length) bits.push(`${failedTiers.map((t) => `${t.name} (${t.protects})`).join(', ')} failed`);
+    if (failedKpis.length) bits.push(`KPI ${failedKpis.map((k) => `${k.name}: ${k.reason}`).join('; ')}`);
+    if (untieredFails.length) bits.push(`${untieredFails.length} untiered test(s) failed`);
+    if (counts.BLOCKED) bits.push(`${counts.BLOCKED} phase-2 test(s) blocked by phase 1`);
+    else if (gate.status === 'failed') bits.push('phase 1 failed (gate)');
+    return { verdict: 'FAIL', reason: bits.join('; ') };
+  }
+  if (counts.executed === 0) {
+    return { verdict: 'INCONCLUSIVE', reason: `none of the ${counts.total} collected tests ran (${counts['NOT RUN']} not run, ${counts.BLOCKED} blocked, ${counts.INCONCLUSIVE} inconclusive): never healthy` };
+  }
+  const inconclusive: string[] = [];
+  if (args.moduleErrors) inconclusive.push(`${args.moduleErrors} test file(s) failed outside any test`);
+  if (args.unhandled) inconclusive.push(`${args.unhandled} unhandled error(s)`);
+  if (counts.INCONCLUSIVE) inconclusive.push(`${counts.INCONCLUSIVE} test(s) inconclusive`);
+  if (counts.BLOCKED) inconclusive.push(`${counts.BLOCKED} test(s) blocked`);
+  const inconclusiveKpis = kpis.filter((k) => k.verdict === 'INCONCLUSIVE');
+  if (inconclusiveKpis.length) inconclusive.push(`KPI ${inconclusiveKpis.map((k) => `${k.name}: ${k.reason}`).join('; ')}`);
+  if (inconclusive.length) return { verdict: 'INCONCLUSIVE', reason: inconclusive.join('; ') };
+  const degraded: string[] = [];
+  const degradedTiers = tiers.filter((t) => t.verdict === 'DEGRADED');
+  if (degradedTiers.length) degraded.push(`${degradedTiers.map((t) => `${t.name}: ${t.reason}`).join('; ')}`);
+  const degradedKpis = kpis.filter((k) => k.verdict === 'DEGRADED');
+  if (degradedKpis.length) degraded.push(`KPI ${degradedKpis.map((k) => `${k.name}: ${k.reason}`).join('; ')}`);
+  if (degraded.length || counts.DEGRADED) return { verdict: 'DEGRADED', reason: degraded.join('; ') || `${counts.DEGRADED} test(s) degraded` };
+  return { verdict: 'PASS', reason: `${counts.PASS} of ${counts.executed} executed tests passed${counts['NOT RUN'] ? `, ${counts['NOT RUN']} not run` : ''}; every measured KPI met its target` };
+}
+
+// ---------------------------------------------------------------------------------------
+// Formatting shared with the renderers
+
+export function formatMs(ms: number): string {
+  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
+  if (ms >= 10) return `${Math.round(ms)} ms`;
+  return `${ms.toFixed(1)} ms`;
+}
+
+export function formatPercent(ratio: number): string {
+  const pct = ratio * 100;
+  return `${Number.isInteger(pct) ? pct.toFixed(0) : pct.toFixed(1)}%`;
+}
+
+export function firstLine(text: string): string {
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.length > 240 ? `${line.slice(0, 237)}...` : line;
+}
