@@ -28,6 +28,19 @@ const REDIS_BIN = '/usr/bin/redis-server';
 const runId = `unit-${process.pid}-${Date.now()}`;
 
 
+async function waitUntilAcceptingConnections(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      execFileSync(join(PG_BIN, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q'], { stdio: 'ignore' });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`the throwaway PostgreSQL on port ${port} did not accept connections within ${timeoutMs} ms`);
+}
+
 async function waitForPort(port: number, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -298,6 +311,8 @@ describe('probePostgres against a throwaway PostgreSQL', () => {
       { stdio: 'ignore', ...(ids ?? {}) },
     );
     await waitForPort(pgPort, 'postgres');
+    // The port opens before recovery ends; until then connections get 57P03 "starting up".
+    await waitUntilAcceptingConnections(pgPort);
     url = `postgres://postgres:${password}@127.0.0.1:${pgPort}/postgres`;
 
     stall = net.createServer((client) => {
