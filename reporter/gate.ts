@@ -90,6 +90,17 @@ export async function awaitDecision(file: string, timeoutMs: number, pollMs = 50
   return gate;
 }
 
+/**
+ * Most fundamental first: a dead network path or store explains the auth and WebSocket
+ * failures that follow from it, so the note names it.
+ */
+const COMPONENT_RANK = ['network', 'postgres', 'redis', 'backend', 'auth', 'websocket', 'agent'];
+
+export function sortBlocking<T extends { component: string }>(failures: readonly T[]): T[] {
+  const rank = (c: string) => (COMPONENT_RANK.includes(c) ? COMPONENT_RANK.indexOf(c) : COMPONENT_RANK.length);
+  return [...failures].sort((a, b) => rank(a.component) - rank(b.component));
+}
+
 /** The skip note of a blocked phase-2 test; the reporter maps the `BLOCKED` prefix to BLOCKED. */
 export function blockNote(gate: Pick<GateFile, 'blocking' | 'failed'>): string {
   const first = gate.blocking[0];

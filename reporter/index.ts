@@ -21,7 +21,7 @@ import type { SerializedError } from 'vitest';
 import { loadConfig, secretValues, SECRET_VARIABLES } from '../helpers/config.ts';
 import { redactDeep, redactSecrets } from '../helpers/redact.ts';
 import { loadCatalog, type LoadedCatalog } from './catalog.ts';
-import { GATE_ENV, GATE_FILE_NAME, readGate, writeGate, type GateFailure, type GateFile, type ModuleTargetMeta } from './gate.ts';
+import { GATE_ENV, GATE_FILE_NAME, readGate, sortBlocking, writeGate, type GateFailure, type GateFile, type ModuleTargetMeta } from './gate.ts';
 import { appendHistory, indexHistory, readHistory, targetKey, type HistoryEntry } from './history.ts';
 import type { ModuleRecord, TestRecord } from './records.ts';
 import { renderHtml } from './render-html.ts';
@@ -113,7 +113,7 @@ export default class StagecheckReporter implements Reporter {
     let files: string[] = [];
     let catalog: LoadedCatalog | undefined;
     try {
-      if (this.gateFile && !this.gateDecided) this.decideGate(true);
+      if (this.gateFile && !this.gateDecided) this.decideGate();
       catalog = loadCatalog();
       const suiteModules = testModules.filter((m) => SUITE_PROJECTS.has(m.project.name));
       const tests = suiteModules.flatMap((m) => this.testRecords(m));
@@ -252,10 +252,10 @@ export default class StagecheckReporter implements Reporter {
   // Gate
 
   private maybeDecideGate(): void {
-    if (this.phase2Queued && this.phase1Open.size === 0) this.decideGate(false);
+    if (this.phase2Queued && this.phase1Open.size === 0) this.decideGate();
   }
 
-  private decideGate(atEnd: boolean): void {
+  private decideGate(): void {
     if (!this.gateFile || this.gateDecided) return;
     this.gateDecided = true;
     const blocking: GateFailure[] = [];
@@ -287,11 +287,8 @@ export default class StagecheckReporter implements Reporter {
       decidedAt: new Date().toISOString(),
       tests,
       failed,
-      blocking: blocking.map((b) => ({ ...b, test: redactSecrets(b.test, this.secrets()) })),
+      blocking: sortBlocking(blocking).map((b) => ({ ...b, test: redactSecrets(b.test, this.secrets()) })),
     };
-    if (atEnd && !this.phase2Queued) {
-      // No phase-2 module ran in this run; the file is still useful to later phase-2 jobs.
-    }
     writeGate(this.gateFile, gate);
   }
 
@@ -302,10 +299,10 @@ export default class StagecheckReporter implements Reporter {
       return {
         status: failed.length > 0 ? 'failed' : phase1.some((t) => t.state === 'passed') ? 'passed' : 'not-run',
         source: 'this-run',
-        blocking: failed.map((t) => {
+        blocking: sortBlocking(failed.map((t) => {
           const f = (t.meta as { failure?: { component?: string; layer?: string; code?: string | number; harnessError?: boolean } } | undefined)?.failure;
           return { test: t.fullName, component: f?.component ?? 'unknown', layer: f?.harnessError ? 'harness' : (f?.layer ?? 'unknown'), ...(f?.code !== undefined ? { code: f.code } : {}) };
-        }),
+        })),
       };
     }
     const external = process.env[GATE_ENV] ? readGate(resolve(process.env[GATE_ENV] as string)) : undefined;

@@ -1,0 +1,145 @@
+/**
+ * `npm run e2e`: the main job. Validates the configuration, runs Vitest over phase 1 and
+ * phase 2 in one run (phase 2 gated on phase 1) with the business-impact reporter, JUnit XML
+ * and, when sharded, a blob report; then exits with the run's verdict:
+ *
+ *   0  healthy: PASS, or DEGRADED (works, a KPI or a tier within its allowance is degraded)
+ *   1  product failure: FAIL (phase-2 tests blocked by a failed phase 1 count here)
+ *   2  inconclusive or configuration error: INCONCLUSIVE, nothing ran, target version
+ *      changed, harness error, invalid configuration, or no verdict at all
+ *
+ * Own options (everything else goes to Vitest unchanged, e.g. --shard 1/3, --tags-filter p1,
+ * -t name, --project phase1, --merge-reports .vitest-reports):
+ *   --allow-production   test a host outside STAGING_HOST_PATTERN (STAGECHECK_ALLOW_PRODUCTION=true)
+ *   --phase1-gate FILE   phase-1 gate of an earlier run (STAGECHECK_PHASE1_GATE), for phase-2 shards in CI
+ *   --blob               also write a blob report (implied by --shard), to merge later
+ *   --report-dir DIR     where reports go (STAGECHECK_REPORT_DIR, default reports/)
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { config as loadDotenv } from 'dotenv';
+import { assertConfigValid, ConfigError } from '../helpers/config.ts';
+import { readResultFile } from '../reporter/index.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+const REPORTER = join(ROOT, 'reporter', 'index.ts');
+
+export const EXIT = { healthy: 0, productFailure: 1, inconclusive: 2 } as const;
+
+export interface E2eArgs {
+  vitestArgs: string[];
+  env: Record<string, string>;
+  merge: boolean;
+  help: boolean;
+}
+
+/** Splits e2e's own options from Vitest's. */
+export function parseArgs(argv: readonly string[]): E2eArgs {
+  const env: Record<string, string> = {};
+  const rest: string[] = [];
+  let blob = false;
+  let help = false;
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i] as string;
+    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new ConfigError([`${name} needs a value`]);
+      i += 1;
+      return next;
+    };
+    if (name === '--allow-production') env.STAGECHECK_ALLOW_PRODUCTION = 'true';
+    else if (name === '--phase1-gate') env.STAGECHECK_PHASE1_GATE = resolve(value());
+    else if (name === '--report-dir') env.STAGECHECK_REPORT_DIR = resolve(value());
+    else if (name === '--blob') blob = true;
+    else if (name === '--help' || name === '-h') help = true;
+    else rest.push(arg);
+  }
+  const merge = rest.some((a) => a === '--merge-reports' || a.startsWith('--merge-reports='));
+  const shardArg = rest.find((a, i) => a.startsWith('--shard=') || rest[i - 1] === '--shard');
+  const shard = shardArg?.replace(/^--shard=/, '');
+  const projects = rest.flatMap((a, i) => (a.startsWith('--project=') ? [a.slice(10)] : rest[i - 1] === '--project' ? [a] : []));
+
+  const reportDir = env.STAGECHECK_REPORT_DIR ?? resolve(ROOT, process.env.STAGECHECK_REPORT_DIR || 'reports');
+  const vitestArgs = ['run'];
+  if (!merge && projects.length === 0) vitestArgs.push('--project', 'phase1', '--project', 'phase2');
+  vitestArgs.push('--reporter=default', `--reporter=${REPORTER}`, '--reporter=junit', `--outputFile.junit=${join(reportDir, 'junit.xml')}`);
+  if (!merge && (blob || shard)) {
+    const label = [projects.length ? projects.join('+') : 'phase1+phase2', shard?.replace('/', '-')].filter(Boolean).join('-');
+    vitestArgs.push('--reporter=blob', `--outputFile.blob=${join(ROOT, '.vitest-reports', `blob-${label}.json`)}`);
+  }
+  vitestArgs.push(...rest);
+  return { vitestArgs, env, merge, help };
+}
+
+async function main(): Promise<number> {
+  let args: E2eArgs;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT.inconclusive;
+    }
+    throw error;
+  }
+  if (args.help) {
+    process.stdout.write(`usage: npm run e2e -- [--allow-production] [--phase1-gate FILE] [--blob] [--report-dir DIR] [vitest options]\n` +
+      `exit codes: 0 healthy (PASS or DEGRADED), 1 product failure, 2 inconclusive or configuration error\n`);
+    return 0;
+  }
+  loadDotenv({ quiet: true, path: join(ROOT, '.env') });
+  const env: Record<string, string | undefined> = { ...process.env, ...args.env };
+
+  if (!args.merge) {
+    try {
+      assertConfigValid(env);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        // The message names every problem and its variable; a stack trace would add nothing.
+        process.stderr.write(`${error.message}\n`);
+        return EXIT.inconclusive;
+      }
+      throw error;
+    }
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'stagecheck-e2e-'));
+  const resultFile = join(dir, 'result.json');
+  try {
+    const child = spawn(process.execPath, [VITEST, ...args.vitestArgs], {
+      cwd: ROOT,
+      env: { ...env, STAGECHECK_RESULT_FILE: resultFile },
+      stdio: 'inherit',
+    });
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    const code = await new Promise<number | null>((done) => child.once('exit', (c) => done(c)));
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
+    const result = readResultFile(resultFile);
+    if (!result) {
+      process.stderr.write(`stagecheck: no verdict (Vitest ended with ${code ?? 'a signal'} before the business-impact reporter produced one): inconclusive\n`);
+      return EXIT.inconclusive;
+    }
+    return result.exitCode;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`stagecheck: ${(error as Error)?.message ?? String(error)}\n`);
+      process.exit(EXIT.inconclusive);
+    },
+  );
+}
