@@ -172,6 +172,9 @@ interface Results {
 }
 
 const benchStarted = performance.now();
+/** 1-minute load average every 5 s: how busy the 2-core machine was while we measured. */
+const loadSamples: number[] = [];
+setInterval(() => loadSamples.push(loadavg()[0] ?? Number.NaN), 5_000).unref();
 function log(message: string): void {
   process.stderr.write(`[bench ${((performance.now() - benchStarted) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
 }
@@ -633,13 +636,15 @@ async function main(): Promise<void> {
   if (args.scenarios.includes('explore')) results.explore = await benchExplore(args);
   results.benchWallMs = performance.now() - benchStarted;
   (results.machine as Record<string, unknown>).loadAvgAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
+  const load = spread(loadSamples);
+  (results.machine as Record<string, unknown>).loadAvg1mDuringRun = { ...load, samples: loadSamples };
 
   const table = renderTable(buildRows(results));
   const m = results.machine;
   const heading = [
     `stagecheck benchmark, ${results.startedAt} (commit ${String(m.commit)})`,
-    `${String(m.cpus)} × ${String(m.cpuModel)}, ${String(m.memoryMb)} MB, Node ${String(m.node)}; load average at start ${(m.loadAvgAtStart as number[]).join(' / ')}, at end ${(m.loadAvgAtEnd as number[]).join(' / ')}`,
-    `${args.warmup} warm-up + ${args.runs} measured run(s) per row (n = samples); medians with min/max; other work on the machine may have run concurrently.`,
+    `${String(m.cpus)} × ${String(m.cpuModel)}, ${String(m.memoryMb)} MB, Node ${String(m.node)}; 1-min load average during the run: median ${load.median?.toFixed(2) ?? '–'} (${load.min?.toFixed(2) ?? '–'}–${load.max?.toFixed(2) ?? '–'}, every 5 s)`,
+    `${args.warmup} warm-up + ${args.runs} measured run(s) per row (n = samples); medians with min/max; other work on the machine may have run concurrently (a load above ${String(m.cpus)} means it did).`,
     `Command: ${command}; bench wall ${formatMs(results.benchWallMs)}`,
   ];
   process.stdout.write(`\n${heading.join('\n')}\n\n${table}\n`);

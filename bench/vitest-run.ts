@@ -1,16 +1,20 @@
 /**
  * One Vitest run of the suite as a child process (`node node_modules/vitest/vitest.mjs run ...`,
  * what `npx vitest run ...` ends up executing, without npx's own start-up), with the default
- * reporter (for Vitest's "Duration (transform, setup, import, tests, environment)" line) and
- * the JSON reporter (per-test status and duration).
+ * reporter (for Vitest's "Duration (transform, setup, import, tests, environment)" line), the
+ * JSON reporter (per-test status and duration) and, when the project has it, the suite's own
+ * business-impact reporter (`reporter/index.ts`: it writes the phase-1 gate phase 2 reads, and
+ * its work is part of a real run). A `--reporter` on the command line replaces the config's
+ * reporters, so it is named again here; its outputs go to a temp dir, never to `reports/`.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTimed, type TimedRun } from './proc.ts';
 import { ROOT } from './targets.ts';
 
 export const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+const SUITE_REPORTER = join(ROOT, 'reporter', 'index.ts');
 
 export interface VitestTest {
   file: string;
@@ -50,9 +54,11 @@ export async function runVitest(args: string[], env: NodeJS.ProcessEnv, options:
   const dir = mkdtempSync(join(tmpdir(), 'stagecheck-bench-vitest-'));
   const output = join(dir, 'report.json');
   try {
-    const run = await runTimed(process.execPath, [VITEST, 'run', ...args, '--reporter=default', '--reporter=json', `--outputFile.json=${output}`], {
+    const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${output}`];
+    if (existsSync(SUITE_REPORTER)) reporters.push('--reporter=./reporter/index.ts');
+    const run = await runTimed(process.execPath, [VITEST, 'run', ...args, ...reporters], {
       cwd: ROOT,
-      env,
+      env: { ...env, STAGECHECK_REPORT_DIR: join(dir, 'reports'), STAGECHECK_HISTORY_FILE: join(dir, 'history.jsonl') },
       timeoutMs: options.timeoutMs ?? 300_000,
       measureMemory: options.measureMemory ?? false,
     });
