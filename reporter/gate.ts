@@ -45,6 +45,8 @@ export interface GateRef {
 /** Module meta written by the phase setup files: /health version snapshots around the module. */
 export interface ModuleTargetMeta {
   baseUrl: string | null;
+  /** The run id the module ran under (shards of one CI run may each have their own). */
+  runId: string | null;
   snapshots: { phase: 'before' | 'after'; at: string; version: string | null; error?: string }[];
 }
 
@@ -95,10 +97,12 @@ export async function awaitDecision(file: string, timeoutMs: number, pollMs = 50
  * failures that follow from it, so the note names it.
  */
 const COMPONENT_RANK = ['network', 'postgres', 'redis', 'backend', 'auth', 'websocket', 'agent'];
+/** Within a component, the lower layer first: a probe timing out says more than a health body. */
+const LAYER_RANK = ['dns', 'tcp', 'tls', 'budget', 'http-status', 'ws-handshake', 'ws-close', 'protocol', 'frame', 'ordering', 'content'];
 
-export function sortBlocking<T extends { component: string }>(failures: readonly T[]): T[] {
-  const rank = (c: string) => (COMPONENT_RANK.includes(c) ? COMPONENT_RANK.indexOf(c) : COMPONENT_RANK.length);
-  return [...failures].sort((a, b) => rank(a.component) - rank(b.component));
+export function sortBlocking<T extends { component: string; layer?: string }>(failures: readonly T[]): T[] {
+  const rank = (list: string[], v: string | undefined) => (v !== undefined && list.includes(v) ? list.indexOf(v) : list.length);
+  return [...failures].sort((a, b) => rank(COMPONENT_RANK, a.component) - rank(COMPONENT_RANK, b.component) || rank(LAYER_RANK, a.layer) - rank(LAYER_RANK, b.layer));
 }
 
 /** The skip note of a blocked phase-2 test; the reporter maps the `BLOCKED` prefix to BLOCKED. */

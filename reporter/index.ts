@@ -124,7 +124,7 @@ export default class StagecheckReporter implements Reporter {
       const historyWarnings: string[] = [];
       const target = targetKey(baseUrl, isLoopback(baseUrl));
       const past = this.mode === 'shard' ? [] : readHistory(historyFile, target, historyWarnings);
-      const runIds = [...new Set(modules.map((m) => (m.target as ModuleTargetMeta & { runId?: string } | undefined)?.runId).filter((id): id is string => typeof id === 'string'))];
+      const runIds = [...new Set(modules.map((m) => (m.target as Partial<ModuleTargetMeta> | undefined)?.runId).filter((id): id is string => typeof id === 'string'))];
       report = computeReport({
         catalog: catalog.catalog,
         catalogPath: relative(this.root(), catalog.path) || catalog.path,

@@ -6,7 +6,7 @@
  */
 import type { BusinessImpactReport, KpiOut, TestOut, Verdict } from './schema.ts';
 import { formatMs, formatPercent } from './verdicts.ts';
-import { EXIT_MEANING, ledgerLine } from './render-text.ts';
+import { EXIT_MEANING, groupFailures, ledgerLine } from './render-text.ts';
 
 const COLOR: Record<Verdict, string> = {
   PASS: '#1a7f37',
@@ -179,7 +179,7 @@ function timelineSection(report: BusinessImpactReport): string {
 // ---------------------------------------------------------------------------------------
 // Failures
 
-function failureCard(t: TestOut): string {
+function failureCard(t: TestOut, same: readonly TestOut[] = []): string {
   const e = t.failure;
   if (!e) return '';
   const facts: [string, string | undefined][] = [
@@ -201,6 +201,7 @@ function failureCard(t: TestOut): string {
 <div class="file mono">${esc(t.file)} · ${esc(t.functions.join(', ') || 'no business function')}</div>
 <pre class="error">${esc(e.message.slice(0, 4000))}</pre>
 <dl class="facts">${facts.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `<dt>${esc(k)}</dt><dd${k === 'correlation id' || k === 'code' || k === 'endpoint' ? ' class="mono"' : ''}>${esc(v)}</dd>`).join('')}</dl>
+${same.length ? `<details class="same" open><summary>${same.length} more test${same.length === 1 ? '' : 's'} failed the same way (${esc(e.component)}/${esc(e.layer)}${e.code !== undefined ? ` ${esc(e.code)}` : ''})</summary><ul>${same.map((o) => `<li>${chip(o.verdict)} <span class="small">[${esc(o.tier?.toUpperCase() ?? '-')}]</span> ${esc(o.fullName)}${o.failure?.correlationId ? ` <span class="muted mono small">${esc(o.failure.correlationId)}</span>` : ''}</li>`).join('')}</ul></details>` : ''}
 ${e.nextSteps.length ? `<div class="next"><b>Next steps</b><ul>${e.nextSteps.map((s) => `<li>${esc(s)}</li>`).join('')}</ul></div>` : ''}
 ${ledger.length ? `<details><summary>Budget ledger (${ledger.length} steps)</summary><pre>${esc(ledger.slice(0, 60).join('\n'))}</pre></details>` : ''}
 ${e.details ? `<details><summary>Evidence</summary><pre>${esc(JSON.stringify(e.details, null, 2).slice(0, 6000))}</pre></details>` : ''}
@@ -214,6 +215,7 @@ export function renderHtml(report: BusinessImpactReport, catalogKpis: readonly {
   const r = report;
   const kpiDefs = new Map(catalogKpis.map((k) => [k.id, k]));
   const failures = r.tests.filter((t) => t.failure && (t.verdict === 'FAIL' || t.verdict === 'INCONCLUSIVE'));
+  const groups = groupFailures(failures);
   const blocked = r.tests.filter((t) => t.verdict === 'BLOCKED');
   const version = r.target.before
     ? r.target.drift
@@ -286,6 +288,7 @@ details{margin-top:8px;font-size:13px}summary{cursor:pointer;color:#0969da}
 .filters{display:flex;gap:8px;align-items:center;margin-bottom:8px;flex-wrap:wrap}.filters input{padding:6px 10px;border:1px solid var(--line);border-radius:6px;min-width:260px}
 .filters button{border:1px solid var(--line);background:#fff;border-radius:6px;padding:5px 10px;cursor:pointer;font-size:12px}.filters button.on{background:#1f2328;color:#fff}
 .warn li{font-size:13px;margin:2px 0}
+.same ul{margin:6px 0 0;padding-left:18px;font-size:13px}.same li{margin:3px 0}
 b.bad{background:#fff;color:${COLOR.INCONCLUSIVE};padding:1px 6px;border-radius:4px}
 footer{margin-top:40px;font-size:12px;color:var(--muted)}
 </style></head>
@@ -303,8 +306,8 @@ footer{margin-top:40px;font-size:12px;color:var(--muted)}
 <div class="grid">${functions}</div>
 <h2>KPIs against target <span class="muted">every dot is a sample measured in this run</span></h2>
 <div class="grid kpis">${kpis}</div>
-<h2 id="failures">Failures <span class="muted">${failures.length}</span></h2>
-${failures.length ? failures.map(failureCard).join('') : '<p class="muted">No failure in this run.</p>'}
+<h2 id="failures">Failures <span class="muted">${failures.length} tests${groups.length < failures.length ? `, ${groups.length} distinct causes, most fundamental first` : ''}</span></h2>
+${failures.length ? groups.map((g) => failureCard(g.first, g.others)).join('') : '<p class="muted">No failure in this run.</p>'}
 ${blocked.length ? `<h2>Blocked by phase 1 <span class="muted">${blocked.length} tests not run because a phase-1 check failed</span></h2>
 <table><thead><tr><th>tier</th><th>test</th><th>blocked by</th></tr></thead><tbody>${blocked.map((t) => `<tr><td>${esc(t.tier?.toUpperCase() ?? '-')}</td><td>${esc(t.fullName)}<div class="muted small mono">${esc(t.file)}</div></td><td class="small">${esc(t.blockedBy ?? t.reason)}</td></tr>`).join('')}</tbody></table>` : ''}
 <h2>Latency distributions</h2>

@@ -3,6 +3,7 @@
  * $GITHUB_STEP_SUMMARY). Both render the JSON report, nothing else: every number shown is in it.
  */
 import type { BusinessImpactReport, KpiOut, TestOut, Verdict } from './schema.ts';
+import { sortBlocking } from './gate.ts';
 import { firstLine, formatMs } from './verdicts.ts';
 
 const ICON: Record<Verdict, string> = {
@@ -55,13 +56,13 @@ export function renderTerminal(r: BusinessImpactReport, options: { colors?: bool
   if (tiers.length) lines.push(`  tiers     ${tiers.map((t) => `${t.id.toUpperCase()} ${paint(t.verdict)}`).join(' · ')}`);
   const kpis = r.kpis.filter((k) => k.verdict !== 'NOT RUN');
   if (kpis.length) lines.push(`  KPIs      ${kpis.map((k) => `${k.id} ${paint(k.verdict)} ${k.kind === 'latency' && k.value !== null ? formatMs(k.value) : (k.rate?.text ?? '')}`).join(' · ')}`);
-  const failures = r.tests.filter((t) => t.verdict === 'FAIL' || t.verdict === 'INCONCLUSIVE');
-  for (const t of failures.slice(0, 6)) {
-    lines.push(`  ${paint(t.verdict, t.verdict === 'FAIL' ? 'failed' : 'inconcl.')}   [${t.tier?.toUpperCase() ?? '-'}] ${t.fullName} — ${t.reason}`);
+  const groups = groupFailures(r.tests.filter((t) => t.verdict === 'FAIL' || (t.verdict === 'INCONCLUSIVE' && t.failure)));
+  for (const { first: t, others } of groups.slice(0, 5)) {
+    lines.push(`  ${paint(t.verdict, t.verdict === 'FAIL' ? 'failed' : 'inconcl.')}   [${t.tier?.toUpperCase() ?? '-'}] ${t.fullName} — ${t.reason}${others.length ? ` (+${others.length} more the same way)` : ''}`);
     const step = t.failure?.nextSteps[0];
     if (step) lines.push(`            → ${step}`);
   }
-  if (failures.length > 6) lines.push(`            … and ${failures.length - 6} more (see the report)`);
+  if (groups.length > 5) lines.push(`            … and ${groups.length - 5} more distinct causes (see the report)`);
   const blocked = r.tests.filter((t) => t.verdict === 'BLOCKED');
   if (blocked.length) lines.push(`  ${paint('BLOCKED', 'blocked')}   ${blocked.length} phase-2 test(s), ${blocked[0]?.reason}`);
   if (r.target.drift) lines.push(`  ${paint('INCONCLUSIVE', 'drift')}     target version changed: ${r.target.versions.map((v) => v.version).join(' → ')}`);
@@ -69,6 +70,25 @@ export function renderTerminal(r: BusinessImpactReport, options: { colors?: bool
   if (options.files?.length) lines.push(`  reports   ${options.files.join(' · ')}`);
   lines.push(`  exit      ${r.exitCode} (${EXIT_MEANING[r.exitCode]})`, '');
   return lines.join('\n');
+}
+
+/**
+ * Failures grouped by cause (component, layer, code and message), the most fundamental cause
+ * first (a store before the services that need it): ten tests refused by the same 503 are one
+ * cause with ten tests, shown once with its evidence.
+ */
+export function groupFailures(failures: readonly TestOut[]): { first: TestOut; others: TestOut[] }[] {
+  const groups = new Map<string, { first: TestOut; others: TestOut[]; component: string; layer: string; harness: boolean }>();
+  for (const t of failures) {
+    const e = t.failure;
+    const key = e ? `${t.verdict}|${e.component}|${e.layer}|${String(e.code ?? '')}|${firstLine(e.message).replace(/\b\d{2,5}\b/g, '#')}` : `${t.verdict}|${t.key}`;
+    const group = groups.get(key);
+    if (group) group.others.push(t);
+    else groups.set(key, { first: t, others: [], component: e?.component ?? 'unknown', layer: e?.layer ?? 'unknown', harness: t.verdict !== 'FAIL' });
+  }
+  const list = [...groups.values()];
+  const product = sortBlocking(list.filter((g) => !g.harness));
+  return [...product, ...list.filter((g) => g.harness)].map(({ first, others }) => ({ first, others }));
 }
 
 const md = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -106,8 +126,9 @@ export function renderMarkdown(r: BusinessImpactReport): string {
 
   const failures = r.tests.filter((t) => t.verdict === 'FAIL' || (t.verdict === 'INCONCLUSIVE' && t.failure));
   if (failures.length) {
-    out.push(`## Failures (${failures.length})`, '');
-    for (const t of failures) {
+    const groups = groupFailures(failures);
+    out.push(`## Failures (${failures.length} tests, ${groups.length} distinct cause${groups.length === 1 ? '' : 's'}, most fundamental first)`, '');
+    for (const { first: t, others } of groups) {
       const e = t.failure;
       out.push(`### ${ICON[t.verdict]} ${md(t.fullName)}`, '');
       out.push(`- **tier** ${t.tier?.toUpperCase() ?? 'none'} · **functions** ${t.functions.join(', ') || 'none'} · **file** \`${t.file}\`${t.withinTierAllowance ? ' · _within the tier\'s allowed failure rate_' : ''}`);
@@ -119,6 +140,7 @@ export function renderMarkdown(r: BusinessImpactReport): string {
         if (e.tokenAttribution) out.push(`- **401 attribution** ${md(e.tokenAttribution)}`);
         if (t.history) out.push(`- **history** ${t.history.text}`);
         for (const step of e.nextSteps) out.push(`- **next step** ${md(step)}`);
+        if (others.length) out.push(`- **${others.length} more test${others.length === 1 ? '' : 's'} failed the same way:** ${others.map((o) => `[${o.tier?.toUpperCase() ?? '-'}] ${md(o.fullName)}`).join('; ')}`);
         out.push('', '```text', e.message.slice(0, 2000), '```');
         const ledgerLines = e.ledgers.flatMap((l) => l.entries.map((entry) => ledgerLine(l.budget, entry)));
         if (ledgerLines.length) out.push('', '<details><summary>budget ledger</summary>', '', '```text', ...ledgerLines.slice(0, 40), '```', '</details>');

@@ -13,11 +13,12 @@ import type { ModuleTargetMeta } from './gate.ts';
 
 const SNAPSHOT_TIMEOUT_MS = 2_000;
 
-function baseUrl(): string | null {
+function target(): { url: string | null; runId: string | null } {
   try {
-    return loadConfig({ ...process.env, ...inject('stagecheckEnv') }).baseUrl;
+    const config = loadConfig({ ...process.env, ...inject('stagecheckEnv') });
+    return { url: config.baseUrl, runId: config.runId };
   } catch {
-    return null; // config problems are reported by global setup and the tests
+    return { url: null, runId: null }; // config problems are reported by global setup and the tests
   }
 }
 
@@ -35,7 +36,7 @@ async function snapshot(url: string | null, phase: 'before' | 'after'): Promise<
 }
 
 let before: Promise<ModuleTargetMeta['snapshots'][number]> | undefined;
-const url = baseUrl();
+const { url, runId } = target();
 
 beforeAll(() => {
   // Not awaited: a slow target must not hold up the module; the snapshot is taken now all the same.
@@ -46,5 +47,5 @@ beforeAll(() => {
 // eslint-disable-next-line no-empty-pattern
 afterAll(async ({}, suite) => {
   const snapshots = [await (before ?? snapshot(url, 'before')), await snapshot(url, 'after')];
-  suite.meta.stagecheckTarget = { baseUrl: url ? redactUrl(url) : null, snapshots };
+  suite.meta.stagecheckTarget = { baseUrl: url ? redactUrl(url) : null, runId, snapshots };
 });

@@ -13,6 +13,7 @@
  *   --allow-production   test a host outside STAGING_HOST_PATTERN (STAGECHECK_ALLOW_PRODUCTION=true)
  *   --phase1-gate FILE   phase-1 gate of an earlier run (STAGECHECK_PHASE1_GATE), for phase-2 shards in CI
  *   --blob               also write a blob report (implied by --shard), to merge later
+ *   --blob-dir DIR       where blob reports go (default .vitest-reports/, Vitest's merge default)
  *   --report-dir DIR     where reports go (STAGECHECK_REPORT_DIR, default reports/)
  */
 import { spawn } from 'node:child_process';
@@ -42,6 +43,7 @@ export function parseArgs(argv: readonly string[]): E2eArgs {
   const env: Record<string, string> = {};
   const rest: string[] = [];
   let blob = false;
+  let blobDir = join(ROOT, '.vitest-reports');
   let help = false;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] as string;
@@ -57,6 +59,7 @@ export function parseArgs(argv: readonly string[]): E2eArgs {
     else if (name === '--phase1-gate') env.STAGECHECK_PHASE1_GATE = resolve(value());
     else if (name === '--report-dir') env.STAGECHECK_REPORT_DIR = resolve(value());
     else if (name === '--blob') blob = true;
+    else if (name === '--blob-dir') blobDir = resolve(value());
     else if (name === '--help' || name === '-h') help = true;
     else rest.push(arg);
   }
@@ -71,7 +74,7 @@ export function parseArgs(argv: readonly string[]): E2eArgs {
   vitestArgs.push('--reporter=default', `--reporter=${REPORTER}`, '--reporter=junit', `--outputFile.junit=${join(reportDir, 'junit.xml')}`);
   if (!merge && (blob || shard)) {
     const label = [projects.length ? projects.join('+') : 'phase1+phase2', shard?.replace('/', '-')].filter(Boolean).join('-');
-    vitestArgs.push('--reporter=blob', `--outputFile.blob=${join(ROOT, '.vitest-reports', `blob-${label}.json`)}`);
+    vitestArgs.push('--reporter=blob', `--outputFile.blob=${join(blobDir, `blob-${label}.json`)}`);
   }
   vitestArgs.push(...rest);
   return { vitestArgs, env, merge, help };
@@ -89,7 +92,7 @@ async function main(): Promise<number> {
     throw error;
   }
   if (args.help) {
-    process.stdout.write(`usage: npm run e2e -- [--allow-production] [--phase1-gate FILE] [--blob] [--report-dir DIR] [vitest options]\n` +
+    process.stdout.write(`usage: npm run e2e -- [--allow-production] [--phase1-gate FILE] [--blob] [--blob-dir DIR] [--report-dir DIR] [vitest options]\n` +
       `exit codes: 0 healthy (PASS or DEGRADED), 1 product failure, 2 inconclusive or configuration error\n`);
     return 0;
   }

@@ -1,0 +1,287 @@
+/**
+ * `npm run e2e` end to end, as CI runs it, against the reference platform: the verdicts and
+ * exit codes arise from real runs. Healthy (PASS, exit 0; a CI-style phase-1 job, sharded
+ * phase 2 and merge give the same verdicts), Redis silent (phase 1 FAIL, every phase-2 test
+ * BLOCKED with its tier and the blocking failure, exit 1; its report shown in headless
+ * Chromium), a slow PostgreSQL (DEGRADED, exit 0), a catalog minimum above the samples taken
+ * (INCONCLUSIVE, exit 2), nothing selected (INCONCLUSIVE, exit 2), a config error (exit 2).
+ *
+ * The runs are independent and mostly wait on the network, so they run concurrently.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, it, type TestContext } from 'vitest';
+import { startPlatform, type RunningPlatform } from '../../platform/index.ts';
+import type { BusinessImpactReport } from '../../reporter/schema.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const E2E = join(ROOT, 'scripts', 'e2e.ts');
+const TSX = createRequire(import.meta.url).resolve('tsx');
+/** Where the report screenshot is kept for people and CI artifacts. */
+const SCREENSHOT = join(ROOT, 'reports', 'selftest-business-impact.png');
+const CHROMIUM = '/usr/bin/chromium';
+const HEARTBEAT_S = '2';
+
+/** Variables that would point the child at another target or leak a CI summary: cleared. */
+const CLEARED = [
+  'STAGING_BASE_URL', 'STAGING_AUTH_URL', 'STAGING_WS_URL', 'STAGING_DATABASE_URL', 'STAGING_REDIS_URL',
+  'E2E_BYPASS_KEY', 'STAGING_TEST_EMAIL', 'STAGING_TEST_PASSWORD', 'STAGING_JWT_SECRET',
+  'PLATFORM_ADMIN_URL', 'PLATFORM_ADMIN_TOKEN', 'PLATFORM_FAULTS', 'PLATFORM_VERSION', 'STAGECHECK_RUN_ID',
+  'STAGECHECK_REPORT_DIR', 'STAGECHECK_HISTORY_FILE', 'STAGECHECK_CATALOG', 'STAGECHECK_PHASE1_GATE', 'STAGECHECK_RESULT_FILE',
+  'STAGECHECK_ALLOW_PRODUCTION', 'GITHUB_STEP_SUMMARY', 'VITEST', 'VITEST_POOL_ID', 'VITEST_WORKER_ID',
+];
+
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(label: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `stagecheck-${label}-`));
+  tempDirs.push(dir);
+  return dir;
+}
+
+interface E2eRun {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+  reportDir: string;
+  report?: BusinessImpactReport;
+}
+
+async function runE2e(args: string[], env: Record<string, string> = {}, reportDir = tempDir('e2e')): Promise<E2eRun> {
+  const childEnv: Record<string, string | undefined> = { ...process.env };
+  for (const name of CLEARED) delete childEnv[name];
+  Object.assign(childEnv, { STAGECHECK_REPORT_DIR: reportDir, STAGECHECK_HISTORY_FILE: join(reportDir, 'history.jsonl'), NO_COLOR: '1' }, env);
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', TSX, E2E, ...args], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exitCode = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+  const file = join(reportDir, 'business-impact.json');
+  const report = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BusinessImpactReport) : undefined;
+  return { exitCode, stdout, stderr, wallMs: performance.now() - started, reportDir, ...(report ? { report } : {}) };
+}
+
+const tail = (run: E2eRun) => `exit ${run.exitCode}\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`;
+
+/** A platform of the test's own, stopped when that test finishes (the context's hook: tests run concurrently). */
+async function ownPlatform(onTestFinished: TestContext['onTestFinished']): Promise<RunningPlatform> {
+  const platform = await startPlatform({ wsHeartbeatS: Number(HEARTBEAT_S) });
+  onTestFinished(() => platform.stop());
+  return platform;
+}
+
+function targetEnv(platform: RunningPlatform): Record<string, string> {
+  // STAGING_BASE_URL is set, so the child's global setup starts no platform of its own.
+  return { ...platform.env, STAGECHECK_RUN_ID: `selftest-${randomUUID().slice(0, 8)}`, STAGING_WS_HEARTBEAT_S: HEARTBEAT_S };
+}
+
+/** What a business-impact report concluded, for comparing two runs of the same target. */
+function verdicts(report: BusinessImpactReport) {
+  return {
+    run: report.verdict,
+    exitCode: report.exitCode,
+    counts: report.counts,
+    tests: Object.fromEntries(report.tests.map((t) => [t.key, t.verdict])),
+    tiers: Object.fromEntries(report.tiers.map((t) => [t.id, [t.verdict, t.counts.total, t.counts.executed]])),
+    functions: Object.fromEntries(report.functions.map((f) => [f.id, [f.verdict, f.counts.total]])),
+    kpis: Object.fromEntries(report.kpis.map((k) => [k.id, [k.verdict, k.samples]])),
+    drift: report.target.drift,
+  };
+}
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+const redisSilentRun = deferred<E2eRun>();
+
+describe.concurrent('npm run e2e verdicts and exit codes against the reference platform', () => {
+  it('exits 0 with PASS on a healthy platform, and a phase-1 job, two phase-2 shards and a merge give the same verdicts', async ({ expect, onTestFinished }) => {
+    const platform = await ownPlatform(onTestFinished);
+    const blobs = tempDir('blobs');
+    const phase1Dir = tempDir('phase1-job');
+
+    const [unsharded, merged] = await Promise.all([
+      runE2e([], targetEnv(platform)),
+      (async () => {
+        // As .github/workflows/stagecheck.yml: phase 1 once, phase 2 sharded with its gate, merge.
+        const phase1 = await runE2e(['--project', 'phase1', '--blob', '--blob-dir', blobs], targetEnv(platform), phase1Dir);
+        expect(phase1.exitCode, tail(phase1)).toBe(0);
+        const gate = join(phase1Dir, 'phase1-gate.json');
+        expect(JSON.parse(readFileSync(gate, 'utf8'))).toMatchObject({ status: 'passed', failed: 0 });
+        const shards = await Promise.all(['1/2', '2/2'].map((shard) => runE2e(['--project', 'phase2', '--shard', shard, '--phase1-gate', gate, '--blob-dir', blobs], targetEnv(platform))));
+        for (const shard of shards) expect(shard.exitCode, tail(shard)).toBe(0);
+        expect(readdirSync(blobs)).toHaveLength(3);
+        return runE2e(['--merge-reports', blobs]);
+      })(),
+    ]);
+
+    expect(unsharded.exitCode, tail(unsharded)).toBe(0);
+    const report = unsharded.report!;
+    expect(report.verdict, report.reason).toBe('PASS');
+    expect(report.counts.total).toBeGreaterThanOrEqual(60);
+    expect(report.tests.filter((t) => t.verdict !== 'PASS').map((t) => `${t.key}: ${t.reason}`)).toEqual([]);
+    expect(report.kpis.map((k) => [k.id, k.verdict])).toEqual(report.kpis.map((k) => [k.id, 'PASS']));
+    expect(report.target).toMatchObject({ drift: false, before: platform.version, after: platform.version });
+    for (const name of ['business-impact.json', 'business-impact.md', 'index.html', 'junit.xml', 'history.jsonl']) {
+      expect(existsSync(join(unsharded.reportDir, name)), name).toBe(true);
+    }
+    expect(readFileSync(join(unsharded.reportDir, 'history.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+    // The platform's bypass key and admin token were in the run's environment; they are in no output.
+    const secrets = [platform.env.E2E_BYPASS_KEY, platform.env.PLATFORM_ADMIN_TOKEN].filter((s): s is string => typeof s === 'string' && s.length >= 8);
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const name of readdirSync(unsharded.reportDir)) {
+      const text = readFileSync(join(unsharded.reportDir, name), 'utf8');
+      for (const secret of secrets) expect(text.includes(secret), `${name} contains a secret`).toBe(false);
+    }
+
+    expect(merged.exitCode, tail(merged)).toBe(0);
+    expect(merged.report!.run.mode).toBe('merge');
+    expect(verdicts(merged.report!)).toEqual(verdicts(report));
+  });
+
+  it('exits 1 when Redis is silent: phase 1 FAILs and every phase-2 test is BLOCKED, counted, with its tier and the blocking failure', async ({ expect }) => {
+    let run: E2eRun;
+    try {
+      run = await runE2e([], { PLATFORM_FAULTS: 'redis_silent' });
+      redisSilentRun.resolve(run);
+    } catch (error) {
+      redisSilentRun.reject(error);
+      throw error;
+    }
+    expect(run.exitCode, tail(run)).toBe(1);
+    const report = run.report!;
+    expect(report.verdict).toBe('FAIL');
+    const probe = report.tests.find((t) => t.fullName.startsWith('Redis direct probe'));
+    expect(probe).toMatchObject({ verdict: 'FAIL', failure: { component: 'redis' } });
+    expect(probe!.failure!.nextSteps[0]).toMatch(/VPC connector/);
+
+    const phase2 = report.tests.filter((t) => t.project === 'phase2');
+    expect(phase2.length).toBeGreaterThanOrEqual(40);
+    for (const t of phase2) {
+      expect(t.verdict, t.key).toBe('BLOCKED');
+      expect(t.tier, t.key).toMatch(/^p[1-6]$/);
+      expect(t.blockedBy, t.key).toMatch(/\(redis\/\S+/);
+    }
+    expect(report.counts.BLOCKED).toBe(phase2.length);
+    expect(report.gate).toMatchObject({ status: 'failed', source: 'this-run' });
+    expect(report.gate.blocking[0]?.component).toBe('redis');
+    for (const tier of ['p3', 'p4', 'p5', 'p6']) expect(report.tiers.find((t) => t.id === tier)!.verdict).toBe('BLOCKED');
+    expect(readFileSync(join(run.reportDir, 'business-impact.md'), 'utf8')).toContain(`## Blocked by phase 1 (${phase2.length})`);
+    expect(run.stdout).toContain(`blocked   ${phase2.length} phase-2 test(s), BLOCKED by phase 1: Redis direct probe`);
+  });
+
+  it('shows the verdict, the KPI charts and the failure evidence of that run in headless Chromium', async ({ expect, onTestFinished }) => {
+    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: bash scripts/install-system-deps.sh installs it`).toBe(true);
+    const run = await redisSilentRun.promise;
+    const { chromium } = await import('playwright-core');
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    onTestFinished(() => browser.close());
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const requests: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith('file:')) requests.push(request.url());
+    });
+    await page.goto(`file://${join(run.reportDir, 'index.html')}`);
+
+    await expect.poll(() => page.locator('.hero .verdict').innerText()).toMatch(/^FAIL/);
+    const kpiCharts = page.locator('.kpi svg.kpi-chart');
+    expect(await kpiCharts.count()).toBeGreaterThanOrEqual(5);
+    const box = await page.locator('.kpi', { hasText: 'Redis connectivity' }).locator('svg').boundingBox();
+    expect(box?.width).toBeGreaterThan(200);
+    expect(box?.height).toBeGreaterThan(20);
+    expect(await page.locator('table.dist svg').count()).toBeGreaterThan(3);
+
+    const failure = page.locator('article.failure', { hasText: 'Redis direct probe' });
+    await failure.scrollIntoViewIfNeeded();
+    expect(await failure.isVisible()).toBe(true);
+    const facts = await failure.locator('dl.facts').innerText();
+    expect(facts).toMatch(/component\s+redis/);
+    expect(facts).toMatch(/layer\s+\S+/);
+    expect(await failure.locator('.next').innerText()).toMatch(/VPC connector/);
+    expect(await page.getByText('Blocked by phase 1').first().isVisible()).toBe(true);
+    expect(requests, 'the page fetches nothing').toEqual([]);
+
+    mkdirSync(join(ROOT, 'reports'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT)).toBe(true);
+  });
+
+  it('exits 0 with DEGRADED when the direct PostgreSQL probe\'s p95 lands in the 3–5 s band (pg_slow:ms=3100, connect budget raised)', async ({ expect, onTestFinished }) => {
+    // What pg_slow:ms=3500 does with the default budgets: the PostgreSQL handshake takes two
+    // delayed round trips (~7 s), so the probe dies at its 3 s connect budget (CONNECT_TIMEOUT,
+    // FAIL) and, set at start, the platform's own pool and health checks fail with it.
+    // Here the fault is switched on after the platform started (its pool is connected), the
+    // suite may take 15 s to connect, and only the direct probe runs (10 queries in a row).
+    // The delay is a floor under every sample; 3100 ms (not 3500) leaves ~1.9 s for a loaded
+    // machine before a sample crosses 5 s (at 3500 one slow sample in ten did, p95 5.7 s: FAIL).
+    const platform = await ownPlatform(onTestFinished);
+    await platform.setFault('pg_slow', { ms: 3100 });
+    const run = await runE2e(['--project', 'phase1', '-t', 'PostgreSQL direct probe'], { ...targetEnv(platform), BUDGET_STORE_CONNECT_MS: '15000' });
+    expect(run.exitCode, tail(run)).toBe(0);
+    const report = run.report!;
+    expect(report.verdict, report.reason).toBe('DEGRADED');
+    const kpi = report.kpis.find((k) => k.id === 'database-response-p95')!;
+    expect(kpi).toMatchObject({ verdict: 'DEGRADED', samples: 10 });
+    expect(kpi.value).toBeGreaterThanOrEqual(3100);
+    expect(kpi.value).toBeLessThan(5000);
+    const probe = report.tests.find((t) => t.fullName.startsWith('PostgreSQL direct probe'))!;
+    expect(probe.verdict).toBe('DEGRADED');
+    expect(report.tests.filter((t) => t !== probe).every((t) => t.verdict === 'NOT RUN')).toBe(true);
+  });
+
+  it('exits 2 with INCONCLUSIVE when a KPI gets fewer samples than the catalog\'s minimum', async ({ expect }) => {
+    const catalog = JSON.parse(readFileSync(join(ROOT, 'catalog', 'stagecheck.catalog.json'), 'utf8')) as { kpis: { id: string; minSamples: number | string }[] };
+    catalog.kpis.find((k) => k.id === 'database-response-p95')!.minSamples = 25;
+    const file = join(tempDir('catalog'), 'catalog.json');
+    writeFileSync(file, JSON.stringify(catalog));
+    const run = await runE2e(['--project', 'phase1', '-t', 'PostgreSQL direct probe'], { STAGECHECK_CATALOG: file });
+    expect(run.exitCode, tail(run)).toBe(2);
+    const report = run.report!;
+    expect(report.tests.find((t) => t.fullName.startsWith('PostgreSQL direct probe'))!.verdict).toBe('PASS');
+    expect(report.kpis.find((k) => k.id === 'database-response-p95')).toMatchObject({ verdict: 'INCONCLUSIVE', samples: 10, minSamples: 25 });
+    expect(report).toMatchObject({ verdict: 'INCONCLUSIVE', reason: expect.stringMatching(/10 samples, fewer than the 25 the KPI needs/) });
+  });
+
+  it('exits 2 with INCONCLUSIVE when the filters select no test: a run that tested nothing is never healthy', async ({ expect }) => {
+    const run = await runE2e(['--project', 'phase1', '-t', 'no test is called this']);
+    expect(run.exitCode, tail(run)).toBe(2);
+    expect(run.report).toMatchObject({ verdict: 'INCONCLUSIVE', counts: { executed: 0 } });
+    expect(run.report!.counts['NOT RUN']).toBe(run.report!.counts.total);
+  });
+
+  it('prints a configuration error once, without a stack trace, and exits 2', async ({ expect }) => {
+    const run = await runE2e([], { STAGING_BASE_URL: 'http://api.example.com', STAGING_AUTH_URL: 'http://auth.example.com', STAGING_WS_URL: 'https://api.example.com/ws' });
+    expect(run.exitCode, tail(run)).toBe(2);
+    expect(run.stderr.match(/stagecheck configuration is invalid/g)).toHaveLength(1);
+    expect(run.stderr).toMatch(/STAGING_WS_URL must use ws: or wss:/);
+    expect(run.stderr).toMatch(/--allow-production/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+    expect(run.report).toBeUndefined();
+  });
+});
