@@ -17,7 +17,7 @@
  *   --report-dir DIR     where reports go (STAGECHECK_REPORT_DIR, default reports/)
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,8 @@ async function main(): Promise<number> {
 
   if (!args.merge) {
     try {
+      const gate = env.STAGECHECK_PHASE1_GATE;
+      if (gate && !existsSync(gate)) throw new ConfigError([`STAGECHECK_PHASE1_GATE (--phase1-gate): ${gate} does not exist; phase 2 cannot know whether phase 1 passed`]);
       assertConfigValid(env);
     } catch (error) {
       if (error instanceof ConfigError) {

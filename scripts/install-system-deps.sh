@@ -7,10 +7,17 @@ set -euo pipefail
 need=()
 if ! command -v redis-server >/dev/null 2>&1; then need+=(redis-server); fi
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi
+# Debian's chromium at /usr/bin/chromium: the self-test that opens reports/index.html drives it
+# with playwright-core (the suite itself never needs a browser, so its absence is only a warning;
+# STAGECHECK_SKIP_BROWSER=1 skips it, e.g. on CI runners that only run the suite).
+if [ ! -x /usr/bin/chromium ] && [ -z "${STAGECHECK_SKIP_BROWSER:-}" ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then need+=(chromium)
+  else echo "note: /usr/bin/chromium is missing; the report self-test needs it (apt-get install chromium)" >&2; fi
+fi
 if [ "${#need[@]}" -eq 0 ]; then exit 0; fi
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing ${need[*]} (needed by the reference platform)" >&2
+  echo "installing ${need[*]} (needed by the reference platform and the report self-test)" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 else
