@@ -1,12 +1,13 @@
 /**
- * `npm run e2e` end to end, as CI runs it, against the reference platform: the verdicts and
- * exit codes arise from real runs. Healthy (PASS, exit 0; a CI-style phase-1 job, sharded
- * phase 2 and merge give the same verdicts), Redis silent (phase 1 FAIL, every phase-2 test
- * BLOCKED with its tier and the blocking failure, exit 1; its report shown in headless
- * Chromium), a slow PostgreSQL (DEGRADED, exit 0), a catalog minimum above the samples taken
- * (INCONCLUSIVE, exit 2), nothing selected (INCONCLUSIVE, exit 2), a config error (exit 2).
+ * `npm run e2e` end to end, as a user and CI run it, against the reference platform: the
+ * verdicts and exit codes arise from real runs. Healthy (PASS, exit 0; two shards merged give
+ * the same verdicts), Redis silent (phase 1 FAIL, every phase-2 test BLOCKED with its tier and
+ * the blocking failure, exit 1; its report shown in headless Chromium), a phase-1 gate file
+ * from an earlier job (phase-2 shard BLOCKED, exit 1), a slow PostgreSQL (DEGRADED, exit 0), a
+ * catalog minimum above the samples taken (INCONCLUSIVE, exit 2), nothing selected
+ * (INCONCLUSIVE, exit 2), a configuration error (exit 2).
  *
- * The runs are independent and mostly wait on the network, so they run concurrently.
+ * The scenarios are independent and mostly wait on the network, so they run concurrently.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, it, type TestContext } from 'vitest';
 import { startPlatform, type RunningPlatform } from '../../platform/index.ts';
+import { deadTargetEnv } from './run-suite.ts';
 import type { BusinessImpactReport } from '../../reporter/schema.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -37,9 +39,17 @@ const CLEARED = [
 ];
 
 const tempDirs: string[] = [];
-afterAll(() => {
+let sharedPlatform: Promise<RunningPlatform> | undefined;
+afterAll(async () => {
+  await (await sharedPlatform?.catch(() => undefined))?.stop();
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/** One healthy platform for the tests that need one as it is (each run uses its own run id). */
+function healthyPlatform(): Promise<RunningPlatform> {
+  sharedPlatform ??= startPlatform({ wsHeartbeatS: Number(HEARTBEAT_S) });
+  return sharedPlatform;
+}
 function tempDir(label: string): string {
   const dir = mkdtempSync(join(tmpdir(), `stagecheck-${label}-`));
   tempDirs.push(dir);
@@ -118,25 +128,20 @@ function deferred<T>() {
 const redisSilentRun = deferred<E2eRun>();
 
 describe.concurrent('npm run e2e verdicts and exit codes against the reference platform', () => {
-  it('exits 0 with PASS on a healthy platform, and a phase-1 job, two phase-2 shards and a merge give the same verdicts', async ({ expect, onTestFinished }) => {
-    const platform = await ownPlatform(onTestFinished);
+  it('exits 0 with PASS on a healthy platform, and two shards merged give the same verdicts as one unsharded run', async ({ expect }) => {
+    const platform = await healthyPlatform();
     const blobs = tempDir('blobs');
-    const phase1Dir = tempDir('phase1-job');
-
-    const [unsharded, merged] = await Promise.all([
-      runE2e([], targetEnv(platform)),
-      (async () => {
-        // As .github/workflows/stagecheck.yml: phase 1 once, phase 2 sharded with its gate, merge.
-        const phase1 = await runE2e(['--project', 'phase1', '--blob', '--blob-dir', blobs], targetEnv(platform), phase1Dir);
-        expect(phase1.exitCode, tail(phase1)).toBe(0);
-        const gate = join(phase1Dir, 'phase1-gate.json');
-        expect(JSON.parse(readFileSync(gate, 'utf8'))).toMatchObject({ status: 'passed', failed: 0 });
-        const shards = await Promise.all(['1/2', '2/2'].map((shard) => runE2e(['--project', 'phase2', '--shard', shard, '--phase1-gate', gate, '--blob-dir', blobs], targetEnv(platform))));
-        for (const shard of shards) expect(shard.exitCode, tail(shard)).toBe(0);
-        expect(readdirSync(blobs)).toHaveLength(3);
-        return runE2e(['--merge-reports', blobs]);
-      })(),
-    ]);
+    // One after the other: three full runs at once would load a small machine enough to fail
+    // the suite's own latency checks.
+    const unsharded = await runE2e([], targetEnv(platform));
+    const shards = await Promise.all(['1/2', '2/2'].map((shard) => runE2e(['--shard', shard, '--blob-dir', blobs], targetEnv(platform))));
+    for (const shard of shards) {
+      expect(shard.exitCode, tail(shard)).toBe(0);
+      expect(shard.stdout).toContain('(partial: shard');
+      expect(shard.report, 'a shard writes no business-impact report of its own').toBeUndefined();
+    }
+    expect(readdirSync(blobs)).toHaveLength(2);
+    const merged = await runE2e(['--merge-reports', blobs]);
 
     expect(unsharded.exitCode, tail(unsharded)).toBe(0);
     const report = unsharded.report!;
@@ -260,7 +265,7 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     catalog.kpis.find((k) => k.id === 'database-response-p95')!.minSamples = 25;
     const file = join(tempDir('catalog'), 'catalog.json');
     writeFileSync(file, JSON.stringify(catalog));
-    const run = await runE2e(['--project', 'phase1', '-t', 'PostgreSQL direct probe'], { STAGECHECK_CATALOG: file });
+    const run = await runE2e(['--project', 'phase1', '-t', 'PostgreSQL direct probe'], { ...targetEnv(await healthyPlatform()), STAGECHECK_CATALOG: file });
     expect(run.exitCode, tail(run)).toBe(2);
     const report = run.report!;
     expect(report.tests.find((t) => t.fullName.startsWith('PostgreSQL direct probe'))!.verdict).toBe('PASS');
@@ -269,10 +274,25 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
   });
 
   it('exits 2 with INCONCLUSIVE when the filters select no test: a run that tested nothing is never healthy', async ({ expect }) => {
-    const run = await runE2e(['--project', 'phase1', '-t', 'no test is called this']);
+    // Nothing runs, so nothing is contacted: a dead target will do.
+    const run = await runE2e(['--project', 'phase1', '-t', 'no test is called this'], await deadTargetEnv());
     expect(run.exitCode, tail(run)).toBe(2);
     expect(run.report).toMatchObject({ verdict: 'INCONCLUSIVE', counts: { executed: 0 } });
     expect(run.report!.counts['NOT RUN']).toBe(run.report!.counts.total);
+  });
+
+  it('exits 1 with every phase-2 test BLOCKED when a phase-1 gate file from an earlier job says phase 1 failed (the CI shards)', async ({ expect }) => {
+    const gate = join(tempDir('gate'), 'phase1-gate.json');
+    writeFileSync(gate, JSON.stringify({
+      schema: 'stagecheck.gate', v: 1, status: 'failed', runId: 'earlier-job', decidedAt: new Date().toISOString(), tests: 24, failed: 2,
+      blocking: [{ test: 'PostgreSQL direct probe > answers every query', component: 'postgres', layer: 'tcp', code: 'ECONNREFUSED' }, { test: 'GET /health/ready > reports ready', component: 'postgres', layer: 'http-status', code: 503 }],
+    }));
+    // Blocked tests never reach the target, so a dead one will do.
+    const run = await runE2e(['--project', 'phase2', '--shard', '1/2', '--phase1-gate', gate, '--blob-dir', tempDir('blobs')], await deadTargetEnv());
+    expect(run.exitCode, tail(run)).toBe(1);
+    expect(run.stdout).toMatch(/stagecheck ▶ FAIL/);
+    expect(run.stdout).toMatch(/blocked   \d+ phase-2 test\(s\), BLOCKED by phase 1: PostgreSQL direct probe > answers every query \(postgres\/tcp ECONNREFUSED\) and 1 more/);
+    expect(run.stdout).not.toMatch(/failed   /);
   });
 
   it('prints a configuration error once, without a stack trace, and exits 2', async ({ expect }) => {
