@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, it, type TestContext } from 'vitest';
-import { startPlatform, type RunningPlatform } from '../../platform/index.ts';
+import { startLocalPlatform, type LocalPlatform } from '../../helpers/local-platform.ts';
 import { deadTargetEnv } from './run-suite.ts';
 import type { BusinessImpactReport } from '../../reporter/schema.ts';
 
@@ -39,15 +39,23 @@ const CLEARED = [
 ];
 
 const tempDirs: string[] = [];
-let sharedPlatform: Promise<RunningPlatform> | undefined;
+let sharedPlatform: Promise<LocalPlatform> | undefined;
 afterAll(async () => {
   await (await sharedPlatform?.catch(() => undefined))?.stop();
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Platforms run in processes of their own, as the suite's global setup starts them: a busy test
+ * worker must not stretch their timers (the pg_slow delay, latency checks).
+ */
+function platformProcess(): Promise<LocalPlatform> {
+  return startLocalPlatform({ args: ['--heartbeat-s', HEARTBEAT_S] });
+}
+
 /** One healthy platform for the tests that need one as it is (each run uses its own run id). */
-function healthyPlatform(): Promise<RunningPlatform> {
-  sharedPlatform ??= startPlatform({ wsHeartbeatS: Number(HEARTBEAT_S) });
+function healthyPlatform(): Promise<LocalPlatform> {
+  sharedPlatform ??= platformProcess();
   return sharedPlatform;
 }
 function tempDir(label: string): string {
@@ -90,13 +98,27 @@ async function runE2e(args: string[], env: Record<string, string> = {}, reportDi
 const tail = (run: E2eRun) => `exit ${run.exitCode}\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`;
 
 /** A platform of the test's own, stopped when that test finishes (the context's hook: tests run concurrently). */
-async function ownPlatform(onTestFinished: TestContext['onTestFinished']): Promise<RunningPlatform> {
-  const platform = await startPlatform({ wsHeartbeatS: Number(HEARTBEAT_S) });
+async function ownPlatform(onTestFinished: TestContext['onTestFinished']): Promise<LocalPlatform> {
+  const platform = await platformProcess();
   onTestFinished(() => platform.stop());
   return platform;
 }
 
-function targetEnv(platform: RunningPlatform): Record<string, string> {
+/** Switches a fault on over the platform's admin endpoint. */
+async function setFault(platform: LocalPlatform, name: string, params: Record<string, unknown>): Promise<void> {
+  const response = await fetch(`${platform.env.PLATFORM_ADMIN_URL}/faults/${name}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', 'x-platform-admin-token': platform.env.PLATFORM_ADMIN_TOKEN ?? '' },
+    body: JSON.stringify(params),
+  });
+  if (!response.ok) throw new Error(`PUT /__platform/faults/${name}: HTTP ${response.status} ${await response.text()}`);
+}
+
+async function platformVersion(platform: LocalPlatform): Promise<string> {
+  return ((await (await fetch(`${platform.env.STAGING_BASE_URL}/health`)).json()) as { version: string }).version;
+}
+
+function targetEnv(platform: LocalPlatform): Record<string, string> {
   // STAGING_BASE_URL is set, so the child's global setup starts no platform of its own.
   return { ...platform.env, STAGECHECK_RUN_ID: `selftest-${randomUUID().slice(0, 8)}`, STAGING_WS_HEARTBEAT_S: HEARTBEAT_S };
 }
@@ -149,7 +171,8 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     expect(report.counts.total).toBeGreaterThanOrEqual(60);
     expect(report.tests.filter((t) => t.verdict !== 'PASS').map((t) => `${t.key}: ${t.reason}`)).toEqual([]);
     expect(report.kpis.map((k) => [k.id, k.verdict])).toEqual(report.kpis.map((k) => [k.id, 'PASS']));
-    expect(report.target).toMatchObject({ drift: false, before: platform.version, after: platform.version });
+    const version = await platformVersion(platform);
+    expect(report.target).toMatchObject({ drift: false, before: version, after: version });
     for (const name of ['business-impact.json', 'business-impact.md', 'index.html', 'junit.xml', 'history.jsonl']) {
       expect(existsSync(join(unsharded.reportDir, name)), name).toBe(true);
     }
@@ -246,8 +269,9 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     // The delay is a floor under every sample; 3100 ms (not 3500) leaves ~1.9 s for a loaded
     // machine before a sample crosses 5 s (at 3500 one slow sample in ten did, p95 5.7 s: FAIL).
     const platform = await ownPlatform(onTestFinished);
-    await platform.setFault('pg_slow', { ms: 3100 });
-    const run = await runE2e(['--project', 'phase1', '-t', 'PostgreSQL direct probe'], { ...targetEnv(platform), BUDGET_STORE_CONNECT_MS: '15000' });
+    await setFault(platform, 'pg_slow', { ms: 3100 });
+    // A query budget well past the band, so a straggling sample is measured rather than cut off.
+    const run = await runE2e(['--project', 'phase1', '-t', 'PostgreSQL direct probe'], { ...targetEnv(platform), BUDGET_STORE_CONNECT_MS: '15000', BUDGET_DB_QUERY_MS: '15000' });
     expect(run.exitCode, tail(run)).toBe(0);
     const report = run.report!;
     expect(report.verdict, report.reason).toBe('DEGRADED');
