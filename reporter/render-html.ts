@@ -209,6 +209,18 @@ ${e.wsDump ? `<details><summary>WebSocket frames</summary><pre>${esc(e.wsDump.sl
 </article>`;
 }
 
+function blockedSection(blocked: readonly TestOut[]): string {
+  const sorted = [...blocked].sort((a, b) => (a.tier ?? 'z').localeCompare(b.tier ?? 'z') || a.fullName.localeCompare(b.fullName));
+  const causes = [...new Set(sorted.map((t) => t.blockedBy ?? t.reason))];
+  const perTier = new Map<string, number>();
+  for (const t of sorted) perTier.set(t.tier?.toUpperCase() ?? '-', (perTier.get(t.tier?.toUpperCase() ?? '-') ?? 0) + 1);
+  const oneCause = causes.length === 1;
+  return `<h2>Blocked by phase 1 <span class="muted">${blocked.length} tests not run because a phase-1 check failed; counted, not hidden</span></h2>
+${oneCause ? `<div class="blocker">blocked by <b>${esc(causes[0])}</b></div>` : ''}
+<div class="pills tiers">${[...perTier.entries()].map(([tier, n]) => `<span class="pill" style="--c:${COLOR.BLOCKED}"><b>${n}</b> ${esc(tier)}</span>`).join('')}</div>
+<table><thead><tr><th>tier</th><th>test</th>${oneCause ? '' : '<th>blocked by</th>'}</tr></thead><tbody>${sorted.map((t) => `<tr><td>${esc(t.tier?.toUpperCase() ?? '-')}</td><td>${esc(t.fullName)} <span class="muted small mono">${esc(t.file)}</span></td>${oneCause ? '' : `<td class="small">${esc(t.blockedBy ?? t.reason)}</td>`}</tr>`).join('')}</tbody></table>`;
+}
+
 // ---------------------------------------------------------------------------------------
 
 export function renderHtml(report: BusinessImpactReport, catalogKpis: readonly { id: string; targetMs?: number; failMs?: number; percentile?: number; target?: number; degradedFrom?: number }[]): string {
@@ -288,6 +300,8 @@ details{margin-top:8px;font-size:13px}summary{cursor:pointer;color:#0969da}
 .filters{display:flex;gap:8px;align-items:center;margin-bottom:8px;flex-wrap:wrap}.filters input{padding:6px 10px;border:1px solid var(--line);border-radius:6px;min-width:260px}
 .filters button{border:1px solid var(--line);background:#fff;border-radius:6px;padding:5px 10px;cursor:pointer;font-size:12px}.filters button.on{background:#1f2328;color:#fff}
 .warn li{font-size:13px;margin:2px 0}
+.blocker{background:#fff1e5;border:1px solid #ffd8b5;border-radius:6px;padding:8px 12px;font-size:13px;margin-bottom:8px}
+.pills.tiers{margin:0 0 10px}.pills.tiers .pill{box-shadow:none;border:1px solid #ffd8b5}
 .same ul{margin:6px 0 0;padding-left:18px;font-size:13px}.same li{margin:3px 0}
 b.bad{background:#fff;color:${COLOR.INCONCLUSIVE};padding:1px 6px;border-radius:4px}
 footer{margin-top:40px;font-size:12px;color:var(--muted)}
@@ -308,8 +322,7 @@ footer{margin-top:40px;font-size:12px;color:var(--muted)}
 <div class="grid kpis">${kpis}</div>
 <h2 id="failures">Failures <span class="muted">${failures.length} tests${groups.length < failures.length ? `, ${groups.length} distinct causes, most fundamental first` : ''}</span></h2>
 ${failures.length ? groups.map((g) => failureCard(g.first, g.others)).join('') : '<p class="muted">No failure in this run.</p>'}
-${blocked.length ? `<h2>Blocked by phase 1 <span class="muted">${blocked.length} tests not run because a phase-1 check failed</span></h2>
-<table><thead><tr><th>tier</th><th>test</th><th>blocked by</th></tr></thead><tbody>${blocked.map((t) => `<tr><td>${esc(t.tier?.toUpperCase() ?? '-')}</td><td>${esc(t.fullName)}<div class="muted small mono">${esc(t.file)}</div></td><td class="small">${esc(t.blockedBy ?? t.reason)}</td></tr>`).join('')}</tbody></table>` : ''}
+${blocked.length ? blockedSection(blocked) : ''}
 <h2>Latency distributions</h2>
 ${latencySection(r)}
 <h2>Agent runs <span class="muted">event timeline of each run, from the request</span></h2>

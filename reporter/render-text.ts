@@ -152,9 +152,18 @@ export function renderMarkdown(r: BusinessImpactReport): string {
 
   const blocked = r.tests.filter((t) => t.verdict === 'BLOCKED');
   if (blocked.length) {
-    out.push(`## Blocked by phase 1 (${blocked.length})`, '', '| tier | test | blocked by |', '|---|---|---|');
-    for (const t of blocked) out.push(`| ${t.tier?.toUpperCase() ?? '-'} | ${testLink(t)} | ${md(t.blockedBy ?? t.reason)} |`);
-    out.push('');
+    const sorted = [...blocked].sort((a, b) => (a.tier ?? 'z').localeCompare(b.tier ?? 'z') || a.fullName.localeCompare(b.fullName));
+    const causes = [...new Set(sorted.map((t) => t.blockedBy ?? t.reason))];
+    out.push(`## Blocked by phase 1 (${blocked.length})`, '');
+    if (causes.length === 1) {
+      out.push(`Not run because phase 1 failed: **${md(causes[0] as string)}**.`, '', '<details><summary>the blocked tests, by tier</summary>', '', '| tier | test |', '|---|---|');
+      for (const t of sorted) out.push(`| ${t.tier?.toUpperCase() ?? '-'} | ${testLink(t)} |`);
+      out.push('', '</details>', '');
+    } else {
+      out.push('| tier | test | blocked by |', '|---|---|---|');
+      for (const t of sorted) out.push(`| ${t.tier?.toUpperCase() ?? '-'} | ${testLink(t)} | ${md(t.blockedBy ?? t.reason)} |`);
+      out.push('');
+    }
   }
 
   const notRun = r.tests.filter((t) => t.verdict === 'NOT RUN' || (t.verdict === 'INCONCLUSIVE' && !t.failure));
