@@ -50,12 +50,16 @@ export interface VitestRun extends TimedRun {
   runStartEpoch: number | null;
 }
 
-export async function runVitest(args: string[], env: NodeJS.ProcessEnv, options: { timeoutMs?: number; measureMemory?: boolean } = {}): Promise<VitestRun> {
+export async function runVitest(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  options: { timeoutMs?: number; measureMemory?: boolean; /** default true */ suiteReporter?: boolean } = {},
+): Promise<VitestRun> {
   const dir = mkdtempSync(join(tmpdir(), 'stagecheck-bench-vitest-'));
   const output = join(dir, 'report.json');
   try {
     const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${output}`];
-    if (existsSync(SUITE_REPORTER)) reporters.push('--reporter=./reporter/index.ts');
+    if (options.suiteReporter !== false && existsSync(SUITE_REPORTER)) reporters.push('--reporter=./reporter/index.ts');
     const run = await runTimed(process.execPath, [VITEST, 'run', ...args, ...reporters], {
       cwd: ROOT,
       env: { ...env, STAGECHECK_REPORT_DIR: join(dir, 'reports'), STAGECHECK_HISTORY_FILE: join(dir, 'history.jsonl') },
