@@ -10,7 +10,7 @@ import { assertRunSequence } from '../../helpers/frames.ts';
 import { expectStatus } from '../../helpers/http.ts';
 import { CheckError } from '../../helpers/errors.ts';
 
-describe('agent run over WebSocket', { tags: ['p1', 'agent', 'websocket'] }, () => {
+describe('agent run over WebSocket', { tags: ['p1', 'agent', 'websocket'], concurrent: true }, () => {
   test('emits the five critical events in order with a correct answer, persisted as messages', async ({ ws, api, threads, budget, config, report }) => {
     const golden = loadGoldenPrompts()[0] ?? DEFAULT_GOLDEN_PROMPTS[0]!;
     const session = await ws.open();

@@ -8,7 +8,7 @@ import { JWT_AUDIENCE, JWT_ISSUER, tamperSignature } from '../../helpers/auth.ts
 import { expectFields } from '../../helpers/body.ts';
 import { expectStatus } from '../../helpers/http.ts';
 
-describe('auth GET /health', { tags: ['p1', 'auth'] }, () => {
+describe('auth GET /health', { tags: ['p1', 'auth'], concurrent: true }, () => {
   test('answers 200 healthy with its database connected', async ({ authApi }) => {
     const result = await authApi.request('GET', '/health');
     expectStatus(result, 200, 'auth GET /health', 'auth');
@@ -18,7 +18,7 @@ describe('auth GET /health', { tags: ['p1', 'auth'] }, () => {
   });
 });
 
-describe('POST /auth/e2e/test-auth', { tags: ['p1', 'auth'] }, () => {
+describe('POST /auth/e2e/test-auth', { tags: ['p1', 'auth'], concurrent: true }, () => {
   test('issues an access token carrying every contract claim', async ({ identity, config, skip }) => {
     if (config.auth.method !== 'test-auth') skip('NOT CONFIGURED: E2E_BYPASS_KEY is not set, test-auth is not used');
     const pair = await identity.pair();
@@ -44,7 +44,7 @@ describe('POST /auth/e2e/test-auth', { tags: ['p1', 'auth'] }, () => {
   });
 });
 
-describe('POST /auth/verify', { tags: ['p1', 'auth'] }, () => {
+describe('POST /auth/verify', { tags: ['p1', 'auth'], concurrent: true }, () => {
   test('confirms a freshly issued access token is valid for its user', async ({ authApi, identity }) => {
     const pair = await identity.pair();
     const result = await authApi.request('POST', '/auth/verify', { auth: pair.accessToken });
@@ -65,7 +65,7 @@ describe('POST /auth/verify', { tags: ['p1', 'auth'] }, () => {
   });
 });
 
-describe('backend authentication', { tags: ['p1', 'backend', 'auth'] }, () => {
+describe('backend authentication', { tags: ['p1', 'backend', 'auth'], concurrent: true }, () => {
   test('refuses POST /api/threads without a token with 401', async ({ api, config }) => {
     const result = await api.request('POST', '/api/threads', { body: { title: `e2e-${config.runId}-anonymous` } });
     expectStatus(result, 401, 'POST /api/threads without a token', 'backend');

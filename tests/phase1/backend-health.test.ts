@@ -9,7 +9,7 @@ import { expectStatus } from '../../helpers/http.ts';
 
 const UNHEALTHY = /degraded|unhealthy|down|error|disconnected|fail/i;
 
-describe('GET /health', { tags: ['p1', 'backend'] }, () => {
+describe('GET /health', { tags: ['p1', 'backend'], concurrent: true }, () => {
   test('answers 200 healthy with service, version and timestamp', async ({ api, report }) => {
     const result = await api.request('GET', '/health');
     report.measurements.push({ name: 'GET /health', unit: 'ms', samples: [result.timings.totalMs] });
@@ -20,7 +20,7 @@ describe('GET /health', { tags: ['p1', 'backend'] }, () => {
   });
 });
 
-describe('GET /health/ready', { tags: ['p1', 'backend', 'postgres', 'redis'] }, () => {
+describe('GET /health/ready', { tags: ['p1', 'backend', 'postgres', 'redis'], concurrent: true }, () => {
   test('reports ready with both databases connected', async ({ api }) => {
     const endpoint = 'GET /health/ready';
     const result = await api.request('GET', '/health/ready');
@@ -41,7 +41,7 @@ describe('GET /health/ready', { tags: ['p1', 'backend', 'postgres', 'redis'] }, 
   });
 });
 
-describe('GET /api/health', { tags: ['p1', 'backend', 'postgres', 'redis'] }, () => {
+describe('GET /api/health', { tags: ['p1', 'backend', 'postgres', 'redis'], concurrent: true }, () => {
   test('reports healthy with PostgreSQL and Redis connected and their response times', async ({ api, report }) => {
     const endpoint = 'GET /api/health';
     const result = await api.request('GET', '/api/health');
@@ -64,7 +64,7 @@ describe('GET /api/health', { tags: ['p1', 'backend', 'postgres', 'redis'] }, ()
   });
 });
 
-describe('GET /ws/health', { tags: ['p1', 'websocket'] }, () => {
+describe('GET /ws/health', { tags: ['p1', 'websocket'], concurrent: true }, () => {
   test('reports the WebSocket service healthy in its body', async ({ api }) => {
     const result = await api.request('GET', '/ws/health');
     expectStatus(result, 200, 'GET /ws/health', 'websocket');

@@ -16,7 +16,7 @@ const ENDPOINTS: { name: string; component: Component; url: (c: SuiteConfig) => 
   { name: 'WebSocket host', component: 'websocket', url: (c) => c.wsUrl, path: '/ws/health' },
 ];
 
-describe('network path', { tags: ['p2', 'network'] }, () => {
+describe('network path', { tags: ['p2', 'network'], concurrent: true }, () => {
   for (const endpoint of ENDPOINTS) {
     test(`reaches the ${endpoint.name} through DNS, TCP, TLS and HTTP`, async ({ config, report }) => {
       const path = await checkNetworkPath(endpoint.url(config), {

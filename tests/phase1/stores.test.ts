@@ -11,7 +11,7 @@ import { CheckError } from '../../helpers/errors.ts';
 /** KPI catalog: database response time p95 target < 3 s, degraded 3-5 s. */
 const DB_P95_FAIL_MS = 5_000;
 
-describe('PostgreSQL direct probe', { tags: ['p1', 'postgres'] }, () => {
+describe('PostgreSQL direct probe', { tags: ['p1', 'postgres'], concurrent: true }, () => {
   test('answers every query of the sample within the response-time KPI', async ({ config, report, skip }) => {
     if (!config.databaseUrl) {
       report.notConfigured = 'STAGING_DATABASE_URL is not set';
@@ -36,7 +36,7 @@ describe('PostgreSQL direct probe', { tags: ['p1', 'postgres'] }, () => {
   });
 });
 
-describe('Redis direct probe', { tags: ['p1', 'redis'] }, () => {
+describe('Redis direct probe', { tags: ['p1', 'redis'], concurrent: true }, () => {
   test('answers PING and round-trips a run-scoped key on every sample', async ({ config, report, skip }) => {
     if (!config.redisUrl) {
       report.notConfigured = 'STAGING_REDIS_URL is not set';

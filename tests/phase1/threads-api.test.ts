@@ -6,7 +6,7 @@ import { describe, expect, test } from '../../fixtures/index.ts';
 import { expectFields } from '../../helpers/body.ts';
 import { expectStatus } from '../../helpers/http.ts';
 
-describe('POST /api/threads', { tags: ['p1', 'backend', 'postgres'] }, () => {
+describe('POST /api/threads', { tags: ['p1', 'backend', 'postgres'], concurrent: true }, () => {
   test('creates a thread owned by the caller and reads it back', async ({ api, threads, identity, config }) => {
     const created = await threads.create('phase1-crud');
     expect(created.title, 'created title').toBe(`e2e-${config.runId}-phase1-crud`);

@@ -7,7 +7,7 @@ import { tamperSignature } from '../../helpers/auth.ts';
 import { expectHandshakeRefused } from '../../helpers/handshake-checks.ts';
 import { probeHandshake } from '../../helpers/ws.ts';
 
-describe('WebSocket handshake', { tags: ['p1', 'websocket', 'auth'] }, () => {
+describe('WebSocket handshake', { tags: ['p1', 'websocket', 'auth'], concurrent: true }, () => {
   test('accepts a token as the jwt.<token> subprotocol and announces the connection', async ({ ws, identity }) => {
     const session = await ws.open({ method: 'subprotocol' });
     const established = session.frames.find((f) => f.type === 'connection_established');
@@ -44,7 +44,7 @@ describe('WebSocket handshake', { tags: ['p1', 'websocket', 'auth'] }, () => {
   });
 });
 
-describe('WebSocket messaging', { tags: ['p1', 'websocket'] }, () => {
+describe('WebSocket messaging', { tags: ['p1', 'websocket'], concurrent: true }, () => {
   test('answers ping with pong', async ({ ws, budget, config }) => {
     const session = await ws.open();
     const start = session.frames.length;
