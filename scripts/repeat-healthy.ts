@@ -1,0 +1,70 @@
+/**
+ * `npm run repeat-healthy`: the false-alarm check. Runs the main job (`npm run e2e`, both
+ * phases, its own reference platform started cold each time, as a user runs it) N times in a
+ * row against a healthy platform and counts every test that was not PASS. A health suite that
+ * cries wolf gets ignored, so any non-PASS verdict fails this script (exit 1).
+ *
+ *   npx tsx scripts/repeat-healthy.ts [--runs 10]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { percentile } from '../helpers/stats.ts';
+import { runE2e, tailOf } from '../test/support/run-e2e.ts';
+
+interface RunSummary {
+  run: number;
+  verdict: string;
+  exitCode: number | null;
+  passed: number;
+  total: number;
+  wallMs: number;
+  falseAlarms: string[];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got "${values.runs}"`);
+
+  const summaries: RunSummary[] = [];
+  for (let run = 1; run <= runs; run += 1) {
+    const reportDir = mkdtempSync(join(tmpdir(), 'stagecheck-repeat-'));
+    try {
+      const result = await runE2e([], { reportDir, timeoutMs: 600_000 });
+      const tests = result.report?.tests ?? [];
+      const summary: RunSummary = {
+        run,
+        verdict: result.report?.verdict ?? 'NO REPORT',
+        exitCode: result.exitCode,
+        passed: tests.filter((t) => t.verdict === 'PASS').length,
+        total: tests.length,
+        wallMs: result.wallMs,
+        falseAlarms: result.report
+          ? tests.filter((t) => t.verdict !== 'PASS').map((t) => `${t.project} › ${t.fullName}: ${t.verdict} ${t.failure?.message ?? t.reason}`)
+          : [`no report: ${tailOf(result)}`],
+      };
+      summaries.push(summary);
+      process.stdout.write(
+        `run ${run}/${runs}: ${summary.verdict}, ${summary.passed}/${summary.total} PASS, exit ${summary.exitCode}, ${(summary.wallMs / 1000).toFixed(1)} s\n` +
+          summary.falseAlarms.map((alarm) => `  ${alarm}\n`).join(''),
+      );
+    } finally {
+      rmSync(reportDir, { recursive: true, force: true });
+    }
+  }
+
+  const alarms = summaries.flatMap((s) => s.falseAlarms);
+  const clean = summaries.filter((s) => s.verdict === 'PASS' && s.exitCode === 0 && s.falseAlarms.length === 0).length;
+  process.stdout.write(
+    `\nrepeat-healthy: ${clean} of ${runs} runs PASS with every test passing; ${alarms.length} false alarm(s); ` +
+      `tests per run ${[...new Set(summaries.map((s) => s.total))].join('/')}; median wall ${(percentile(summaries.map((s) => s.wallMs), 50) / 1000).toFixed(1)} s\n`,
+  );
+  process.exit(clean === runs ? 0 : 1);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`repeat-healthy: ${(error as Error).message}\n`);
+  process.exit(2);
+});

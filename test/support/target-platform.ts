@@ -1,0 +1,53 @@
+/**
+ * A reference platform started for one scenario of the project's own tests and handed to the
+ * suite as if it were a staging (STAGING_* set, so the suite starts no platform of its own):
+ * faults set at start or switched on over the admin endpoint once it runs, and its stores
+ * reachable for checks on what a run left behind.
+ */
+import { randomUUID } from 'node:crypto';
+import { startLocalPlatform, type LocalPlatform } from '../../helpers/local-platform.ts';
+
+/** The local heartbeat (the suite's global setup uses the same) keeps heartbeat checks short. */
+export const LOCAL_HEARTBEAT_S = '2';
+
+export interface FaultSwitch {
+  name: string;
+  params?: Record<string, string | number>;
+}
+
+export interface TargetPlatform extends LocalPlatform {
+  /** Env for a suite run against this platform, with a fresh run id. */
+  suiteEnv(extra?: Record<string, string>): Record<string, string>;
+  setFault(fault: FaultSwitch): Promise<void>;
+}
+
+/** `pg_slow:ms=500` from a switch, as PLATFORM_FAULTS and --fault take it. */
+export function faultSpec(fault: FaultSwitch): string {
+  const params = Object.entries(fault.params ?? {}).map(([key, value]) => `${key}=${value}`);
+  return params.length ? `${fault.name}:${params.join(',')}` : fault.name;
+}
+
+export async function startTargetPlatform(options: { atStart?: readonly FaultSwitch[]; args?: string[] } = {}): Promise<TargetPlatform> {
+  const faultArgs = (options.atStart ?? []).flatMap((fault) => ['--fault', faultSpec(fault)]);
+  const platform = await startLocalPlatform({ args: ['--heartbeat-s', LOCAL_HEARTBEAT_S, ...faultArgs, ...(options.args ?? [])] });
+  return {
+    ...platform,
+    suiteEnv: (extra = {}) => ({
+      ...platform.env,
+      STAGING_WS_HEARTBEAT_S: LOCAL_HEARTBEAT_S,
+      STAGECHECK_RUN_ID: `selftest-${randomUUID().slice(0, 8)}`,
+      ...extra,
+    }),
+    setFault: (fault) => setPlatformFault(platform, fault),
+  };
+}
+
+/** Switches a fault on over the platform's admin endpoint (PUT /__platform/faults/:name). */
+export async function setPlatformFault(platform: LocalPlatform, fault: FaultSwitch): Promise<void> {
+  const response = await fetch(`${platform.env.PLATFORM_ADMIN_URL}/faults/${fault.name}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', 'x-platform-admin-token': platform.env.PLATFORM_ADMIN_TOKEN ?? '' },
+    body: JSON.stringify(fault.params ?? {}),
+  });
+  if (!response.ok) throw new Error(`PUT /__platform/faults/${fault.name}: HTTP ${response.status} ${await response.text()}`);
+}
