@@ -71,7 +71,8 @@ export interface AgentRunResult {
  * Sends `start_agent`, waits for the matching `agent_started` (the first one after sending,
  * or the one for `threadId`), follows the run with `waitForRun`, and checks the sequence.
  * An `error` or `agent_error` frame instead of `agent_started` fails at once, not at the
- * end of the budget.
+ * end of the budget; so does a bad frame or another run's event during the run (websocket/frame,
+ * from the session's waits).
  */
 export async function startAgentRun(session: WsSession, options: StartAgentRunOptions): Promise<AgentRunResult> {
   const { budget, threadId } = options;

@@ -10,6 +10,7 @@
  */
 import { CheckError, type Layer } from './errors.ts';
 
+/** Frames over this size are classified as too large (no contract frame comes near it). */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 /** `raw` in a normalized frame (evidence) is truncated to this many bytes. */
 export const RAW_EVIDENCE_BYTES = 2048;
@@ -70,7 +71,8 @@ export interface CapturedFrame extends NormalizedFrame {
   error?: FrameError;
 }
 
-export type FrameProblem = 'binary' | 'too-large' | 'not-json' | 'not-object' | 'missing-type';
+/** `ws-protocol`: the WebSocket framing itself was broken (invalid UTF-8, bad opcode, ...). */
+export type FrameProblem = 'binary' | 'too-large' | 'not-json' | 'not-object' | 'missing-type' | 'ws-protocol';
 
 /** The server sent a frame the contract does not allow. */
 export class FrameError extends CheckError {
@@ -82,7 +84,7 @@ export class FrameError extends CheckError {
     super(message, {
       component: 'websocket',
       layer: 'frame',
-      code: `FRAME_${problem.toUpperCase().replace('-', '_')}`,
+      code: `FRAME_${problem.toUpperCase().replaceAll('-', '_')}`,
       evidence: { problem, sizeBytes, preview },
     });
     this.name = 'FrameError';
@@ -106,6 +108,23 @@ export function truncateText(text: string, maxBytes: number): string {
   if (size <= maxBytes) return text;
   const head = Buffer.from(text, 'utf8').subarray(0, maxBytes).toString('utf8').replace(/\uFFFD+$/, '');
   return `${head}… (+${size - Buffer.byteLength(head, 'utf8')} bytes)`;
+}
+
+/** `512 bytes`, `12.5 KiB`, `10.0 MiB`: sizes in messages people read. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/** `10.0 MiB (10485800 bytes)`: readable, and exact. */
+function exactSize(bytes: number): string {
+  return bytes < 1024 ? formatBytes(bytes) : `${formatBytes(bytes)} (${bytes} bytes)`;
+}
+
+/** The message of a frame over `maxBytes`, naming both sizes. */
+function tooLargeMessage(sizeBytes: number, maxBytes: number): string {
+  return `received a frame of ${exactSize(sizeBytes)} that exceeds the ${exactSize(maxBytes)} frame limit`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -146,12 +165,12 @@ export function normalizeFrame(
     sizeBytes = buffer.length;
     if (sizeBytes > maxBytes) {
       const preview = truncateText(buffer.subarray(0, PREVIEW_BYTES + 4).toString('utf8'), PREVIEW_BYTES);
-      return fail('too-large', `received a frame of ${sizeBytes} bytes, over the ${maxBytes}-byte limit`, preview, sizeBytes);
+      return fail('too-large', tooLargeMessage(sizeBytes, maxBytes), preview, sizeBytes);
     }
     text = buffer.toString('utf8');
   }
   if (sizeBytes > maxBytes) {
-    return fail('too-large', `received a frame of ${sizeBytes} bytes, over the ${maxBytes}-byte limit`, truncateText(text.slice(0, PREVIEW_BYTES * 2), PREVIEW_BYTES), sizeBytes);
+    return fail('too-large', tooLargeMessage(sizeBytes, maxBytes), truncateText(text.slice(0, PREVIEW_BYTES * 2), PREVIEW_BYTES), sizeBytes);
   }
 
   const preview = truncateText(text, PREVIEW_BYTES);
@@ -159,7 +178,7 @@ export function normalizeFrame(
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    return fail('not-json', `received a frame that is not JSON (${(error as Error).message})`, preview, sizeBytes);
+    return fail('not-json', `received a non-JSON frame (${(error as Error).message})`, preview, sizeBytes);
   }
   if (!isPlainObject(parsed)) {
     return fail('not-object', `received a JSON frame that is ${describeValue(parsed)}, not an object`, preview, sizeBytes);
@@ -167,7 +186,7 @@ export function normalizeFrame(
   const type = parsed.type;
   if (typeof type !== 'string' || type === '') {
     const what = type === undefined ? 'no "type"' : type === '' ? 'an empty "type"' : `a "type" that is ${describeValue(type)}`;
-    return fail('missing-type', `received a JSON frame with ${what}; every frame needs a string type`, preview, sizeBytes);
+    return fail('missing-type', `received a frame without type (a JSON object with ${what}); every frame needs a string type`, preview, sizeBytes);
   }
 
   let wrapped: NormalizedFrame['wrapped'] = 'flat';

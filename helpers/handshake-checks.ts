@@ -3,7 +3,7 @@
  * fail with a CheckError carrying the classified outcome.
  */
 import { CheckError } from './errors.ts';
-import type { HandshakeOutcome } from './ws.ts';
+import { classifyHandshake, type HandshakeOutcome } from './ws.ts';
 
 /**
  * The contract's refusal forms for a WebSocket handshake: HTTP 401/403 before the upgrade, or
@@ -19,8 +19,7 @@ export function expectHandshakeRefused(outcome: HandshakeOutcome, what: string):
     : `got ${JSON.stringify(outcome)}`;
   throw new CheckError(`${what} was not refused as the contract requires (HTTP 401/403, or close 1008): ${got}`, {
     component: 'websocket',
-    layer: outcome.kind === 'closed-after-upgrade' ? 'ws-close' : 'ws-handshake',
-    code: outcome.kind === 'established' ? 'accepted' : outcome.kind === 'http-rejected' ? outcome.status : outcome.kind === 'closed-after-upgrade' ? outcome.code : outcome.kind,
+    ...classifyHandshake(outcome),
     evidence: { outcome },
   });
 }
@@ -30,8 +29,7 @@ export function expectHandshakeAccepted(outcome: HandshakeOutcome, what: string)
   if (outcome.kind === 'established') return;
   throw new CheckError(`${what} was not accepted: ${JSON.stringify(outcome)}`, {
     component: 'websocket',
-    layer: outcome.kind === 'closed-after-upgrade' ? 'ws-close' : 'ws-handshake',
-    code: outcome.kind === 'http-rejected' ? outcome.status : outcome.kind === 'closed-after-upgrade' ? outcome.code : outcome.kind,
+    ...classifyHandshake(outcome),
     evidence: { outcome },
   });
 }

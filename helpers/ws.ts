@@ -9,6 +9,10 @@
  * - A `WsSession` captures every frame from the moment of connection (subscribe before
  *   acting), offers budgeted waits that say what they waited for, follows one agent run with
  *   fail-fast stall detection, and dumps what it saw for failure evidence.
+ * - Bad frames from the target (not JSON, binary, over the size limit, without `type`, broken
+ *   WebSocket framing, another run's `run_id` inside a run) fail the wait in progress at once
+ *   with a classified CheckError (component 'websocket', layer 'frame'): never a crash, a
+ *   silent pass, or a wait that runs into its budget.
  *
  * Tokens never reach evidence: the `jwt.<token>` subprotocol is recorded as `jwt.<redacted>`,
  * a `?ticket=` value as `<redacted>`.
@@ -20,6 +24,8 @@ import { Budget, BudgetExceededError, DEFAULT_BUDGETS, formatMs } from './budget
 import { CheckError, type CheckErrorDetails, type Component, type Layer } from './errors.ts';
 import {
   compactFrame,
+  DEFAULT_MAX_FRAME_BYTES,
+  formatBytes,
   FrameError,
   INVALID_FRAME_TYPE,
   isAgentEventType,
@@ -47,8 +53,22 @@ export interface ConnectOptions {
   /** Replaces the offered subprotocols (e.g. to provoke close 1003). */
   protocols?: string[];
   headers?: Record<string, string>;
-  /** Frames over this size are captured as invalid (default 1 MB). */
+  /** Frames over this size are captured as invalid, with their exact size (default 1 MiB). */
   maxFrameBytes?: number;
+  /**
+   * Frames over this size are not even read (ws `maxPayload`): the client closes with 1009 and
+   * captures an invalid frame naming the cap, so no frame can exhaust the worker's memory
+   * (default 16 MiB; never below `maxFrameBytes`).
+   */
+  hardMaxFrameBytes?: number;
+}
+
+/** Above the classification limit so that a frame of a few MB is still measured exactly. */
+export const DEFAULT_HARD_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+
+interface FrameLimits {
+  maxFrameBytes: number;
+  hardMaxFrameBytes: number;
 }
 
 export type HandshakeOutcome =
@@ -234,8 +254,12 @@ export class WsSession {
 
   readonly #ws: WebSocket;
   readonly #secrets: readonly string[];
-  readonly #maxFrameBytes: number | undefined;
+  readonly #limits: FrameLimits;
   readonly #frames: CapturedFrame[] = [];
+  /** run_id → index of the `agent_started` that opened it on this connection. */
+  readonly #startedRuns = new Map<string, number>();
+  /** The frame ws refused to read (over the hard cap, broken framing); the client then closed. */
+  #brokenFrame: CapturedFrame | undefined;
   readonly #sent: SentFrame[] = [];
   readonly #listeners = new Set<(event: SessionEvent) => void>();
   #closeInfo: CloseInfo | undefined;
@@ -243,11 +267,11 @@ export class WsSession {
   #closePromise: Promise<void> | undefined;
 
   /** @internal Use `connectWs`/`probeHandshake`. */
-  constructor(ws: WebSocket, endpoint: string, secrets: readonly string[], maxFrameBytes?: number) {
+  constructor(ws: WebSocket, endpoint: string, secrets: readonly string[], limits: FrameLimits) {
     this.#ws = ws;
     this.endpoint = endpoint;
     this.#secrets = secrets;
-    this.#maxFrameBytes = maxFrameBytes;
+    this.#limits = limits;
     this.startedAt = performance.now();
     this.startedAtEpoch = Date.now();
     ws.on('message', (data: RawData, isBinary: boolean) => this.#capture(data, isBinary));
@@ -258,13 +282,15 @@ export class WsSession {
     });
     ws.on('error', (error: Error) => {
       this.#lastError = error;
+      // ws raises WS_ERR_* only from its frame parser: the server sent a frame it cannot read.
+      if (errorCode(error)?.startsWith('WS_ERR_')) this.#captureUnreadable(error);
     });
     ws.on('close', (code: number, reason: Buffer) => {
       this.#closeInfo = {
         code,
         reason: reason.toString('utf8'),
         atMs: Math.round(this.nowMs()),
-        by: this.#closing ? 'client' : 'server',
+        by: this.#closing || this.#brokenFrame ? 'client' : 'server',
       };
       this.#emit({ kind: 'close', info: this.#closeInfo });
     });
@@ -328,6 +354,7 @@ export class WsSession {
 
   #write(data: string | Buffer, type: string): void {
     if (this.#ws.readyState !== WebSocket.OPEN) {
+      if (this.#brokenFrame) throw this.#badFrameError(this.#brokenFrame, `and the client closed the connection over it, so ${type} cannot be sent`, this.nowMs());
       const info = this.#closeInfo;
       if (info && info.by === 'server') {
         throw new CheckError(`cannot send ${type}: the server closed the WebSocket (${describeClose(info.code, info.reason)}) at t+${formatMs(info.atMs)}`, {
@@ -377,6 +404,10 @@ export class WsSession {
           /** Settles on a match or a throwing predicate; returns true once settled. */
           const consider = (frame: CapturedFrame): boolean => {
             if (frame.index < from) return false;
+            if (frame.error) {
+              settle(() => reject(this.#badFrameError(frame, `while waiting for ${options.what}`, started)));
+              return true;
+            }
             let matched: boolean;
             try {
               matched = predicate(frame, frame.index);
@@ -413,7 +444,11 @@ export class WsSession {
    * captured at or after that index. Fails fast on a stall: as soon as no event of the run has
    * arrived for more than `stallMs`, rejects (component 'agent', layer 'budget', code 'stall')
    * without waiting out the rest of the budget. Events without a run_id inside the run's
-   * window are collected (and flagged later by `checkRunSequence`).
+   * window are collected (and flagged later by `checkRunSequence`). Events of other runs are
+   * skipped only when their `agent_started` came on this connection before them: an event
+   * carrying the run_id of a run this connection never started (another user's, a stale one)
+   * fails the run at once (websocket/frame, code 'foreign-run-id', as a cross-talk check would
+   * classify it). So does any bad frame in the window (websocket/frame, the FrameError's code).
    */
   waitForRun(target: string | { after: number }, options: RunWaitOptions): Promise<RunCapture> {
     const stallMs = options.stallMs ?? DEFAULT_BUDGETS.stall;
@@ -482,7 +517,12 @@ export class WsSession {
 
           /** Returns true when the run is over (resolved or rejected). */
           const consider = (frame: CapturedFrame): boolean => {
-            if (frame.index < windowStart || !isAgentEventType(frame.type)) return false;
+            if (frame.index < windowStart) return false;
+            if (frame.error) {
+              settle(() => reject(this.#badFrameError(frame, `while waiting for the terminal event of run ${runId ?? label}`, started, events)));
+              return true;
+            }
+            if (!isAgentEventType(frame.type)) return false;
             const id = runIdOf(frame);
             if (runId === undefined) {
               if (frame.type !== 'agent_started') return false;
@@ -503,7 +543,10 @@ export class WsSession {
               runId = id;
               windowStart = frame.index;
             } else if (id !== undefined && id !== runId) {
-              return false;
+              if (this.#startedHere(id, frame.index)) return false; // another run of this connection
+              const followed = runId;
+              settle(() => reject(this.#foreignRunError(frame, id, followed, started, events)));
+              return true;
             }
             events.push(frame);
             if (isTerminalEventType(frame.type)) {
@@ -604,14 +647,99 @@ export class WsSession {
     const index = this.#frames.length;
     let frame: CapturedFrame;
     try {
-      const normalized = normalizeFrame(data, isBinary, this.#maxFrameBytes === undefined ? {} : { maxBytes: this.#maxFrameBytes });
+      const normalized = normalizeFrame(data, isBinary, { maxBytes: this.#limits.maxFrameBytes });
       frame = { ...normalized, index, receivedAt, receivedAtEpoch };
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
-      frame = { type: INVALID_FRAME_TYPE, fields: {}, wrapped: 'flat', raw: error.preview, sizeBytes: error.sizeBytes, index, receivedAt, receivedAtEpoch, error };
+      frame = this.#invalidFrame(error, index, receivedAt, receivedAtEpoch);
     }
+    this.#record(frame);
+  }
+
+  /**
+   * ws stopped reading a frame (over the hard cap, or broken framing such as invalid UTF-8) and
+   * closes with 1009/1007/1002. It is captured like any bad frame, so the wait in progress fails
+   * on it, classified, instead of on the close that follows.
+   */
+  #captureUnreadable(error: Error): void {
+    if (this.#brokenFrame) return;
+    const code = errorCode(error);
+    const cap = this.#limits.hardMaxFrameBytes;
+    const frameError =
+      code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'
+        ? new FrameError(
+          'too-large',
+          `received a frame that exceeds the client's ${formatBytes(cap)} hard cap (${cap} bytes); the client stopped reading it at its header and closed the connection with 1009 (message too big)`,
+          `<not read: over ${cap} bytes>`,
+          cap + 1, // a lower bound: the frame was never read
+        )
+        : new FrameError('ws-protocol', `received a broken WebSocket frame (${error.message}); the client closed the connection`, '<not read>', 0); // size unknown
+    const frame = this.#invalidFrame(frameError, this.#frames.length, this.nowMs(), Date.now());
+    this.#brokenFrame = frame;
+    this.#record(frame);
+  }
+
+  #invalidFrame(error: FrameError, index: number, receivedAt: number, receivedAtEpoch: number): CapturedFrame {
+    return { type: INVALID_FRAME_TYPE, fields: {}, wrapped: 'flat', raw: error.preview, sizeBytes: error.sizeBytes, index, receivedAt, receivedAtEpoch, error };
+  }
+
+  #record(frame: CapturedFrame): void {
     this.#frames.push(frame);
+    const runId = frame.type === 'agent_started' ? runIdOf(frame) : undefined;
+    if (runId !== undefined && !this.#startedRuns.has(runId)) this.#startedRuns.set(runId, frame.index);
     this.#emit({ kind: 'frame', frame });
+  }
+
+  /** Run `runId` was opened by an agent_started on this connection at or before `index`. */
+  #startedHere(runId: string, index: number): boolean {
+    const at = this.#startedRuns.get(runId);
+    return at !== undefined && at <= index;
+  }
+
+  /** The wait in progress fails on a bad frame: classified by its FrameError, with where it came. */
+  #badFrameError(frame: CapturedFrame, context: string, startedMs: number, runEvents?: CapturedFrame[]): CheckError {
+    const error = frame.error!;
+    const preview = redactText(error.preview, this.#secrets);
+    // The preview shows what the text was; for an oversize or unread frame it says nothing new.
+    const shown = error.problem === 'too-large' || error.problem === 'ws-protocol' ? '' : `; frame: ${preview}`;
+    return new CheckError(
+      `the server sent a bad frame (#${frame.index} at t+${formatMs(frame.receivedAt)}) ${context}: ${error.message}${shown}`,
+      {
+        ...error.details,
+        endpoint: this.endpoint,
+        elapsedMs: Math.max(0, Math.round(this.nowMs() - startedMs)),
+        evidence: {
+          ...error.details.evidence,
+          preview,
+          frameIndex: frame.index,
+          ...(runEvents ? { runEvents: runEvents.map((e) => compactFrame(e)) } : {}),
+          lastFrames: this.#lastFrames(10),
+        },
+      },
+      { cause: error },
+    );
+  }
+
+  #foreignRunError(frame: CapturedFrame, foreignRunId: string, runId: string, startedMs: number, runEvents: CapturedFrame[]): CheckError {
+    const started = [...this.#startedRuns].filter(([, at]) => at <= frame.index).map(([id]) => id);
+    return new CheckError(
+      `${frame.type} (frame #${frame.index} at t+${formatMs(frame.receivedAt)}) carries run_id ${foreignRunId}, the run_id of another run: this connection started ${started.length === 1 ? 'only run' : 'runs'} ${started.join(', ')} and was following run ${runId}; every event must carry its own run's run_id`,
+      {
+        component: 'websocket',
+        layer: 'frame',
+        code: 'foreign-run-id',
+        endpoint: this.endpoint,
+        elapsedMs: Math.max(0, Math.round(this.nowMs() - startedMs)),
+        evidence: {
+          runId,
+          foreignRunId,
+          startedRuns: started,
+          frame: compactFrame(frame),
+          runEvents: runEvents.map((e) => compactFrame(e)),
+          lastFrames: this.#lastFrames(10),
+        },
+      },
+    );
   }
 
   #emit(event: SessionEvent): void {
@@ -629,6 +757,8 @@ export class WsSession {
   }
 
   #closedError(what: string, startedMs: number, runEvents?: CapturedFrame[]): Error {
+    // The client closed over a frame it could not read: that frame is the failure, not the close.
+    if (this.#brokenFrame) return this.#badFrameError(this.#brokenFrame, `while waiting for ${what}`, startedMs, runEvents);
     const info = this.#closeInfo!;
     if (info.by === 'client') {
       return new Error(`the suite closed the WebSocket session while still waiting for ${what}`);
@@ -661,65 +791,61 @@ export class WsHandshakeError extends CheckError {
   readonly outcome: HandshakeOutcome;
 
   constructor(outcome: HandshakeOutcome, endpoint: string, budget: Budget, cause?: unknown) {
-    const { message, layer, code } = describeOutcome(outcome, endpoint, budget);
     const details: CheckErrorDetails = {
       component: 'websocket',
-      layer,
+      ...classifyHandshake(outcome),
       endpoint,
       elapsedMs: Math.round(outcome.ms),
       evidence: { outcome, budget: budget.path },
     };
-    if (code !== undefined) details.code = code;
     if (outcome.kind === 'http-rejected' && outcome.correlationId) details.correlationId = outcome.correlationId;
-    super(message, details, cause === undefined ? undefined : { cause });
+    super(describeOutcome(outcome, endpoint, budget), details, cause === undefined ? undefined : { cause });
     this.name = 'WsHandshakeError';
     this.outcome = outcome;
   }
 }
 
-function describeOutcome(outcome: HandshakeOutcome, endpoint: string, budget: Budget): { message: string; layer: Layer; code?: string | number } {
+/**
+ * Layer and code of a handshake outcome, the one mapping behind WsHandshakeError and the
+ * handshake checks (helpers/handshake-checks.ts), so both blame the same layer.
+ */
+export function classifyHandshake(outcome: HandshakeOutcome): { layer: Layer; code: string | number } {
   switch (outcome.kind) {
     case 'established':
-      return { message: `WebSocket ${endpoint} established`, layer: 'ws-handshake' };
+      return { layer: 'ws-handshake', code: 'accepted' };
     case 'http-rejected':
-      return {
-        message: `WebSocket handshake to ${endpoint} was rejected with HTTP ${outcome.status} before the upgrade after ${formatMs(outcome.ms)}${outcome.body ? `: ${truncateText(outcome.body, 200)}` : ''}`,
-        layer: 'ws-handshake',
-        code: outcome.status,
-      };
+      return { layer: 'ws-handshake', code: outcome.status };
     case 'closed-after-upgrade':
-      return {
-        message: `WebSocket ${endpoint} upgraded (101), then the server closed it with ${describeClose(outcome.code, outcome.reason)} after ${formatMs(outcome.ms)}, before connection_established`,
-        layer: 'ws-close',
-        code: outcome.code,
-      };
+      return { layer: 'ws-close', code: outcome.code };
     case 'network-error':
-      return {
-        message: `WebSocket handshake to ${endpoint} failed before any HTTP answer after ${formatMs(outcome.ms)}: ${outcome.code} ${outcome.message}`,
-        layer: 'ws-handshake',
-        code: outcome.code,
-      };
+      return { layer: 'ws-handshake', code: outcome.code };
     case 'timeout':
-      return {
-        message:
-          outcome.stage === 'upgrade'
-            ? `WebSocket handshake to ${endpoint}: no answer to the upgrade request within budget '${budget.path}' (${formatMs(budget.ms)})`
-            : `WebSocket ${endpoint} upgraded (101) but sent no connection_established within budget '${budget.path}' (${formatMs(budget.ms)})`,
-        layer: 'budget',
-        code: 'timeout',
-      };
+      return { layer: 'budget', code: 'timeout' };
     case 'protocol-mismatch':
-      return {
-        message: `WebSocket ${endpoint}: offered subprotocol ${outcome.offered || '(none)'} but the server echoed ${outcome.echoed ?? '(none)'} (${outcome.message})`,
-        layer: 'protocol',
-        code: 'subprotocol',
-      };
+      return { layer: 'protocol', code: 'subprotocol' };
     case 'unexpected-frame':
-      return {
-        message: `WebSocket ${endpoint}: the first frame was ${outcome.frameType}, expected connection_established (${outcome.reason}); frame: ${outcome.preview}`,
-        layer: 'frame',
-        code: outcome.frameType,
-      };
+      return { layer: 'frame', code: outcome.frameType };
+  }
+}
+
+function describeOutcome(outcome: HandshakeOutcome, endpoint: string, budget: Budget): string {
+  switch (outcome.kind) {
+    case 'established':
+      return `WebSocket ${endpoint} established`;
+    case 'http-rejected':
+      return `WebSocket handshake to ${endpoint} was rejected with HTTP ${outcome.status} before the upgrade after ${formatMs(outcome.ms)}${outcome.body ? `: ${truncateText(outcome.body, 200)}` : ''}`;
+    case 'closed-after-upgrade':
+      return `WebSocket ${endpoint} upgraded (101), then the server closed it with ${describeClose(outcome.code, outcome.reason)} after ${formatMs(outcome.ms)}, before connection_established`;
+    case 'network-error':
+      return `WebSocket handshake to ${endpoint} failed before any HTTP answer after ${formatMs(outcome.ms)}: ${outcome.code} ${outcome.message}`;
+    case 'timeout':
+      return outcome.stage === 'upgrade'
+        ? `WebSocket handshake to ${endpoint}: no answer to the upgrade request within budget '${budget.path}' (${formatMs(budget.ms)})`
+        : `WebSocket ${endpoint} upgraded (101) but sent no connection_established within budget '${budget.path}' (${formatMs(budget.ms)})`;
+    case 'protocol-mismatch':
+      return `WebSocket ${endpoint}: offered subprotocol ${outcome.offered || '(none)'} but the server echoed ${outcome.echoed ?? '(none)'} (${outcome.message})`;
+    case 'unexpected-frame':
+      return `WebSocket ${endpoint}: the first frame was ${outcome.frameType}, expected connection_established (${outcome.reason}); frame: ${outcome.preview}`;
   }
 }
 
@@ -834,9 +960,11 @@ async function openSession(options: ConnectOptions): Promise<{ session: WsSessio
   const headers: Record<string, string> = { ...options.headers };
   if (options.auth.method === 'header') headers.Authorization = `Bearer ${options.auth.token}`;
 
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const limits = { maxFrameBytes, hardMaxFrameBytes: Math.max(options.hardMaxFrameBytes ?? DEFAULT_HARD_MAX_FRAME_BYTES, maxFrameBytes) };
   let ws: WebSocket;
   try {
-    ws = new WebSocket(url, offered, { headers, perMessageDeflate: false, followRedirects: false });
+    ws = new WebSocket(url, offered, { headers, perMessageDeflate: false, followRedirects: false, maxPayload: limits.hardMaxFrameBytes });
   } catch (error) {
     throw new CheckError(`cannot open a WebSocket to ${endpoint}: ${redactText((error as Error).message, secrets)}`, {
       component: 'websocket',
@@ -845,7 +973,7 @@ async function openSession(options: ConnectOptions): Promise<{ session: WsSessio
       evidence: { offered: offered.map(redactProtocol) },
     });
   }
-  const session = new WsSession(ws, endpoint, secrets, options.maxFrameBytes);
+  const session = new WsSession(ws, endpoint, secrets, limits);
   try {
     const outcome = await options.budget.step('ws handshake', (signal) => awaitHandshake(session, offered, secrets, signal), {
       component: 'websocket',

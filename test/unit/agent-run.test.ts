@@ -202,3 +202,48 @@ describe('startAgentRun', () => {
     expect(error.message).toMatch(/^Budget exhausted at 'agent-run › wait agent_started': .*; waiting for agent_started; last frame seen: #0 connection_established/);
   });
 });
+
+describe('startAgentRun with a bad frame right after agent_started', () => {
+  // The platform's frame_garbage kinds, sent by a scripted agent: each fails the run at once,
+  // classified, while the run itself would have completed.
+  const kinds: { kind: string; bad: (runId: string) => { data: string | Buffer; binary: boolean }; code: string; message: RegExp }[] = [
+    {
+      kind: 'non_json',
+      bad: (runId) => ({ data: JSON.stringify({ type: 'agent_thinking', run_id: runId }).slice(0, 30), binary: false }),
+      code: 'FRAME_NOT_JSON',
+      message: /received a non-JSON frame \(/,
+    },
+    { kind: 'binary', bad: () => ({ data: Buffer.from([0x82, 0xa4, 0xff]), binary: true }), code: 'FRAME_BINARY', message: /received a binary frame of 3 bytes/ },
+    {
+      kind: 'huge',
+      bad: (runId) => ({ data: JSON.stringify({ type: 'agent_thinking', run_id: runId, reasoning: 'x'.repeat(10 * 1024 * 1024) }), binary: false }),
+      code: 'FRAME_TOO_LARGE',
+      message: /received a frame of 10\.0 MiB \(\d+ bytes\) that exceeds the 1\.0 MiB \(1048576 bytes\) frame limit$/,
+    },
+    { kind: 'no_type', bad: (runId) => ({ data: JSON.stringify({ run_id: runId, reasoning: 'r' }), binary: false }), code: 'FRAME_MISSING_TYPE', message: /received a frame without type/ },
+    {
+      kind: 'foreign_run_id',
+      bad: () => ({ data: JSON.stringify({ type: 'agent_thinking', run_id: 'run-of-someone-else', reasoning: 'another request' }), binary: false }),
+      code: 'foreign-run-id',
+      message: /carries run_id run-of-someone-else, the run_id of another run: this connection started only run r1/,
+    },
+  ];
+  for (const { kind, bad, code, message } of kinds) {
+    it(`${kind}: fails with websocket/frame ${code} at once, not after the run or its budget`, async () => {
+      const frames = runOf('r1', 't');
+      const { session } = await agentServer(async (ws) => {
+        await play(ws, frames.slice(0, 1));
+        const { data, binary } = bad('r1');
+        ws.send(data, { binary });
+        await play(ws, frames.slice(1), 300); // the run would complete ~1.2 s later
+      });
+      const started = performance.now();
+      const error = await checkErrorOf(startAgentRun(session, { userRequest: 'q', budget: new Budget('run', 10_000), stallMs: 5_000 }));
+      // Receiving 10 MB on a busy machine takes a moment; the others fail before the run could end.
+      expect(performance.now() - started).toBeLessThan(kind === 'huge' ? 4_000 : 1_000);
+      expect(error.details).toMatchObject({ component: 'websocket', layer: 'frame', code });
+      expect(error.message).toMatch(message);
+      expect(error.details.evidence?.runEvents).toEqual([expect.objectContaining({ i: 1, type: 'agent_started', run_id: 'r1' })]);
+    });
+  }
+});

@@ -5,6 +5,7 @@ import {
   checkRunSequence,
   compactFrame,
   CRITICAL_EVENTS,
+  formatBytes,
   FrameError,
   normalizeFrame,
   selectRunFrames,
@@ -20,6 +21,14 @@ function frameErrorOf(fn: () => unknown): FrameError {
   }
   throw new Error('expected a FrameError');
 }
+
+describe('formatBytes', () => {
+  it('keeps bytes under 1 KiB exact and gives one decimal above', () => {
+    expect([0, 1023, 1024, 1536, 1024 * 1024 - 1, 1024 * 1024, 10 * 1024 * 1024 + 40].map(formatBytes)).toEqual([
+      '0 bytes', '1023 bytes', '1.0 KiB', '1.5 KiB', '1024.0 KiB', '1.0 MiB', '10.0 MiB',
+    ]);
+  });
+});
 
 describe('normalizeFrame', () => {
   it('keeps a flat frame as is', () => {
@@ -80,7 +89,7 @@ describe('normalizeFrame', () => {
     const error = frameErrorOf(() => normalizeFrame(text, false));
     expect(error.problem).toBe('not-json');
     expect(error.details.code).toBe('FRAME_NOT_JSON');
-    expect(error.message).toMatch(/^received a frame that is not JSON \(/);
+    expect(error.message).toMatch(/^received a non-JSON frame \(/);
     expect(error.preview.startsWith('not json yyy')).toBe(true);
     expect(error.preview.length).toBeLessThan(230);
   });
@@ -92,19 +101,30 @@ describe('normalizeFrame', () => {
 
   it('classifies a missing or non-string type', () => {
     expect(frameErrorOf(() => normalizeFrame('{"run_id":"r"}', false)).message).toBe(
-      'received a JSON frame with no "type"; every frame needs a string type',
+      'received a frame without type (a JSON object with no "type"); every frame needs a string type',
     );
     const numeric = frameErrorOf(() => normalizeFrame('{"type":7}', false));
     expect(numeric.problem).toBe('missing-type');
-    expect(numeric.message).toBe('received a JSON frame with a "type" that is a number; every frame needs a string type');
+    expect(numeric.message).toBe('received a frame without type (a JSON object with a "type" that is a number); every frame needs a string type');
+    expect(numeric.details.code).toBe('FRAME_MISSING_TYPE');
   });
 
   it('classifies an over-size frame before parsing it', () => {
     const error = frameErrorOf(() => normalizeFrame(Buffer.alloc(2_000, 'a'), false, { maxBytes: 1_000 }));
     expect(error.problem).toBe('too-large');
-    expect(error.message).toBe('received a frame of 2000 bytes, over the 1000-byte limit');
+    expect(error.message).toBe('received a frame of 2.0 KiB (2000 bytes) that exceeds the 1000 bytes frame limit');
+    expect(error.details.code).toBe('FRAME_TOO_LARGE');
     const fromString = frameErrorOf(() => normalizeFrame(`{"type":"x","p":"${'a'.repeat(1_100_000)}"}`, false));
     expect(fromString.problem).toBe('too-large');
+    expect(fromString.message).toBe('received a frame of 1.0 MiB (1100019 bytes) that exceeds the 1.0 MiB (1048576 bytes) frame limit');
+  });
+
+  it('names a 10 MB frame in MiB and bytes, and parses none of it', () => {
+    const huge = Buffer.alloc(10 * 1024 * 1024 + 40, 'x');
+    const error = frameErrorOf(() => normalizeFrame(huge, false));
+    expect(error.message).toBe('received a frame of 10.0 MiB (10485800 bytes) that exceeds the 1.0 MiB (1048576 bytes) frame limit');
+    expect(error.sizeBytes).toBe(10_485_800);
+    expect(error.preview).toBe(`${'x'.repeat(200)}… (+4 bytes)`);
   });
 });
 

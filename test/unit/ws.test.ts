@@ -8,7 +8,8 @@ import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import { Budget, BudgetExceededError } from '../../helpers/budgets.ts';
 import { CheckError } from '../../helpers/errors.ts';
 import { FrameError } from '../../helpers/frames.ts';
-import { connectWs, probeHandshake, WsHandshakeError, type ConnectOptions, type HandshakeOutcome, type WsSession } from '../../helpers/ws.ts';
+import { expectHandshakeAccepted, expectHandshakeRefused } from '../../helpers/handshake-checks.ts';
+import { classifyHandshake, connectWs, probeHandshake, WsHandshakeError, type ConnectOptions, type HandshakeOutcome, type WsSession } from '../../helpers/ws.ts';
 import { rejectionOf } from '../support/net.ts';
 
 // ---- a scripted WebSocket server on 127.0.0.1 ------------------------------------------------
@@ -262,7 +263,7 @@ describe('probeHandshake / connectWs: refusals and failures', () => {
     const garbage = await startServer(async ({ accept }) => (await accept()).send('<html>'));
     const outcome = await probeHandshake(opts(garbage.url));
     expect(outcome).toMatchObject({ kind: 'unexpected-frame', frameType: '<invalid>', preview: '<html>' });
-    expect((outcome as Extract<HandshakeOutcome, { kind: 'unexpected-frame' }>).reason).toMatch(/^received a frame that is not JSON/);
+    expect((outcome as Extract<HandshakeOutcome, { kind: 'unexpected-frame' }>).reason).toMatch(/^received a non-JSON frame/);
   });
 
   it('classifies a connection_established without user_id', async () => {
@@ -276,6 +277,49 @@ describe('probeHandshake / connectWs: refusals and failures', () => {
     const error = await rejectionOf(connectWs(opts('http://127.0.0.1:1/ws')));
     expect(error).toBeInstanceOf(CheckError);
     expect((error as CheckError).details.layer).toBe('config');
+  });
+});
+
+describe('classifyHandshake', () => {
+  const outcomes: HandshakeOutcome[] = [
+    { kind: 'established', protocol: 'jwt.<redacted>', connectionId: 'c', userId: 'u', ms: 5 },
+    { kind: 'http-rejected', status: 503, body: '', ms: 5 },
+    { kind: 'closed-after-upgrade', code: 1011, reason: 'not ready', ms: 5 },
+    { kind: 'network-error', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED', ms: 5 },
+    { kind: 'timeout', stage: 'first-frame', ms: 5 },
+    { kind: 'protocol-mismatch', offered: 'jwt.<redacted>', echoed: null, message: 'Server sent no subprotocol', ms: 5 },
+    { kind: 'unexpected-frame', frameType: '<invalid>', reason: 'received a non-JSON frame', preview: '<html>', ms: 5 },
+  ];
+
+  it('gives each outcome one layer and code', () => {
+    expect(outcomes.map(classifyHandshake)).toEqual([
+      { layer: 'ws-handshake', code: 'accepted' },
+      { layer: 'ws-handshake', code: 503 },
+      { layer: 'ws-close', code: 1011 },
+      { layer: 'ws-handshake', code: 'ECONNREFUSED' },
+      { layer: 'budget', code: 'timeout' },
+      { layer: 'protocol', code: 'subprotocol' },
+      { layer: 'frame', code: '<invalid>' },
+    ]);
+  });
+
+  it('is the mapping behind WsHandshakeError and both handshake checks', () => {
+    const thrownBy = (fn: () => void): CheckError => {
+      try {
+        fn();
+      } catch (error) {
+        if (error instanceof CheckError) return error;
+        throw error;
+      }
+      throw new Error('expected a CheckError');
+    };
+    for (const outcome of outcomes.slice(1)) {
+      const expected = classifyHandshake(outcome);
+      expect(new WsHandshakeError(outcome, 'ws://127.0.0.1/ws', new Budget('b', 100)).details, outcome.kind).toMatchObject(expected);
+      expect(thrownBy(() => expectHandshakeAccepted(outcome, 'x')).details, outcome.kind).toMatchObject(expected);
+      expect(thrownBy(() => expectHandshakeRefused(outcome, 'x')).details, outcome.kind).toMatchObject(expected);
+    }
+    expect(thrownBy(() => expectHandshakeRefused(outcomes[0]!, 'x')).details).toMatchObject({ component: 'websocket', layer: 'ws-handshake', code: 'accepted' });
   });
 });
 
@@ -310,7 +354,8 @@ describe('WsSession capture', () => {
     ws.send(Buffer.from([0xde, 0xad]), { binary: true });
     json(ws, { no: 'type' });
     json(ws, { type: 'pong', data: { seq: 1 } });
-    const pong = await session.waitFor((f) => f.type === 'pong', { budget: new Budget('w', 1_000), what: 'pong' });
+    // From index 4: the bad frames before it are outside this wait's window.
+    const pong = await session.waitFor((f) => f.type === 'pong', { budget: new Budget('w', 1_000), what: 'pong', fromIndex: 4 });
     expect(pong.index).toBe(4);
     expect(pong.wrapped).toBe('data');
     expect(pong.fields.seq).toBe(1);
@@ -325,7 +370,7 @@ describe('WsSession capture', () => {
     expect(session.frames[1]!.raw).toBe('not json at all');
     expect(session.isOpen).toBe(true);
     const dump = session.dump();
-    expect(dump).toContain('<- <invalid>  received a frame that is not JSON');
+    expect(dump).toContain('<- <invalid>  received a non-JSON frame');
     expect(dump).toContain('<- pong  {"type":"pong","data":{"seq":1}}');
   });
 
@@ -519,6 +564,7 @@ describe('WsSession.waitForRun', () => {
     const session = await open(server.url);
     const ws = await server.next();
     json(ws, runFrames('r1')[0]!);
+    json(ws, runFrames('r2')[0]!); // r2 is a run of this connection too, so its events are skipped
     const noise = setInterval(() => json(ws, { type: 'agent_thinking', run_id: 'r2', reasoning: 'other' }), 40);
     try {
       const error = (await rejectionOf(session.waitForRun('r1', { budget: new Budget('run', 3_000), stallMs: 200 }))) as CheckError;
@@ -562,5 +608,153 @@ describe('WsSession.waitForRun', () => {
     json(ws, { type: 'agent_started', thread_id: 't', agent_name: 'a', task_description: 'd' });
     const error = (await rejectionOf(session.waitForRun({ after: 1 }, { budget: new Budget('run', 1_000) }))) as CheckError;
     expect(error.details).toMatchObject({ component: 'agent', layer: 'ordering', code: 'missing-run-id' });
+  });
+});
+
+// ---- bad frames from the target ------------------------------------------------------------------
+
+/** Resolves once the session has closed (bounded by the test timeout). */
+function closed(session: WsSession): Promise<void> {
+  if (session.closeInfo) return Promise.resolve();
+  return new Promise((resolve) => {
+    const unsubscribe = session.subscribe((event) => {
+      if (event.kind !== 'close') return;
+      unsubscribe();
+      resolve();
+    });
+  });
+}
+
+describe('bad frames from the target', () => {
+  const cases: { name: string; send: (ws: ServerSocket) => void; code: string; message: RegExp }[] = [
+    {
+      name: 'non-JSON',
+      send: (ws) => ws.send('{"type":"agent_thinking","run_'),
+      code: 'FRAME_NOT_JSON',
+      message: /^the server sent a bad frame \(#1 at t\+\d+ ms\) while waiting for pong: received a non-JSON frame \(.+\); frame: \{"type":"agent_thinking","run_$/,
+    },
+    {
+      name: 'binary',
+      send: (ws) => ws.send(Buffer.from([0x82, 0xff]), { binary: true }),
+      code: 'FRAME_BINARY',
+      message: /^the server sent a bad frame \(#1 at t\+\d+ ms\) while waiting for pong: received a binary frame of 2 bytes; the contract allows only JSON text frames; frame: <binary 2 bytes: 82ff>$/,
+    },
+    {
+      name: 'typeless',
+      send: (ws) => json(ws, { run_id: 'r1', reasoning: 'hm' }),
+      code: 'FRAME_MISSING_TYPE',
+      message: /^the server sent a bad frame \(#1 at t\+\d+ ms\) while waiting for pong: received a frame without type \(a JSON object with no "type"\); every frame needs a string type; frame: \{"run_id":"r1","reasoning":"hm"\}$/,
+    },
+  ];
+  for (const { name, send, code, message } of cases) {
+    it(`fails a wait at once on a ${name} frame in its window, as websocket/frame ${code}, and keeps the connection`, async () => {
+      const server = await scripted();
+      const session = await open(server.url);
+      const ws = await server.next();
+      setTimeout(() => send(ws), 20);
+      const started = performance.now();
+      const error = (await rejectionOf(session.waitFor((f) => f.type === 'pong', { budget: new Budget('w', 5_000), what: 'pong' }))) as CheckError;
+      expect(performance.now() - started).toBeLessThan(1_000);
+      expect(error).toBeInstanceOf(CheckError);
+      expect(error).not.toBeInstanceOf(BudgetExceededError);
+      expect(error.details).toMatchObject({ component: 'websocket', layer: 'frame', code, evidence: { frameIndex: 1 } });
+      expect(error.message).toMatch(message);
+      expect(session.isOpen).toBe(true);
+    });
+  }
+
+  it('fails a run at once on a bad frame after agent_started, with the run events so far', async () => {
+    const server = await scripted();
+    const session = await open(server.url);
+    const ws = await server.next();
+    const frames = runFrames('r1');
+    void play(ws, frames.slice(0, 1)).then(() => ws.send(Buffer.from([1]), { binary: true })).then(() => play(ws, frames.slice(1)));
+    const started = performance.now();
+    const error = (await rejectionOf(session.waitForRun('r1', { budget: new Budget('run', 5_000), stallMs: 2_000 }))) as CheckError;
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(error.details).toMatchObject({ component: 'websocket', layer: 'frame', code: 'FRAME_BINARY' });
+    expect(error.message).toMatch(/^the server sent a bad frame \(#2 at t\+\d+ ms\) while waiting for the terminal event of run r1: received a binary frame of 1 bytes/);
+    expect((error.details.evidence?.runEvents as { type: string }[]).map((e) => e.type)).toEqual(['agent_started']);
+  });
+
+  it('fails a run on an event carrying the run_id of a run this connection never started', async () => {
+    const server = await scripted();
+    const session = await open(server.url);
+    const ws = await server.next();
+    const frames = runFrames('r1');
+    void play(ws, [frames[0]!, { type: 'agent_thinking', run_id: 'r-other', reasoning: 'another request' }, ...frames.slice(1)]);
+    const error = (await rejectionOf(session.waitForRun('r1', { budget: new Budget('run', 5_000), stallMs: 2_000 }))) as CheckError;
+    expect(error).toBeInstanceOf(CheckError);
+    expect(error.details).toMatchObject({
+      component: 'websocket',
+      layer: 'frame',
+      code: 'foreign-run-id',
+      evidence: { runId: 'r1', foreignRunId: 'r-other', startedRuns: ['r1'], frame: { i: 2, type: 'agent_thinking', run_id: 'r-other' } },
+    });
+    expect(error.message).toMatch(
+      /^agent_thinking \(frame #2 at t\+\d+ ms\) carries run_id r-other, the run_id of another run: this connection started only run r1 and was following run r1; every event must carry its own run's run_id$/,
+    );
+  });
+
+  it('counts an event as foreign when its agent_started only comes after it', async () => {
+    const server = await scripted();
+    const session = await open(server.url);
+    const ws = await server.next();
+    void play(ws, [runFrames('r1')[0]!, runFrames('r2')[1]!, runFrames('r2')[0]!]);
+    const error = (await rejectionOf(session.waitForRun('r1', { budget: new Budget('run', 2_000), stallMs: 1_000 }))) as CheckError;
+    expect(error.details).toMatchObject({ code: 'foreign-run-id', evidence: { foreignRunId: 'r2', startedRuns: ['r1'] } });
+  });
+
+  it('keeps a legit 900 KiB frame under the default limits', async () => {
+    const server = await scripted();
+    const session = await open(server.url);
+    const ws = await server.next();
+    json(ws, { type: 'agent_thinking', run_id: 'r1', reasoning: 'y'.repeat(900 * 1024) });
+    const frame = await session.waitFor((f) => f.type === 'agent_thinking', { budget: new Budget('w', 2_000), what: 'big thinking' });
+    expect(frame.error).toBeUndefined();
+    expect(frame.fields.reasoning).toHaveLength(900 * 1024);
+  });
+
+  it('measures a frame over maxFrameBytes exactly, without parsing it, and keeps the connection', async () => {
+    const server = await scripted();
+    const session = await open(server.url, { maxFrameBytes: 1_000 });
+    const ws = await server.next();
+    const text = JSON.stringify({ type: 'agent_thinking', reasoning: 'x'.repeat(5_000) });
+    ws.send(text);
+    const error = (await rejectionOf(session.waitFor((f) => f.type === 'pong', { budget: new Budget('w', 2_000), what: 'pong' }))) as CheckError;
+    expect(error.details).toMatchObject({ component: 'websocket', layer: 'frame', code: 'FRAME_TOO_LARGE', evidence: { sizeBytes: text.length } });
+    expect(error.message).toMatch(new RegExp(`while waiting for pong: received a frame of 4\\.9 KiB \\(${text.length} bytes\\) that exceeds the 1000 bytes frame limit$`));
+    expect(session.isOpen).toBe(true);
+  });
+
+  it('does not read a frame over the hard cap: closes with 1009 and fails on the frame, not on the close', async () => {
+    const server = await scripted();
+    const session = await open(server.url, { maxFrameBytes: 1_024, hardMaxFrameBytes: 4_096 });
+    const ws = await server.next();
+    ws.send('x'.repeat(64 * 1024));
+    const error = (await rejectionOf(session.waitFor((f) => f.type === 'pong', { budget: new Budget('w', 2_000), what: 'pong' }))) as CheckError;
+    const expected = /^the server sent a bad frame \(#1 at t\+\d+ ms\) while waiting for pong: received a frame that exceeds the client's 4\.0 KiB hard cap \(4096 bytes\); the client stopped reading it at its header and closed the connection with 1009 \(message too big\)$/;
+    expect(error.details).toMatchObject({ component: 'websocket', layer: 'frame', code: 'FRAME_TOO_LARGE', evidence: { sizeBytes: 4_097 } });
+    expect(error.message).toMatch(expected);
+    await closed(session);
+    // The client sent close 1009 and stopped reading the socket, so the server's reply goes unread: 1006.
+    expect(session.closeInfo).toMatchObject({ code: 1006, by: 'client' });
+    // Later waits and sends name the frame too, not a close by the suite (a harness error).
+    const after = (await rejectionOf(session.waitFor((f) => f.type === 'pong', { budget: new Budget('w', 2_000), what: 'pong', fromIndex: 2 }))) as CheckError;
+    expect(after.details).toMatchObject({ layer: 'frame', code: 'FRAME_TOO_LARGE' });
+    expect(() => session.send({ type: 'ping' })).toThrow(/^the server sent a bad frame \(#1 at t\+\d+ ms\) and the client closed the connection over it, so ping cannot be sent: received a frame that exceeds/);
+  });
+
+  it('classifies broken WebSocket framing (invalid UTF-8 in a text frame) as a bad frame', async () => {
+    const server = await scripted();
+    const session = await open(server.url);
+    const ws = await server.next();
+    ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    const error = (await rejectionOf(session.waitFor((f) => f.type === 'pong', { budget: new Budget('w', 2_000), what: 'pong' }))) as CheckError;
+    expect(error.details).toMatchObject({ component: 'websocket', layer: 'frame', code: 'FRAME_WS_PROTOCOL' });
+    expect(error.message).toMatch(/while waiting for pong: received a broken WebSocket frame \(Invalid WebSocket frame: invalid UTF-8 sequence\); the client closed the connection$/);
+    await closed(session);
+    expect(session.closeInfo).toMatchObject({ code: 1006, by: 'client' }); // sent 1007, the reply goes unread
+    expect(session.lastError?.message).toBe('Invalid WebSocket frame: invalid UTF-8 sequence');
   });
 });
