@@ -73,16 +73,36 @@ const BUDGET_KPI_THRESHOLDS: Record<string, number> = { dbProbe: 5_000, httpRequ
 export const DEFAULT_HOST_PATTERN = String.raw`(^|[.-])(staging|stage|stg)([.-]|$)|^localhost$|^127\.\d+\.\d+\.\d+$|^\[?::1\]?$`;
 
 const TARGET_URL_VARIABLES = ['STAGING_BASE_URL', 'STAGING_AUTH_URL', 'STAGING_WS_URL'] as const;
+/** Store URLs only mean something with a target: set alone, they would be silently ignored. */
+const STORE_URL_VARIABLES = ['STAGING_DATABASE_URL', 'STAGING_REDIS_URL'] as const;
+
+/**
+ * Every variable the suite and `npm run e2e` read: a set variable one typo away from one of
+ * these is a misspelling, which would otherwise be ignored (a misspelt STAGING_BASE_URL
+ * silently tests the bundled platform instead of staging).
+ */
+export const KNOWN_VARIABLES = [
+  ...TARGET_URL_VARIABLES, ...STORE_URL_VARIABLES, ...SECRET_VARIABLES, ...Object.values(BUDGET_VARIABLES),
+  'STAGING_TEST_EMAIL', 'STAGING_HOST_PATTERN', 'STAGING_WS_HEARTBEAT_S', 'KPI_DB_SAMPLES', 'KPI_REDIS_SAMPLES', 'KPI_WS_HANDSHAKES',
+  'STAGECHECK_ALLOW_PRODUCTION', 'STAGECHECK_RUN_ID', 'STAGECHECK_REPORT_DIR', 'STAGECHECK_HISTORY_FILE', 'STAGECHECK_HISTORY',
+  'STAGECHECK_CATALOG', 'STAGECHECK_PHASE1_GATE', 'STAGECHECK_RESULT_FILE', 'GOLDEN_PROMPTS_FILE', 'PLATFORM_ADMIN_URL', 'PLATFORM_FAULTS',
+];
 
 export class ConfigError extends Error {
-  readonly problems: string[];
+  // Private, read through a getter: Vitest prints every own property of an error as
+  // "Serialized Error", which would repeat each problem under the message that lists them.
+  readonly #problems: string[];
 
   constructor(problems: string[]) {
     super(`stagecheck configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
-    this.problems = problems;
+    this.#problems = problems;
     // A config mistake is the user's to fix, not ours to debug: no stack trace.
     this.stack = this.message;
+  }
+
+  get problems(): string[] {
+    return this.#problems;
   }
 }
 
@@ -125,36 +145,27 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
 
   // The reference platform's env carries its admin URL: that is how a run knows it is local.
   const mode: SuiteConfig['mode'] = value('STAGING_BASE_URL') && !value('PLATFORM_ADMIN_URL') ? 'staging' : 'local';
-  if (!value('STAGING_BASE_URL')) {
-    const partial = TARGET_URL_VARIABLES.filter((name) => value(name));
-    if (partial.length > 0) {
-      problems.push(
-        `STAGING_BASE_URL is not set but ${partial.join(', ')} is: set all of ${TARGET_URL_VARIABLES.join(', ')} ` +
-          'to test a deployment, or none of them to test the bundled reference platform',
-      );
-    }
-  }
+  problems.push(...partialTargetProblems(value));
+  problems.push(...misspeltVariableProblems(env));
 
-  const baseUrl = parseUrl(value('STAGING_BASE_URL'), 'STAGING_BASE_URL', ['http:', 'https:'], problems);
-  const authUrl = parseUrl(value('STAGING_AUTH_URL'), 'STAGING_AUTH_URL', ['http:', 'https:'], problems);
-  const wsUrl = parseUrl(value('STAGING_WS_URL'), 'STAGING_WS_URL', ['ws:', 'wss:'], problems);
-  const databaseUrl = parseUrl(value('STAGING_DATABASE_URL'), 'STAGING_DATABASE_URL', ['postgres:', 'postgresql:'], problems, true);
-  const redisUrl = parseUrl(value('STAGING_REDIS_URL'), 'STAGING_REDIS_URL', ['redis:', 'rediss:'], problems, true);
+  const baseUrl = parseUrl(value('STAGING_BASE_URL'), 'STAGING_BASE_URL', TARGET_HTTP_URL, problems);
+  const authUrl = parseUrl(value('STAGING_AUTH_URL'), 'STAGING_AUTH_URL', TARGET_HTTP_URL, problems);
+  const wsUrl = parseUrl(value('STAGING_WS_URL'), 'STAGING_WS_URL', TARGET_WS_URL, problems);
+  const databaseUrl = parseUrl(value('STAGING_DATABASE_URL'), 'STAGING_DATABASE_URL', { protocols: ['postgres:', 'postgresql:'], example: 'postgres://user:password@host:5432/db' }, problems);
+  const redisUrl = parseUrl(value('STAGING_REDIS_URL'), 'STAGING_REDIS_URL', { protocols: ['redis:', 'rediss:'], example: 'redis://host:6379' }, problems);
 
   const allowProduction = parseBoolean(value('STAGECHECK_ALLOW_PRODUCTION'), 'STAGECHECK_ALLOW_PRODUCTION', problems);
   const hostPattern = parsePattern(value('STAGING_HOST_PATTERN') ?? DEFAULT_HOST_PATTERN, 'STAGING_HOST_PATTERN', problems);
   if (hostPattern && !allowProduction) {
-    for (const [name, url] of [
-      ['STAGING_BASE_URL', baseUrl],
-      ['STAGING_AUTH_URL', authUrl],
-      ['STAGING_WS_URL', wsUrl],
-    ] as const) {
-      if (url && !hostPattern.test(url.hostname)) {
-        problems.push(
-          `${name} host "${url.hostname}" does not match STAGING_HOST_PATTERN (${hostPattern.source}); ` +
-            'refusing to test what may be production. Set STAGECHECK_ALLOW_PRODUCTION=true (or pass --allow-production to npm run e2e) if you mean it',
-        );
-      }
+    // One problem for all offending URLs: the fix (the flag, or the pattern) is one fix.
+    const outside = ([['STAGING_BASE_URL', baseUrl], ['STAGING_AUTH_URL', authUrl], ['STAGING_WS_URL', wsUrl]] as const)
+      .filter(([, url]) => url && !hostPattern.test(url.hostname))
+      .map(([name, url]) => `${name} host "${url?.hostname}"`);
+    if (outside.length > 0) {
+      problems.push(
+        `${joinNames(outside)} ${outside.length === 1 ? 'does' : 'do'} not match STAGING_HOST_PATTERN (${hostPattern.source}); ` +
+          'refusing to test what may be production. Set STAGECHECK_ALLOW_PRODUCTION=true (or pass --allow-production to npm run e2e) if you mean it',
+      );
     }
   }
 
@@ -180,10 +191,11 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
   }
   problems.push(...checkBudgetRelations(budgets));
 
+  // Fewer samples than the KPI catalog's minimum could only ever give INCONCLUSIVE.
   const samples = {
-    database: parsePositiveInt(value('KPI_DB_SAMPLES'), 'KPI_DB_SAMPLES', 10, problems, 10),
-    redis: parsePositiveInt(value('KPI_REDIS_SAMPLES'), 'KPI_REDIS_SAMPLES', 10, problems, 10),
-    wsHandshakes: parsePositiveInt(value('KPI_WS_HANDSHAKES'), 'KPI_WS_HANDSHAKES', 20, problems, 20),
+    database: parsePositiveInt(value('KPI_DB_SAMPLES'), 'KPI_DB_SAMPLES', 10, problems, 10, "the KPI catalog's minimum"),
+    redis: parsePositiveInt(value('KPI_REDIS_SAMPLES'), 'KPI_REDIS_SAMPLES', 10, problems, 10, "the KPI catalog's minimum"),
+    wsHandshakes: parsePositiveInt(value('KPI_WS_HANDSHAKES'), 'KPI_WS_HANDSHAKES', 20, problems, 20, "the KPI catalog's minimum"),
   };
 
   const heartbeatS = parsePositiveInt(value('STAGING_WS_HEARTBEAT_S'), 'STAGING_WS_HEARTBEAT_S', 35, problems);
@@ -215,6 +227,53 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
     platformAdmin: adminUrl && adminToken ? { url: adminUrl, token: adminToken } : undefined,
   };
   return { problems, config };
+}
+
+/**
+ * A target is all three URLs or none: a partial one would either test the bundled platform
+ * instead (URLs set but not the base) or fail every test on a missing URL.
+ */
+function partialTargetProblems(value: (name: string) => string | undefined): string[] {
+  const set = [...TARGET_URL_VARIABLES, ...STORE_URL_VARIABLES].filter((name) => value(name));
+  if (set.length === 0) return [];
+  const missing = TARGET_URL_VARIABLES.filter((name) => !value(name));
+  if (missing.length === 0) return [];
+  return [
+    `${joinNames(missing)} ${missing.length === 1 ? 'is' : 'are'} not set but ${joinNames(set)} ${set.length === 1 ? 'is' : 'are'}: ` +
+      `set all of ${TARGET_URL_VARIABLES.join(', ')} to test a deployment, or none of them (and no store URL) to test the bundled reference platform`,
+  ];
+}
+
+/** Set variables that are one typo away from a variable the suite reads. */
+function misspeltVariableProblems(env: Env): string[] {
+  const known = new Set<string>(KNOWN_VARIABLES);
+  const problems: string[] = [];
+  for (const [name, raw] of Object.entries(env)) {
+    if (known.has(name) || raw === undefined || raw.trim() === '') continue;
+    const meant = KNOWN_VARIABLES.find((candidate) => withinOneEdit(squash(name), squash(candidate)));
+    if (meant) problems.push(`${name} is set but stagecheck reads no such variable: did you mean ${meant}?`);
+  }
+  return problems;
+}
+
+/** Case and separators do not tell variables apart to a human: STAGING_BASEURL is STAGING_BASE_URL. */
+function squash(name: string): string {
+  return name.toUpperCase().replace(/[_-]/g, '');
+}
+
+/** True when `a` becomes `b` by at most one insertion, deletion, substitution or swap of neighbours. */
+function withinOneEdit(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i += 1;
+  const swapped = a.length === b.length && a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+  return swapped || a.slice(i + 1) === b.slice(i + 1) || a.slice(i + 1) === b.slice(i) || a.slice(i) === b.slice(i + 1);
+}
+
+/** "A", "A and B", "A, B and C". */
+function joinNames(names: readonly string[]): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }
 
 /** Budget relations the contract and the KPI catalog impose, named by env variable. */
@@ -260,38 +319,64 @@ function stripTrailingSlash(href: string): string {
   return href.endsWith('/') ? href.slice(0, -1) : href;
 }
 
-function parseUrl(raw: string | undefined, name: string, protocols: string[], problems: string[], optional = false): URL | undefined {
+interface UrlRule {
+  protocols: string[];
+  example: string;
+  /** The suite appends paths to it: a query or fragment would end up in the middle of every URL. */
+  bareBase?: boolean;
+  /** fetch and ws refuse URLs with user:password@, and reports print these URLs. */
+  noCredentials?: boolean;
+}
+
+const TARGET_HTTP_URL: UrlRule = { protocols: ['http:', 'https:'], example: 'https://api-staging.example.com', bareBase: true, noCredentials: true };
+const TARGET_WS_URL: UrlRule = { protocols: ['ws:', 'wss:'], example: 'wss://api-staging.example.com/ws', noCredentials: true };
+
+function parseUrl(raw: string | undefined, name: string, rule: UrlRule, problems: string[]): URL | undefined {
   if (raw === undefined) return undefined;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    problems.push(`${name} is not a valid URL: "${redactValue(raw)}" (expected e.g. ${protocols[0]}//host${optional ? '' : ':port'})`);
+    problems.push(`${name} is not a valid URL: "${redactValue(raw)}" (expected e.g. ${rule.example})`);
     return undefined;
   }
-  if (!protocols.includes(url.protocol)) {
-    const hint = protocols.includes('ws:') && (url.protocol === 'http:' || url.protocol === 'https:')
+  if (!rule.protocols.includes(url.protocol)) {
+    const hint = rule.protocols.includes('ws:') && (url.protocol === 'http:' || url.protocol === 'https:')
       ? ` (a WebSocket URL uses ws:// or wss://, e.g. ${url.protocol === 'https:' ? 'wss' : 'ws'}://${url.host}${url.pathname})`
-      : '';
-    problems.push(`${name} must use ${protocols.join(' or ')}, got ${url.protocol}${hint}`);
+      : ` (expected e.g. ${rule.example})`;
+    problems.push(`${name} must use ${rule.protocols.join(' or ')}, got ${url.protocol}${hint}`);
     return undefined;
   }
   if (!url.hostname) {
-    problems.push(`${name} has no host: "${redactValue(raw)}"`);
+    problems.push(`${name} has no host: "${redactValue(raw)}" (expected e.g. ${rule.example})`);
+    return undefined;
+  }
+  if (rule.noCredentials && (url.username || url.password)) {
+    // The value is not echoed: the part before @ is a credential.
+    problems.push(`${name} must not carry credentials (user:password@host): authenticate with E2E_BYPASS_KEY, STAGING_TEST_EMAIL and STAGING_TEST_PASSWORD, or STAGING_JWT_SECRET`);
+    return undefined;
+  }
+  if (url.hash) {
+    problems.push(`${name} must not have a fragment (#...): it is never sent to the server (expected e.g. ${rule.example})`);
+    return undefined;
+  }
+  if (rule.bareBase && url.search) {
+    problems.push(`${name} must not have a query (?...): the suite appends paths to it; give only the scheme, host and base path (e.g. ${rule.example})`);
     return undefined;
   }
   return url;
 }
 
-function parsePositiveInt(raw: string | undefined, name: string, fallback: number, problems: string[], minimum = 1): number {
+function parsePositiveInt(raw: string | undefined, name: string, fallback: number, problems: string[], minimum = 1, minimumReason?: string): number {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw)) {
-    problems.push(`${name} must be a whole number${name.endsWith('_MS') ? ' of milliseconds' : ''}, got "${raw}"`);
+    const unit = name.endsWith('_MS') ? ' of milliseconds' : name.endsWith('_S') ? ' of seconds' : '';
+    problems.push(`${name} must be a positive whole number${unit}, got "${raw}"`);
     return fallback;
   }
   const parsed = Number(raw);
   if (parsed < minimum) {
-    problems.push(`${name} must be at least ${minimum}, got ${parsed}`);
+    problems.push(`${name} must be at least ${minimum}${minimumReason ? ` (${minimumReason})` : ''}, got ${parsed}`);
     return fallback;
   }
   return parsed;
@@ -314,7 +399,106 @@ function parsePattern(raw: string, name: string, problems: string[]): RegExp | u
   }
 }
 
-/** URLs given in the wrong variable may carry credentials: never echo them whole. */
+/**
+ * Malformed URLs may carry credentials: everything before the last @ (after the scheme) is
+ * hidden, whatever the slashes, and only then is the value shortened.
+ */
 function redactValue(raw: string): string {
-  return raw.length > 60 ? `${raw.slice(0, 57)}...` : raw.replace(/\/\/[^@/]*@/, '//***@');
+  const hidden = raw.replace(/^([a-z][a-z0-9+.-]*:\/*)?.*@/i, (_, scheme: string | undefined) => `${scheme ?? ''}***@`);
+  return hidden.length > 60 ? `${hidden.slice(0, 57)}...` : hidden;
+}
+
+/**
+ * Checks `--tags-filter` expressions against the declared tags before Vitest starts: Vitest
+ * itself reports an unknown tag only while collecting, once per test file with a stack
+ * trace, after global setup has started the reference platform. Returns one problem per
+ * broken expression. Grammar (Vitest's): tags or `*` patterns, `!`/`not`, `&&`/`and`,
+ * `||`/`or`, parentheses.
+ */
+export function tagsFilterProblems(expressions: readonly string[], knownTags: readonly string[]): string[] {
+  const problems: string[] = [];
+  const known = `known tags: ${knownTags.join(', ')}`;
+  for (const expression of expressions) {
+    const syntax = tagExpressionSyntaxError(expression);
+    if (syntax) {
+      problems.push(`--tags-filter "${expression}" is not a tag expression: ${syntax} (combine tags with && || ! and parentheses, e.g. "p1 && redis")`);
+      continue;
+    }
+    const unknown = tagWords(expression).filter((tag) => !knownTags.some((name) => matchesTag(tag, name)));
+    if (unknown.length > 0) {
+      const names = unknown.map((t) => `"${t}"`).join(', ');
+      problems.push(`--tags-filter "${expression}": ${names} ${unknown.length === 1 ? 'matches' : 'match'} no declared tag, so no test could be selected; ${known}`);
+    }
+  }
+  return problems;
+}
+
+type TagToken = '(' | ')' | '!' | '&&' | '||' | { tag: string };
+
+function tokenizeTags(expression: string): TagToken[] | string {
+  const tokens: TagToken[] = [];
+  const pattern = /\s*(?:(\(|\)|!|&&|\|\|)|([^\s()!&|]+)|(\S))/gy;
+  for (const match of expression.matchAll(pattern)) {
+    const [, operator, word, stray] = match;
+    if (stray !== undefined) return `"${stray}" on its own is not an operator (use && or ||)`;
+    if (operator !== undefined) tokens.push(operator as TagToken);
+    else if (word !== undefined) {
+      const keyword = ({ and: '&&', or: '||', not: '!' } as Record<string, TagToken>)[word.toLowerCase()];
+      tokens.push(keyword ?? { tag: word });
+    }
+  }
+  return tokens;
+}
+
+function tagWords(expression: string): string[] {
+  const tokens = tokenizeTags(expression);
+  return typeof tokens === 'string' ? [] : tokens.flatMap((t) => (typeof t === 'object' ? [t.tag] : []));
+}
+
+/** Recursive descent over or → and → not → (group | tag); returns what is wrong, or undefined. */
+function tagExpressionSyntaxError(expression: string): string | undefined {
+  const tokens = tokenizeTags(expression);
+  if (typeof tokens === 'string') return tokens;
+  if (tokens.length === 0) return 'it is empty';
+  let at = 0;
+  const show = (token: TagToken | undefined) => (token === undefined ? 'the end' : typeof token === 'object' ? `"${token.tag}"` : `"${token}"`);
+  const primary = (): string | undefined => {
+    const token = tokens[at];
+    if (token === '!') {
+      at += 1;
+      return primary();
+    }
+    if (token === '(') {
+      at += 1;
+      const inner = or();
+      if (inner) return inner;
+      if (tokens[at] !== ')') return `expected ")" but found ${show(tokens[at])}`;
+      at += 1;
+      return undefined;
+    }
+    if (typeof token === 'object') {
+      at += 1;
+      return undefined;
+    }
+    return `expected a tag but found ${show(token)}`;
+  };
+  const chain = (operator: '&&' | '||', operand: () => string | undefined) => (): string | undefined => {
+    let problem = operand();
+    while (!problem && tokens[at] === operator) {
+      at += 1;
+      problem = operand();
+    }
+    return problem;
+  };
+  const or = chain('||', chain('&&', primary));
+  const problem = or();
+  if (problem) return problem;
+  return at < tokens.length ? `unexpected ${show(tokens[at])}` : undefined;
+}
+
+/** A `*` in a filter matches any run of characters, as in Vitest. */
+function matchesTag(filterTag: string, name: string): boolean {
+  if (!filterTag.includes('*')) return filterTag === name;
+  const source = filterTag.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  return new RegExp(`^${source}$`).test(name);
 }

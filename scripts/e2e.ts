@@ -22,7 +22,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as loadDotenv } from 'dotenv';
-import { assertConfigValid, ConfigError } from '../helpers/config.ts';
+import { assertConfigValid, ConfigError, tagsFilterProblems } from '../helpers/config.ts';
+import { SUITE_TAGS } from '../tests/tags.ts';
 import { readResultFile } from '../reporter/index.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -49,9 +50,9 @@ export function parseArgs(argv: readonly string[]): E2eArgs {
     const arg = argv[i] as string;
     const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const value = (): string => {
-      if (inline !== undefined) return inline;
+      if (inline !== undefined && inline !== '') return inline;
       const next = argv[i + 1];
-      if (next === undefined || next.startsWith('--')) throw new ConfigError([`${name} needs a value`]);
+      if (inline !== undefined || next === undefined || next.startsWith('--')) throw new ConfigError([`${name} needs a value: ${OPTION_VALUES[name] ?? 'see --help'}`]);
       i += 1;
       return next;
     };
@@ -63,6 +64,7 @@ export function parseArgs(argv: readonly string[]): E2eArgs {
     else if (name === '--help' || name === '-h') help = true;
     else rest.push(arg);
   }
+  checkTagsFilters(rest);
   const merge = rest.some((a) => a === '--merge-reports' || a.startsWith('--merge-reports='));
   const shardArg = rest.find((a, i) => a.startsWith('--shard=') || rest[i - 1] === '--shard');
   const shard = shardArg?.replace(/^--shard=/, '');
@@ -78,6 +80,34 @@ export function parseArgs(argv: readonly string[]): E2eArgs {
   }
   vitestArgs.push(...rest);
   return { vitestArgs, env, merge, help };
+}
+
+/** What each of e2e's own valued options expects, for the message when the value is missing. */
+const OPTION_VALUES: Record<string, string> = {
+  '--phase1-gate': 'the phase-1 gate file written by an earlier run',
+  '--report-dir': 'the directory the reports are written to',
+  '--blob-dir': 'the directory blob reports are written to',
+};
+
+/**
+ * Unknown tags and broken `--tags-filter` expressions are configuration errors, reported before
+ * Vitest starts (Vitest reports them per test file, with stack traces, after setup). The
+ * arguments stay in `vitestArgs`: Vitest still applies the filter.
+ */
+function checkTagsFilters(vitestArgs: readonly string[]): void {
+  const expressions: string[] = [];
+  for (let i = 0; i < vitestArgs.length; i += 1) {
+    const arg = vitestArgs[i] as string;
+    const name = /^--(tags-filter|tagsFilter)(?==|$)/.exec(arg)?.[0];
+    if (!name) continue;
+    const value = arg.length > name.length ? arg.slice(name.length + 1) : vitestArgs[i + 1];
+    if (value === undefined || (arg.length === name.length && value.startsWith('--'))) {
+      throw new ConfigError([`${name} needs a value: a tag expression such as "p1 || p2" or "redis"`]);
+    }
+    expressions.push(value);
+  }
+  const problems = tagsFilterProblems(expressions, SUITE_TAGS.map((tag) => tag.name));
+  if (problems.length > 0) throw new ConfigError(problems);
 }
 
 async function main(): Promise<number> {

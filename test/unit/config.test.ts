@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, checkBudgetRelations, describeConfig, loadConfig, secretValues, type Budgets } from '../../helpers/config.ts';
+import { ConfigError, checkBudgetRelations, describeConfig, loadConfig, secretValues, tagsFilterProblems, type Budgets } from '../../helpers/config.ts';
+import { SUITE_TAGS } from '../../tests/tags.ts';
 import { DEFAULT_BUDGETS } from '../../helpers/budgets.ts';
 
 const STAGING = {
@@ -52,14 +53,57 @@ describe('loadConfig', () => {
   });
 
   it('rejects a partial target instead of silently testing the local platform', () => {
-    expect(problemsOf({ STAGING_WS_URL: 'wss://api-staging.example.com/ws' })[0]).toMatch(/^STAGING_BASE_URL is not set but STAGING_WS_URL is/);
+    expect(problemsOf({ STAGING_WS_URL: 'wss://api-staging.example.com/ws' })).toEqual([expect.stringMatching(/^STAGING_BASE_URL and STAGING_AUTH_URL are not set but STAGING_WS_URL is/)]);
+  });
+
+  it('rejects a base URL without its auth URL instead of failing every test on it', () => {
+    expect(problemsOf({ ...STAGING, STAGING_AUTH_URL: undefined })).toEqual([
+      expect.stringMatching(/^STAGING_AUTH_URL is not set but STAGING_BASE_URL and STAGING_WS_URL are: set all of STAGING_BASE_URL, STAGING_AUTH_URL, STAGING_WS_URL/),
+    ]);
+  });
+
+  it('rejects store URLs without a target: they would be ignored while the bundled platform is tested', () => {
+    expect(problemsOf({ STAGING_REDIS_URL: 'redis://cache-staging:6379' })).toEqual([
+      expect.stringMatching(/^STAGING_BASE_URL, STAGING_AUTH_URL and STAGING_WS_URL are not set but STAGING_REDIS_URL is/),
+    ]);
+  });
+
+  it('rejects a query on a base URL the suite appends paths to, and a fragment anywhere', () => {
+    expect(problemsOf({ ...STAGING, STAGING_AUTH_URL: 'https://auth-staging.example.com/v1?tenant=a' })).toEqual([
+      expect.stringMatching(/^STAGING_AUTH_URL must not have a query \(\?\.\.\.\): the suite appends paths to it/),
+    ]);
+    expect(problemsOf({ ...STAGING, STAGING_WS_URL: 'wss://api-staging.example.com/ws#x' })).toEqual([expect.stringMatching(/^STAGING_WS_URL must not have a fragment/)]);
+    expect(loadConfig({ ...STAGING, STAGING_AUTH_URL: 'https://auth-staging.example.com/v1/' }).authUrl).toBe('https://auth-staging.example.com/v1');
+  });
+
+  it('rejects credentials in a target URL without echoing them', () => {
+    const problems = problemsOf({ ...STAGING, STAGING_BASE_URL: 'https://admin:sentinel-basic@api-staging.example.com' });
+    expect(problems).toEqual([expect.stringMatching(/^STAGING_BASE_URL must not carry credentials \(user:password@host\): authenticate with E2E_BYPASS_KEY/)]);
+    expect(problems.join('\n')).not.toContain('sentinel-basic');
   });
 
   it.each([
-    ['BUDGET_AGENT_RUN_MS', '-5', /^BUDGET_AGENT_RUN_MS must be a whole number of milliseconds, got "-5"/],
-    ['BUDGET_WS_RECEIVE_MS', 'fast', /^BUDGET_WS_RECEIVE_MS must be a whole number of milliseconds, got "fast"/],
+    ['STAGING_BASEURL', 'STAGING_BASE_URL'],
+    ['STAGING_AUTH_ULR', 'STAGING_AUTH_URL'],
+    ['staging_ws_url', 'STAGING_WS_URL'],
+    ['E2E_BYPAS_KEY', 'E2E_BYPASS_KEY'],
+    ['BUDGET_AGENT_RUNS_MS', 'BUDGET_AGENT_RUN_MS'],
+  ])('names the variable %s was probably meant to be (%s)', (typo, meant) => {
+    expect(problemsOf({ [typo]: 'x' })).toEqual([`${typo} is set but stagecheck reads no such variable: did you mean ${meant}?`]);
+  });
+
+  it('leaves unrelated variables alone, however close in prefix', () => {
+    const unrelated = { PATH: '/usr/bin', HOME: '/root', STAGING_DB_URL: 'x', STAGING_TEAM: 'qa', PLATFORM_DATABASE_URL: 'postgres://x@y/z', KPI_CUSTOM: '1' };
+    expect(problemsOf({ ...STAGING, ...unrelated })).toEqual([]);
+  });
+
+  it.each([
+    ['BUDGET_AGENT_RUN_MS', '-5', /^BUDGET_AGENT_RUN_MS must be a positive whole number of milliseconds, got "-5"/],
+    ['BUDGET_WS_RECEIVE_MS', 'fast', /^BUDGET_WS_RECEIVE_MS must be a positive whole number of milliseconds, got "fast"/],
+    ['STAGING_WS_HEARTBEAT_S', 'soon', /^STAGING_WS_HEARTBEAT_S must be a positive whole number of seconds, got "soon"/],
+    ['KPI_WS_HANDSHAKES', 'many', /^KPI_WS_HANDSHAKES must be a positive whole number, got "many"/],
     ['BUDGET_HTTP_MS', '0', /^BUDGET_HTTP_MS must be at least 1, got 0/],
-    ['KPI_DB_SAMPLES', '3', /^KPI_DB_SAMPLES must be at least 10, got 3/],
+    ['KPI_DB_SAMPLES', '3', /^KPI_DB_SAMPLES must be at least 10 \(the KPI catalog's minimum\), got 3/],
     ['STAGECHECK_ALLOW_PRODUCTION', 'maybe', /^STAGECHECK_ALLOW_PRODUCTION must be true or false/],
     ['STAGING_HOST_PATTERN', '(', /^STAGING_HOST_PATTERN is not a valid regular expression/],
     ['STAGECHECK_RUN_ID', 'has spaces!', /^STAGECHECK_RUN_ID "has spaces!" must be 4-64 letters/],
@@ -85,6 +129,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...prod, STAGECHECK_ALLOW_PRODUCTION: 'true' }).baseUrl).toBe('https://api.example.com');
   });
 
+  it('names every host outside the staging pattern in one problem: one fix covers them', () => {
+    const prod = { ...STAGING, STAGING_BASE_URL: 'https://api.example.com', STAGING_WS_URL: 'wss://api.example.com/ws' };
+    expect(problemsOf(prod)).toEqual([
+      expect.stringMatching(/^STAGING_BASE_URL host "api.example.com" and STAGING_WS_URL host "api.example.com" do not match STAGING_HOST_PATTERN .*--allow-production/),
+    ]);
+  });
+
   it('requires a way to authenticate against staging', () => {
     const { E2E_BYPASS_KEY: _unused, ...withoutKey } = STAGING;
     expect(problemsOf(withoutKey)).toEqual([expect.stringMatching(/^no way to authenticate: set E2E_BYPASS_KEY/)]);
@@ -103,14 +154,23 @@ describe('loadConfig', () => {
     expect(secretValues(config)).toEqual(expect.arrayContaining(['sentinel-bypass-key', 'sentinel-password', 'sentinel-dbpass']));
     const problems = problemsOf({ ...STAGING, STAGING_BASE_URL: 'postgres://user:sentinel-in-url@x' });
     expect(problems.join('\n')).not.toContain('sentinel-in-url');
+    // Malformed, so not parsed: a slash in the password, a single slash after the scheme, a long value.
+    for (const raw of ['postgres://ro:sentinel/pw x@db-staging/app', 'postgres:/ro:sentinel-pw@db', `postgres://ro:sentinel-pw@${'d'.repeat(80)} x`]) {
+      const [problem] = problemsOf({ ...STAGING, STAGING_DATABASE_URL: raw });
+      expect(problem).toMatch(/^STAGING_DATABASE_URL (is not a valid URL|has no host): "postgres:\/\/?\*\*\*@/);
+      expect(problem).not.toContain('sentinel');
+    }
   });
 
-  it('has no stack trace to dump: the message is the whole story', () => {
+  it('has no stack trace to dump and no fields that repeat it: the message is the whole story', () => {
     try {
       loadConfig({ ...STAGING, STAGING_BASE_URL: 'nope' });
       expect.unreachable();
     } catch (error) {
       expect((error as Error).stack).toBe((error as Error).message);
+      // Vitest prints enumerable fields as "Serialized Error": the problems must not appear twice.
+      expect(Object.getOwnPropertyNames(error)).not.toContain('problems');
+      expect((error as ConfigError).problems).toEqual([expect.stringMatching(/^STAGING_BASE_URL is not a valid URL: "nope"/)]);
     }
   });
 });
@@ -122,5 +182,31 @@ describe('checkBudgetRelations', () => {
 
   it('flags a stall threshold that could never fire before the run budget', () => {
     expect(checkBudgetRelations({ ...defaults, stall: 30_000 })).toEqual([expect.stringMatching(/^BUDGET_STALL_MS=30000 must be less than BUDGET_AGENT_RUN_MS=30000, or a stall/)]);
+  });
+});
+
+describe('tagsFilterProblems', () => {
+  const tags = SUITE_TAGS.map((tag) => tag.name);
+
+  it.each(['p1', 'p1 || p2', '(p1 && redis) || !agent', 'not p1 and redis', 'p*', '!!websocket'])('accepts %j', (expression) => {
+    expect(tagsFilterProblems([expression], tags)).toEqual([]);
+  });
+
+  it('names an undeclared tag and lists the declared ones', () => {
+    expect(tagsFilterProblems(['p9'], tags)).toEqual([
+      '--tags-filter "p9": "p9" matches no declared tag, so no test could be selected; known tags: p1, p2, p3, p4, p5, p6, backend, auth, websocket, agent, postgres, redis, network',
+    ]);
+    expect(tagsFilterProblems(['p1 || reddis || x*'], tags)).toEqual([expect.stringMatching(/^--tags-filter "p1 \|\| reddis \|\| x\*": "reddis", "x\*" match no declared tag/)]);
+  });
+
+  it.each([
+    ['p1 ||', 'expected a tag but found the end'],
+    ['(p1', 'expected ")" but found the end'],
+    ['p1)', 'unexpected ")"'],
+    ['p1 p2', 'unexpected "p2"'],
+    ['p1 & p2', '"&" on its own is not an operator (use && or ||)'],
+    ['  ', 'it is empty'],
+  ])('explains why %j is not an expression', (expression, why) => {
+    expect(tagsFilterProblems([expression], tags)).toEqual([`--tags-filter "${expression}" is not a tag expression: ${why} (combine tags with && || ! and parentheses, e.g. "p1 && redis")`]);
   });
 });
