@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { z } from 'zod';
 import type { PlatformContext } from '../context.ts';
-import { createRequestListener, HttpError, type Reply, type Route } from '../http/router.ts';
+import { createRequestListener, HttpError, type Reply, type RequestContext, type Route } from '../http/router.ts';
 import { parseBody } from '../http/validate.ts';
 import { linkTokenPair, revokeAccessToken, revokeRefreshOfAccess, spendRefreshToken } from '../storage/token-state.ts';
 import { EmailTakenError, findUserByEmail, upsertPasswordlessUser } from '../storage/users.ts';
@@ -23,6 +23,22 @@ const testAuthBody = z.object({
 
 /** Verifying a dummy hash for unknown emails keeps login timing from revealing which emails exist. */
 let dummyHash: Promise<string> | undefined;
+
+/**
+ * The request body as the handler gets it. Healthy: parsed and validated, a malformed body is a
+ * 422. Under `auth_input_unchecked` the validation is gone, and what it caught crashes the
+ * handler instead: a 500, as an unvalidated endpoint answers bad input.
+ */
+async function requestBody<S extends z.ZodType>(context: PlatformContext, request: Pick<RequestContext, 'readJson'>, schema: S, options?: { optional?: boolean }): Promise<z.infer<S>> {
+  try {
+    return parseBody(schema, await request.readJson(options));
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 422 && context.behaviour.has('auth_input_unchecked')) {
+      throw new HttpError(500, 'internal_error', 'internal server error');
+    }
+    throw error;
+  }
+}
 
 function tokenStoreUnavailable(error: unknown): HttpError {
   return new HttpError(503, 'token_store_unavailable', `token store (redis) unavailable: ${errorMessage(error)}`);
@@ -67,7 +83,7 @@ function routes(context: PlatformContext): Route[] {
       method: 'POST',
       path: '/auth/login',
       handler: async (request) => {
-        const { email, password } = parseBody(loginBody, await request.readJson());
+        const { email, password } = await requestBody(context, request, loginBody);
         const user = await findUserByEmail(context.sql, email);
         dummyHash ??= hashPassword('not-a-real-password');
         const valid = await verifyPassword(password, user?.password_hash ?? (await dummyHash));
@@ -79,7 +95,7 @@ function routes(context: PlatformContext): Route[] {
       method: 'POST',
       path: '/auth/refresh',
       handler: async (request) => {
-        const { refresh_token } = parseBody(refreshBody, await request.readJson());
+        const { refresh_token } = await requestBody(context, request, refreshBody);
         const verified = await verifyToken(context.tokens, refresh_token, 'refresh');
         if (!verified.ok) throw new HttpError(401, 'invalid_refresh_token', verified.error);
         let spent: Awaited<ReturnType<typeof spendRefreshToken>>;
@@ -132,9 +148,12 @@ function routes(context: PlatformContext): Route[] {
         if (!expected) throw new HttpError(503, 'not_configured', 'E2E bypass key is not configured on this deployment');
         const given = request.req.headers['x-e2e-bypass-key'];
         const key = Array.isArray(given) ? given[0] : given;
-        if (!key) throw new HttpError(401, 'missing_bypass_key', 'missing X-E2E-Bypass-Key header');
-        if (!secretsEqual(key, expected)) throw new HttpError(401, 'invalid_bypass_key', 'invalid X-E2E-Bypass-Key');
-        const body = parseBody(testAuthBody, await request.readJson({ optional: true }));
+        // `bypass_key_ignored`: the key check is gone, anyone can mint test users' tokens.
+        if (!context.behaviour.has('bypass_key_ignored')) {
+          if (!key) throw new HttpError(401, 'missing_bypass_key', 'missing X-E2E-Bypass-Key header');
+          if (!secretsEqual(key, expected)) throw new HttpError(401, 'invalid_bypass_key', 'invalid X-E2E-Bypass-Key');
+        }
+        const body = await requestBody(context, request, testAuthBody, { optional: true });
         const email = (body.email ?? 'e2e-default@stagecheck.local').toLowerCase();
         const id = `e2e-${email.split('@')[0]}`;
         let user;

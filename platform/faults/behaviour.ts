@@ -43,6 +43,8 @@ export interface BehaviourParams {
   ws_close_1011: None;
   ws_accept_invalid_tokens: None;
   revocation_ignored: None;
+  bypass_key_ignored: None;
+  auth_input_unchecked: None;
   agent_stall: { after: StallPoint };
   agent_canned: None;
   agent_out_of_order: None;

@@ -134,6 +134,24 @@ export const faultCatalog: readonly FaultDefinition[] = [
     clear: (context) => context.behaviour.clear('revocation_ignored'),
   }),
   defineFault({
+    name: 'bypass_key_ignored',
+    component: 'auth',
+    description: 'POST /auth/e2e/test-auth issues tokens without checking X-E2E-Bypass-Key: a missing or wrong key is accepted.',
+    params: noParams,
+    apply: (context) => context.behaviour.set('bypass_key_ignored', {}),
+    clear: (context) => context.behaviour.clear('bypass_key_ignored'),
+  }),
+  defineFault({
+    name: 'auth_input_unchecked',
+    component: 'auth',
+    description:
+      'The auth service stops validating request bodies (login, refresh, test-auth): malformed JSON or a missing field crashes the handler, ' +
+      'answered 500 internal_error instead of 422. Valid requests work as before.',
+    params: noParams,
+    apply: (context) => context.behaviour.set('auth_input_unchecked', {}),
+    clear: (context) => context.behaviour.clear('auth_input_unchecked'),
+  }),
+  defineFault({
     name: 'agent_stall',
     component: 'agent',
     description:

@@ -45,7 +45,7 @@ afterEach(async () => {
 
 const ALL_FAULTS = [
   'pg_down', 'pg_slow', 'redis_refused', 'redis_silent', 'backend_503', 'health_lies', 'ws_reject_503', 'ws_close_1011',
-  'ws_accept_invalid_tokens', 'revocation_ignored', 'agent_stall', 'agent_canned', 'agent_out_of_order', 'agent_tool_unmatched',
+  'ws_accept_invalid_tokens', 'revocation_ignored', 'bypass_key_ignored', 'auth_input_unchecked', 'agent_stall', 'agent_canned', 'agent_out_of_order', 'agent_tool_unmatched',
   'agent_double_terminal', 'answer_not_persisted', 'thread_leak', 'agent_slow', 'no_heartbeat', 'frame_garbage',
 ];
 
@@ -298,6 +298,44 @@ describe('ws_accept_invalid_tokens', () => {
 
     await faultOff(platform, 'ws_accept_invalid_tokens');
     for (const [name, token] of Object.entries(bad)) expect(await handshakeOutcome(token), name).toBe('close 1008');
+  });
+});
+
+describe('bypass_key_ignored', () => {
+  it('lets test-auth issue tokens with a missing or wrong bypass key; cleared, both are 401 again', async () => {
+    const testAuthWith = (headers: Record<string, string>) => request(`${platform.urls.auth}/auth/e2e/test-auth`, { body: { email: 'keyless@stagecheck.local' }, headers });
+    expect((await testAuthWith({})).body).toMatchObject({ error: 'missing_bypass_key' });
+    expect((await testAuthWith({ 'x-e2e-bypass-key': 'wrong' })).status).toBe(401);
+
+    await faultOn(platform, 'bypass_key_ignored');
+    for (const headers of [{}, { 'x-e2e-bypass-key': 'wrong' }] as Record<string, string>[]) {
+      const issued = await testAuthWith(headers);
+      expect(issued.status, JSON.stringify(headers)).toBe(200);
+      expect(issued.body.access_token, JSON.stringify(headers)).toEqual(expect.any(String));
+    }
+
+    await faultOff(platform, 'bypass_key_ignored');
+    expect((await testAuthWith({})).status).toBe(401);
+    expect((await testAuthWith({ 'x-e2e-bypass-key': 'wrong' })).body).toMatchObject({ error: 'invalid_bypass_key' });
+  });
+});
+
+describe('auth_input_unchecked', () => {
+  it('answers malformed or incomplete auth bodies with 500 instead of 422 while valid ones still work; cleared, 422 again', async () => {
+    const loginWith = (rawBody: string) => request(`${platform.urls.auth}/auth/login`, { rawBody });
+    const refreshWith = (rawBody: string) => request(`${platform.urls.auth}/auth/refresh`, { rawBody });
+    const valid = JSON.stringify({ email: platform.env.STAGING_TEST_EMAIL, password: platform.env.STAGING_TEST_PASSWORD });
+    expect((await loginWith('{"email":"qa@stagecheck.local"}')).status).toBe(422);
+
+    await faultOn(platform, 'auth_input_unchecked');
+    expect((await loginWith('{"email":"qa@stagecheck.local"}')).body).toMatchObject({ error: 'internal_error' });
+    expect((await loginWith('{"email":')).status).toBe(500);
+    expect((await refreshWith('{}')).status).toBe(500);
+    expect((await loginWith(valid)).status).toBe(200);
+
+    await faultOff(platform, 'auth_input_unchecked');
+    expect((await loginWith('{"email":')).status).toBe(422);
+    expect((await refreshWith('{}')).body).toMatchObject({ error: 'validation_error' });
   });
 });
 
