@@ -10,10 +10,39 @@
  * - `Bearer <token>` → `Bearer [redacted]`; `jwt.<token>` (the WS subprotocol form) → `jwt.[redacted]`;
  *   any JWT-looking `eyJ...` blob → `[redacted]`.
  * - JSON/header fields with secret names (`"access_token": "..."`, `X-E2E-Bypass-Key: ...`) → `[redacted]`.
- * - Each explicitly given secret (and its URL-encoded form) → `[redacted]`, longest first.
+ * - Each explicitly given secret, and each secret this process was configured with through its
+ *   environment (see {@link configuredSecrets}), and their URL-encoded forms → `[redacted]`,
+ *   longest first.
  */
+import { SECRET_VARIABLES } from './config.ts';
 
 export const REDACTED = '[redacted]';
+
+/** Store URLs whose password is a secret too. */
+const SECRET_URL_VARIABLES = ['STAGING_DATABASE_URL', 'STAGING_REDIS_URL'] as const;
+
+/**
+ * The secret values in this process's environment (E2E_BYPASS_KEY, STAGING_TEST_PASSWORD, ...,
+ * store URL passwords). Every redaction removes them, also where the caller did not pass them:
+ * a password the suite sent in a request body and a staging's debug error page echoed back
+ * would otherwise reach failure evidence, which Vitest prints and writes to JUnit as it is.
+ */
+export function configuredSecrets(env: NodeJS.ProcessEnv = process.env): string[] {
+  const secrets: string[] = [];
+  for (const name of SECRET_VARIABLES) {
+    const value = env[name]?.trim();
+    if (value) secrets.push(value);
+  }
+  for (const name of SECRET_URL_VARIABLES) {
+    try {
+      const password = new URL(env[name] ?? '').password;
+      if (password) secrets.push(decodeURIComponent(password));
+    } catch {
+      // unset or not a URL: no password to know of
+    }
+  }
+  return secrets;
+}
 
 /** Query/fragment parameter names whose values are secrets. Matched as whole name or as a suffix part. */
 const SECRET_PARAM = /^(?:.*[_-])?(?:ticket|ticket_id|token|access_token|refresh_token|id_token|key|api_key|apikey|secret|password|passwd|pwd|auth|authorization|signature|sig|code|session|sessionid|credential|credentials|bypass_key)$/i;
@@ -93,14 +122,14 @@ const PATTERNS: Array<[RegExp, string]> = [
 ];
 
 /**
- * Replace every occurrence of each given secret (and of its URL-encoded form), and of any
- * bearer token / `jwt.<token>` subprotocol / JWT-looking `eyJ...` blob / secret query parameter /
+ * Replace every occurrence of each given or configured secret (and of its URL-encoded form), and
+ * of any bearer token / `jwt.<token>` subprotocol / JWT-looking `eyJ...` blob / secret query parameter /
  * secret JSON field, with `[redacted]`. Empty secrets are ignored. Safe on any string.
  */
 export function redactSecrets(text: string, secrets: readonly (string | undefined | null)[] = []): string {
   let out = text;
   const literal = new Set<string>();
-  for (const secret of secrets) {
+  for (const secret of [...secrets, ...configuredSecrets()]) {
     if (typeof secret !== 'string' || secret.length === 0) continue;
     literal.add(secret);
     const encoded = encodeURIComponent(secret);

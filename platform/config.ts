@@ -101,7 +101,8 @@ function numberFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined
 
 /**
  * The CLI's environment variables. PLATFORM_E2E_BYPASS_KEY: unset → random key; set but empty →
- * not configured (test-auth answers 503).
+ * not configured (test-auth answers 503). PLATFORM_JWT_SECRET and PLATFORM_TEST_USER_PASSWORD:
+ * unset or empty → random (fixed values let a test plant sentinel secrets and look for leaks).
  */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformOptions {
   const options: PlatformOptions = {};
@@ -117,6 +118,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformOp
   set('databaseUrl', env.PLATFORM_DATABASE_URL || undefined);
   set('redisUrl', env.PLATFORM_REDIS_URL || undefined);
   if (env.PLATFORM_E2E_BYPASS_KEY !== undefined) options.e2eBypassKey = env.PLATFORM_E2E_BYPASS_KEY || null;
+  set('jwtSecret', env.PLATFORM_JWT_SECRET || undefined);
+  set('testUserPassword', env.PLATFORM_TEST_USER_PASSWORD || undefined);
   const level = env.PLATFORM_LOG_LEVEL;
   if (level) {
     if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new Error(`PLATFORM_LOG_LEVEL must be debug|info|warn|error|silent, got "${level}"`);
