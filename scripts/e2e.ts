@@ -8,6 +8,10 @@
  *   2  inconclusive or configuration error: INCONCLUSIVE, nothing ran, target version
  *      changed, harness error, invalid configuration, or no verdict at all
  *
+ * Interrupted (Ctrl-C, SIGTERM): Vitest ends its workers without their fixtures' teardowns, so
+ * e2e removes what the run's tests in flight left on the target (scripts/cleanup.ts), prints
+ * the run id and, if anything may be left, `npm run cleanup -- --run-id <id>`; exit code 2.
+ *
  * Own options (everything else goes to Vitest unchanged, e.g. --shard 1/3, --tags-filter p1,
  * -t name, --project phase1, --merge-reports .vitest-reports):
  *   --allow-production   test a host outside STAGING_HOST_PATTERN (STAGECHECK_ALLOW_PRODUCTION=true)
@@ -22,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as loadDotenv } from 'dotenv';
-import { assertConfigValid, ConfigError, tagsFilterProblems } from '../helpers/config.ts';
+import { assertConfigValid, ConfigError, generateRunId, tagsFilterProblems } from '../helpers/config.ts';
 import { SUITE_TAGS } from '../tests/tags.ts';
 import { readResultFile } from '../reporter/index.ts';
 
@@ -144,6 +148,9 @@ async function main(): Promise<number> {
     }
   }
 
+  // Fixed here rather than in Vitest's global setup, so an interrupted run can name what it may have left.
+  if (!args.merge) env.STAGECHECK_RUN_ID ||= generateRunId();
+
   const dir = mkdtempSync(join(tmpdir(), 'stagecheck-e2e-'));
   const resultFile = join(dir, 'result.json');
   try {
@@ -152,12 +159,21 @@ async function main(): Promise<number> {
       env: { ...env, STAGECHECK_RESULT_FILE: resultFile },
       stdio: 'inherit',
     });
-    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    let interrupted: NodeJS.Signals | undefined;
+    const forward = (signal: NodeJS.Signals) => {
+      interrupted ??= signal;
+      child.kill(signal);
+    };
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
     const code = await new Promise<number | null>((done) => child.once('exit', (c) => done(c)));
     process.off('SIGINT', forward);
     process.off('SIGTERM', forward);
+    if (interrupted && !args.merge) {
+      // Loaded only now: the cleanup's store clients cost start-up time every run would pay.
+      await (await import('./cleanup.ts')).afterInterrupt(env, interrupted);
+      return EXIT.inconclusive;
+    }
     const result = readResultFile(resultFile);
     if (!result) {
       process.stderr.write(`stagecheck: no verdict (Vitest ended with ${code ?? 'a signal'} before the business-impact reporter produced one): inconclusive\n`);
