@@ -7,7 +7,8 @@
  *   `npm run cleanup -- --run-id <id>` removes anything carrying the run id later, touching
  *   nothing of another run or account;
  * - against the bundled platform the suite started itself, no platform, PostgreSQL or Redis
- *   process and none of their data directories remain.
+ *   process and none of their data directories remain;
+ * - when e2e cannot see what is left (no STAGING_DATABASE_URL), it prints the exact command.
  *
  * `agent_slow` holds the run's agent run (and its thread) open, so there is always data in
  * flight when the signal arrives.
@@ -25,6 +26,7 @@ import { TokenSession } from '../../helpers/auth.ts';
 import { loadConfig, type SuiteConfig } from '../../helpers/config.ts';
 import { createHttpClient } from '../../helpers/http.ts';
 import { startLocalPlatform } from '../../helpers/local-platform.ts';
+import { afterInterrupt } from '../../scripts/cleanup.ts';
 import { ROOT, TARGET_AND_REPORT_VARIABLES } from '../support/run-e2e.ts';
 import { LOCAL_HEARTBEAT_S } from '../support/target-platform.ts';
 
@@ -354,5 +356,22 @@ describe.concurrent('Ctrl-C during npm run e2e', () => {
     await until('every process of the run to end', () => stillRunning(processes).length === 0, 5_000).catch(() => undefined);
     expect(stillRunning(processes)).toEqual([]);
     expect(dataDirs.filter((dir) => existsSync(dir)), 'data directories left').toEqual([]);
+  });
+});
+
+describe('after an interrupt, with no database to look in', () => {
+  it('prints the run id and the exact cleanup command: the API lists no threads, so they may be left', async ({ expect }) => {
+    const lines: string[] = [];
+    const target = 'http://127.0.0.1:9';
+    await afterInterrupt(
+      { STAGING_BASE_URL: target, STAGING_AUTH_URL: target, STAGING_WS_URL: 'ws://127.0.0.1:9/ws', E2E_BYPASS_KEY: 'selftest-key', STAGECHECK_RUN_ID: 'selftest-nodb' },
+      'SIGTERM',
+      { write: (text) => lines.push(text) },
+    );
+    const text = lines.join('\n');
+    expect(text).toContain('stagecheck: interrupted (SIGTERM): run selftest-nodb stopped before a verdict.');
+    expect(text).toContain('UNCHECKED threads (STAGING_DATABASE_URL is not set');
+    expect(text).toContain(`Run selftest-nodb may have left data on ${target}. Remove it with:\n    npm run cleanup -- --run-id selftest-nodb`);
+    expect(text, 'no cleanup verdict it could not reach').not.toContain('nothing carrying the run id');
   });
 });
