@@ -33,6 +33,8 @@ export const FAULT_SCENARIOS: readonly FaultScenario[] = [
   { id: 'ws_reject_503:rate=1', fault: { name: 'ws_reject_503', params: { rate: 1 } }, when: 'start', means: 'every WebSocket handshake rejected with 503' },
   { id: 'ws_close_1011', fault: { name: 'ws_close_1011' }, when: 'start', means: 'close 1011 right after the upgrade' },
   { id: 'ws_accept_invalid_tokens', fault: { name: 'ws_accept_invalid_tokens' }, when: 'start', means: 'WebSocket accepting invalid or expired tokens' },
+  { id: 'bypass_key_ignored', fault: { name: 'bypass_key_ignored' }, when: 'start', means: 'test-auth issuing tokens without checking the bypass key' },
+  { id: 'auth_input_unchecked', fault: { name: 'auth_input_unchecked' }, when: 'start', means: 'auth endpoints crashing (500) on malformed bodies instead of 422' },
   { id: 'revocation_ignored', fault: { name: 'revocation_ignored' }, when: 'start', means: 'revoked tokens still accepted after logout' },
   {
     id: 'agent_stall:after=tool_executing',

@@ -45,7 +45,9 @@ export interface E2eOptions {
 
 export async function runE2e(args: readonly string[], options: E2eOptions): Promise<E2eRun> {
   const env: Record<string, string | undefined> = { ...process.env };
-  for (const name of TARGET_AND_REPORT_VARIABLES) delete env[name];
+  // Blanked, not deleted: dotenv never overrides a variable that is set, so a developer's .env
+  // cannot point the child elsewhere.
+  for (const name of TARGET_AND_REPORT_VARIABLES) env[name] = '';
   Object.assign(
     env,
     { STAGECHECK_REPORT_DIR: options.reportDir, STAGECHECK_HISTORY_FILE: join(options.reportDir, 'history.jsonl'), NO_COLOR: '1' },

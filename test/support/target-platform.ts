@@ -19,6 +19,7 @@ export interface TargetPlatform extends LocalPlatform {
   /** Env for a suite run against this platform, with a fresh run id. */
   suiteEnv(extra?: Record<string, string>): Record<string, string>;
   setFault(fault: FaultSwitch): Promise<void>;
+  clearFault(fault: FaultSwitch): Promise<void>;
 }
 
 /** `pg_slow:ms=500` from a switch, as PLATFORM_FAULTS and --fault take it. */
@@ -39,15 +40,20 @@ export async function startTargetPlatform(options: { atStart?: readonly FaultSwi
       ...extra,
     }),
     setFault: (fault) => setPlatformFault(platform, fault),
+    clearFault: (fault) => adminFaults(platform, 'DELETE', fault.name),
   };
 }
 
 /** Switches a fault on over the platform's admin endpoint (PUT /__platform/faults/:name). */
-export async function setPlatformFault(platform: LocalPlatform, fault: FaultSwitch): Promise<void> {
-  const response = await fetch(`${platform.env.PLATFORM_ADMIN_URL}/faults/${fault.name}`, {
-    method: 'PUT',
+export function setPlatformFault(platform: LocalPlatform, fault: FaultSwitch): Promise<void> {
+  return adminFaults(platform, 'PUT', fault.name, fault.params ?? {});
+}
+
+async function adminFaults(platform: LocalPlatform, method: 'PUT' | 'DELETE', name: string, body?: unknown): Promise<void> {
+  const response = await fetch(`${platform.env.PLATFORM_ADMIN_URL}/faults/${name}`, {
+    method,
     headers: { 'content-type': 'application/json', 'x-platform-admin-token': platform.env.PLATFORM_ADMIN_TOKEN ?? '' },
-    body: JSON.stringify(fault.params ?? {}),
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  if (!response.ok) throw new Error(`PUT /__platform/faults/${fault.name}: HTTP ${response.status} ${await response.text()}`);
+  if (!response.ok) throw new Error(`${method} /__platform/faults/${name}: HTTP ${response.status} ${await response.text()}`);
 }

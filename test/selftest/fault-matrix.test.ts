@@ -1,0 +1,389 @@
+/**
+ * Issue 6, the fault matrix: for every fault of the reference platform, the suite (run as
+ * `npm run e2e` over the slice of it that the fault concerns) must catch the fault in the tests
+ * that exist for it, blame the right component and layer, put exactly the right business
+ * functions and tiers at risk, and keep passing the checks the fault does not touch.
+ *
+ * `frame_garbage` is covered by bad-frames.test.ts, the DEGRADED band of `pg_slow` by
+ * reporter.test.ts. The whole suite under every fault is `npm run fault-matrix` (README table).
+ *
+ * Two lanes run side by side: store faults each get a platform of their own with the fault
+ * set at start (a store that recovers under a live pool is another test); behaviour faults are
+ * switched on and off over the admin endpoint of one shared platform, one after another.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FAULT_SCENARIOS, type FaultScenario } from '../support/fault-scenarios.ts';
+import { runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';
+import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
+
+type Blame = { component: string; layer: string | readonly string[] };
+
+interface Expectation {
+  scenario: string;
+  /** `npm run e2e` arguments selecting the slice that concerns the fault. */
+  slice: readonly string[];
+  /** Tests (full names) that must FAIL, and whom their evidence must blame. */
+  caught: Record<string, Blame>;
+  /** Tests (full names) of the slice the fault does not concern: they must PASS. */
+  stillPass: readonly string[];
+  /** Exactly the business functions and tiers the report must put at risk. */
+  functions: readonly string[];
+  tiers: readonly string[];
+  /** Time to verdict: these tests must fail within this many ms. */
+  failWithinMs?: Record<string, number>;
+  /** More checks on the report. */
+  also?: (run: E2eRun) => void;
+}
+
+const PHASE1 = ['--project', 'phase1'];
+const AGENT_SLICE = ['--project', 'phase1', 'tests/phase1/agent-run.test.ts', 'tests/phase1/threads-api.test.ts'];
+
+// Full names of the suite's tests, as the report gives them.
+const T = {
+  pgProbe: 'PostgreSQL direct probe > answers every query of the sample within the response-time KPI',
+  redisProbe: 'Redis direct probe > answers PING and round-trips a run-scoped key on every sample',
+  health: 'GET /health > answers 200 healthy with service, version and timestamp',
+  ready: 'GET /health/ready > reports ready with both databases connected',
+  apiHealth: 'GET /api/health > reports healthy with PostgreSQL and Redis connected and their response times',
+  wsHealth: 'GET /ws/health > reports the WebSocket service healthy in its body',
+  authHealth: 'auth GET /health > answers 200 healthy with its database connected',
+  testAuthIssues: 'POST /auth/e2e/test-auth > issues an access token carrying every contract claim',
+  wrongBypassKey: 'POST /auth/e2e/test-auth > refuses a wrong bypass key with 401',
+  verifyValid: 'POST /auth/verify > confirms a freshly issued access token is valid for its user',
+  verifyTampered: 'POST /auth/verify > answers valid:false for a token with a tampered signature',
+  noToken401: 'backend authentication > refuses POST /api/threads without a token with 401',
+  netBackend: 'network path > reaches the backend through DNS, TCP, TLS and HTTP',
+  netAuth: 'network path > reaches the auth service through DNS, TCP, TLS and HTTP',
+  netWs: 'network path > reaches the WebSocket host through DNS, TCP, TLS and HTTP',
+  wsSubprotocol: 'WebSocket handshake > accepts a token as the jwt.<token> subprotocol and announces the connection',
+  wsHeader: 'WebSocket handshake > accepts a token in the Authorization header',
+  wsTicket: 'WebSocket handshake > accepts a single-use ticket from POST /api/websocket/ticket',
+  wsNoCredentials: 'WebSocket handshake > refuses a connection without credentials',
+  wsTampered: 'WebSocket handshake > refuses a token with a tampered signature',
+  wsPing: 'WebSocket messaging > answers ping with pong',
+  threadCreate: 'POST /api/threads > creates a thread owned by the caller and reads it back',
+  threadDelete: 'POST /api/threads > deletes a thread with 204 and then answers 404 for it',
+  agentRun: 'agent run over WebSocket > emits the five critical events in order with a correct answer, persisted as messages',
+} as const;
+
+/** Phase-1 checks that need neither store (the auth service's health and network path report its database). */
+const PHASE1_NO_STORE_NEEDED = [T.health, T.netBackend, T.wsNoCredentials, T.noToken401, T.wrongBypassKey];
+
+const EXPECTATIONS: Expectation[] = [
+  {
+    scenario: 'pg_down',
+    slice: PHASE1,
+    caught: {
+      [T.pgProbe]: { component: 'postgres', layer: 'tcp' },
+      [T.ready]: { component: 'postgres', layer: 'http-status' },
+      [T.apiHealth]: { component: 'postgres', layer: 'content' },
+      [T.authHealth]: { component: 'auth', layer: 'http-status' },
+    },
+    stillPass: [...PHASE1_NO_STORE_NEEDED, T.redisProbe],
+    functions: ['agent-orchestration', 'api-responsiveness', 'chat', 'real-time', 'user-auth'],
+    tiers: ['p1', 'p2'],
+  },
+  {
+    scenario: 'pg_slow:ms=3500',
+    slice: PHASE1,
+    caught: { [T.pgProbe]: { component: 'postgres', layer: ['tcp', 'budget'] } },
+    stillPass: [...PHASE1_NO_STORE_NEEDED, T.redisProbe],
+    functions: ['agent-orchestration', 'api-responsiveness', 'chat', 'real-time', 'user-auth'],
+    tiers: ['p1', 'p2'],
+  },
+  {
+    scenario: 'health_lies',
+    slice: PHASE1,
+    // The health endpoints lie, so the deeper checks must be the ones that catch it.
+    caught: { [T.pgProbe]: { component: 'postgres', layer: 'tcp' }, [T.threadCreate]: { component: 'auth', layer: 'http-status' } },
+    stillPass: [T.health, T.ready, T.apiHealth, T.wsHealth, T.authHealth, T.redisProbe, T.netBackend, T.wsNoCredentials],
+    // The health endpoints still answer, so API responsiveness is not what is at risk.
+    functions: ['agent-orchestration', 'chat', 'real-time', 'user-auth'],
+    tiers: ['p1'],
+  },
+  {
+    scenario: 'redis_refused',
+    slice: PHASE1,
+    caught: {
+      [T.redisProbe]: { component: 'redis', layer: ['tcp', 'protocol'] },
+      [T.ready]: { component: 'redis', layer: 'content' },
+      [T.apiHealth]: { component: 'redis', layer: 'content' },
+    },
+    stillPass: [...PHASE1_NO_STORE_NEEDED, T.pgProbe, T.authHealth, T.netAuth],
+    functions: ['agent-orchestration', 'api-responsiveness', 'chat', 'real-time', 'user-auth'],
+    tiers: ['p1'],
+  },
+  {
+    scenario: 'redis_silent',
+    slice: PHASE1,
+    caught: {
+      [T.redisProbe]: { component: 'redis', layer: ['tcp', 'budget'] },
+      [T.ready]: { component: 'redis', layer: ['content', 'budget'] },
+    },
+    stillPass: [...PHASE1_NO_STORE_NEEDED, T.pgProbe, T.authHealth, T.netAuth],
+    functions: ['agent-orchestration', 'api-responsiveness', 'chat', 'real-time', 'user-auth'],
+    tiers: ['p1'],
+    // A silent Redis is reported within 5 s, not after a client's default timeout.
+    failWithinMs: { [T.redisProbe]: 5_000, [T.ready]: 5_000 },
+  },
+  {
+    scenario: 'backend_503',
+    slice: PHASE1,
+    caught: {
+      [T.health]: { component: 'backend', layer: 'http-status' },
+      // A 503 that names no store is the backend's, not PostgreSQL's.
+      [T.ready]: { component: 'backend', layer: 'http-status' },
+      [T.netBackend]: { component: 'backend', layer: 'http-status' },
+      [T.threadCreate]: { component: 'backend', layer: 'http-status' },
+      [T.wsHeader]: { component: 'websocket', layer: 'ws-handshake' },
+    },
+    stillPass: [T.authHealth, T.testAuthIssues, T.wrongBypassKey, T.verifyValid, T.verifyTampered, T.netAuth, T.pgProbe, T.redisProbe],
+    functions: ['agent-orchestration', 'api-responsiveness', 'chat', 'real-time', 'user-auth'],
+    tiers: ['p1', 'p2'],
+  },
+  {
+    scenario: 'ws_reject_503:rate=0.2',
+    slice: ['--project', 'phase2', 'tests/phase2/kpi-samples.test.ts', '-t', 'WebSocket connection success'],
+    caught: { 'KPI: WebSocket connection success > establishes at least 95% of the sampled WebSocket connections': { component: 'websocket', layer: 'ws-handshake' } },
+    stillPass: [],
+    functions: ['real-time'],
+    tiers: ['p2'],
+    also: (run) => {
+      // Deterministic: exactly every fifth handshake of the run is refused.
+      expect(run.report!.kpis.find((k) => k.id === 'ws-connection-success')).toMatchObject({ verdict: 'FAIL', rate: { successes: 16, total: 20 } });
+    },
+  },
+  {
+    scenario: 'ws_close_1011',
+    slice: ['--project', 'phase1', 'tests/phase1/websocket.test.ts', 'tests/phase1/backend-health.test.ts'],
+    caught: {
+      [T.wsSubprotocol]: { component: 'websocket', layer: 'ws-close' },
+      [T.wsHeader]: { component: 'websocket', layer: 'ws-close' },
+      [T.wsTicket]: { component: 'websocket', layer: 'ws-close' },
+      [T.wsPing]: { component: 'websocket', layer: 'ws-close' },
+    },
+    stillPass: [T.wsNoCredentials, T.wsTampered, T.health, T.ready, T.apiHealth, T.wsHealth],
+    functions: ['real-time'],
+    tiers: ['p1'],
+  },
+  {
+    scenario: 'ws_accept_invalid_tokens',
+    slice: ['--project', 'phase1', 'tests/phase1/websocket.test.ts'],
+    caught: { [T.wsTampered]: { component: 'websocket', layer: 'ws-handshake' } },
+    stillPass: [T.wsSubprotocol, T.wsHeader, T.wsTicket, T.wsNoCredentials, T.wsPing],
+    functions: ['real-time'],
+    tiers: ['p1'],
+  },
+  {
+    scenario: 'bypass_key_ignored',
+    slice: ['--project', 'phase1', 'tests/phase1/auth-service.test.ts'],
+    caught: { [T.wrongBypassKey]: { component: 'auth', layer: 'http-status' } },
+    stillPass: [T.authHealth, T.testAuthIssues, T.verifyValid, T.verifyTampered, T.noToken401],
+    functions: ['user-auth'],
+    tiers: ['p1'],
+  },
+  {
+    scenario: 'auth_input_unchecked',
+    slice: ['--project', 'phase2', 'tests/phase2/auth-flows.test.ts'],
+    caught: {
+      'POST /auth/refresh with a wrong body or token > answers 422 when refresh_token is missing': { component: 'auth', layer: 'http-status' },
+      'POST /auth/e2e/test-auth input > refuses a malformed JSON body with 422, with the right key': { component: 'auth', layer: 'http-status' },
+      'POST /auth/login > refuses a malformed body with 422: a missing password and truncated JSON': { component: 'auth', layer: 'http-status' },
+    },
+    stillPass: [
+      'POST /auth/refresh > rotates the pair: a new access and refresh token, and the new access token is accepted',
+      'POST /auth/login > refuses a wrong password with 401 and accepts the right one',
+      'POST /auth/e2e/test-auth input > refuses a request without the bypass key header with 401',
+      'POST /auth/logout > revokes the access token: the backend answers 401 and verify says valid:false afterwards',
+    ],
+    functions: ['user-auth'],
+    tiers: ['p2'],
+  },
+  {
+    scenario: 'revocation_ignored',
+    slice: ['--project', 'phase2', 'tests/phase2/auth-flows.test.ts'],
+    caught: {
+      'POST /auth/logout > revokes the access token: the backend answers 401 and verify says valid:false afterwards': { component: 'auth', layer: 'http-status' },
+      'POST /auth/logout > revokes the access token for WebSocket: a handshake with it is refused afterwards': { component: 'websocket', layer: 'ws-handshake' },
+    },
+    stillPass: [
+      'POST /auth/refresh > rejects a refresh token that was already used with 401',
+      'rejected access tokens > refuses an access token with a tampered signature with 401',
+      'POST /auth/login > refuses a wrong password with 401 and accepts the right one',
+    ],
+    functions: ['user-auth'],
+    tiers: ['p1'],
+  },
+  {
+    scenario: 'agent_stall:after=tool_executing',
+    slice: AGENT_SLICE,
+    caught: { [T.agentRun]: { component: 'agent', layer: 'budget' } },
+    stillPass: [T.threadCreate, T.threadDelete],
+    functions: ['agent-orchestration', 'chat'],
+    tiers: ['p1'],
+    // Within the stall threshold (3 s here) plus 2 s, not the whole agent budget.
+    failWithinMs: { [T.agentRun]: 3_000 + 2_000 },
+  },
+  ...(['agent_canned', 'agent_out_of_order', 'agent_tool_unmatched'] as const).map(
+    (scenario): Expectation => ({
+      scenario,
+      slice: AGENT_SLICE,
+      caught: { [T.agentRun]: { component: 'agent', layer: scenario === 'agent_canned' ? 'content' : 'ordering' } },
+      stillPass: [T.threadCreate, T.threadDelete],
+      functions: ['agent-orchestration', 'chat'],
+      tiers: ['p1'],
+    }),
+  ),
+  {
+    scenario: 'agent_double_terminal',
+    slice: ['--project', 'phase2', 'tests/phase2/agent-pipeline.test.ts'],
+    caught: {
+      'agent pipeline: tools, terminal events and failures > tags every event of the run with its run_id and ends it with exactly one terminal event': { component: 'agent', layer: 'ordering' },
+      'agent pipeline: tools, terminal events and failures > refuses a run on an unknown thread with one agent_error carrying run_id, error_code and message': { component: 'agent', layer: 'ordering' },
+    },
+    stillPass: ['agent pipeline: tools, terminal events and failures > reports in agent_started the thread_id it was given, and answers on that thread'],
+    functions: ['agent-orchestration', 'real-time'],
+    tiers: ['p2'],
+  },
+  {
+    scenario: 'answer_not_persisted',
+    slice: AGENT_SLICE,
+    caught: { [T.agentRun]: { component: 'agent', layer: 'content' } },
+    stillPass: [T.threadCreate, T.threadDelete],
+    functions: ['agent-orchestration', 'chat'],
+    tiers: ['p1'],
+  },
+  {
+    scenario: 'thread_leak',
+    slice: ['--project', 'phase2', 'tests/phase2/isolation.test.ts'],
+    caught: {
+      "another user's thread over HTTP > answers 404 to another user reading the thread, never 403 and never the thread": { component: 'backend', layer: 'content' },
+      "another user's thread over HTTP > answers 404 to another user listing the thread's messages, and never the messages": { component: 'backend', layer: 'content' },
+    },
+    stillPass: [
+      "another user's thread over HTTP > answers 404 to another user deleting the thread, and the thread survives",
+      "another user's agent events over WebSocket > never delivers one user's agent events to another user's connection",
+    ],
+    functions: ['user-auth'],
+    tiers: ['p1'],
+  },
+  {
+    scenario: 'agent_slow:ms=6000',
+    slice: AGENT_SLICE,
+    caught: { [T.agentRun]: { component: 'agent', layer: 'budget' } },
+    stillPass: [T.threadCreate, T.threadDelete],
+    functions: ['agent-orchestration', 'chat'],
+    tiers: ['p1'],
+  },
+  {
+    scenario: 'no_heartbeat',
+    slice: ['--project', 'phase2', 'tests/phase2/realtime.test.ts'],
+    caught: { 'WebSocket idle connection > sends a heartbeat after heartbeatS of client silence, twice, and keeps the idle connection open': { component: 'websocket', layer: 'budget' } },
+    stillPass: [
+      'WebSocket frame handling > acknowledges an unknown message type with ack and its received_type',
+      'WebSocket ping latency > answers each of 20 pings with a pong, round trips recorded',
+      'WebSocket tickets > refuses a second connection with a ticket that was already used',
+    ],
+    functions: ['real-time'],
+    tiers: ['p4'],
+  },
+];
+
+const STORE_FAULTS = new Set(['pg_down', 'pg_slow', 'health_lies', 'redis_refused', 'redis_silent']);
+
+/** Runs tasks one after another, in the order they were queued. */
+function lane(): <T>(task: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (task) => {
+    const run = tail.then(task);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+const storeLane = lane();
+/** Two shared platforms, each with its own lane: the runs wait on the network more than the CPU. */
+const behaviourLanes = [lane(), lane()];
+const sharedPlatforms: (Promise<TargetPlatform> | undefined)[] = [undefined, undefined];
+const reportDirs: string[] = [];
+
+afterAll(async () => {
+  for (const platform of sharedPlatforms) await (await platform?.catch(() => undefined))?.stop();
+  for (const dir of reportDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function scenarioOf(id: string): FaultScenario {
+  const scenario = FAULT_SCENARIOS.find((s) => s.id === id);
+  if (!scenario) throw new Error(`no fault scenario "${id}" in test/support/fault-scenarios.ts`);
+  return scenario;
+}
+
+async function runUnderFault(expectation: Expectation): Promise<E2eRun> {
+  const scenario = scenarioOf(expectation.scenario);
+  const reportDir = mkdtempSync(join(tmpdir(), 'stagecheck-fault-'));
+  reportDirs.push(reportDir);
+  const run = (platform: TargetPlatform) => runE2e(expectation.slice, { reportDir, env: platform.suiteEnv(scenario.env), timeoutMs: 120_000 });
+
+  if (STORE_FAULTS.has(scenario.fault.name)) {
+    return storeLane(async () => {
+      const platform = await startTargetPlatform({ atStart: [scenario.fault] });
+      try {
+        return await run(platform);
+      } finally {
+        await platform.stop();
+      }
+    });
+  }
+  const index = EXPECTATIONS.indexOf(expectation) % behaviourLanes.length;
+  return behaviourLanes[index]!(async () => {
+    sharedPlatforms[index] ??= startTargetPlatform();
+    const platform = await sharedPlatforms[index]!;
+    await platform.setFault(scenario.fault);
+    try {
+      return await run(platform);
+    } finally {
+      await platform.clearFault(scenario.fault);
+    }
+  });
+}
+
+describe.concurrent('fault matrix: every fault caught, blamed right, nothing else broken', () => {
+  it('covers every fault of the platform catalog except the ones other self-tests cover', () => {
+    const covered = new Set(EXPECTATIONS.map((e) => scenarioOf(e.scenario).fault.name));
+    const elsewhere = new Set(['frame_garbage']);
+    const all = new Set(FAULT_SCENARIOS.map((s) => s.fault.name));
+    expect([...all].filter((name) => !covered.has(name) && !elsewhere.has(name))).toEqual([]);
+  });
+
+  for (const expectation of EXPECTATIONS) {
+    it(`${expectation.scenario}: ${scenarioOf(expectation.scenario).means}`, async () => {
+      const run = await runUnderFault(expectation);
+      expect(run.exitCode, tailOf(run)).toBe(1);
+      const report = run.report!;
+      expect(report.verdict, report.reason).toBe('FAIL');
+      const byName = new Map(report.tests.map((t) => [t.fullName, t]));
+
+      for (const [name, blame] of Object.entries(expectation.caught)) {
+        const test = byName.get(name);
+        expect(test, `${name} is in the slice`).toBeDefined();
+        expect(test!.verdict, `${name}: ${test!.reason}`).toBe('FAIL');
+        const failure = test!.failure!;
+        expect({ component: failure.component, harnessError: failure.harnessError ?? false }, `${name}: ${failure.message}`).toEqual({ component: blame.component, harnessError: false });
+        expect([blame.layer].flat(), `${name} layer (${failure.message})`).toContain(failure.layer);
+        const bound = expectation.failWithinMs?.[name];
+        if (bound !== undefined) expect(test!.durationMs, `${name}: time to verdict`).toBeLessThan(bound);
+      }
+      for (const name of expectation.stillPass) {
+        const test = byName.get(name);
+        expect(test, `${name} is in the slice`).toBeDefined();
+        expect(test!.verdict, `${name} must not be touched by the fault: ${test!.failure?.message ?? test!.reason}`).toBe('PASS');
+      }
+      const atRisk = (items: { id: string; verdict: string }[]) => items.filter((i) => i.verdict === 'FAIL' || i.verdict === 'DEGRADED').map((i) => i.id).sort();
+      expect(JSON.stringify(atRisk(report.functions)), 'functions at risk').toBe(JSON.stringify([...expectation.functions].sort()));
+      expect(JSON.stringify(atRisk(report.tiers)), 'tiers at risk').toBe(JSON.stringify([...expectation.tiers].sort()));
+      expectation.also?.(run);
+    });
+  }
+});
