@@ -8,6 +8,7 @@
  *
  *   npx tsx scripts/fault-matrix.ts [--only id,id] [--concurrency N] [--write-readme]
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,8 +99,8 @@ function outcomeOf(test: TestOut): TestOutcome {
 const caught = (test: TestOutcome) => test.verdict === 'FAIL' || test.verdict === 'DEGRADED';
 
 /** The README's two tables: per fault what the suite concluded, per test which faults it catches. */
-export function renderMatrix(healthy: ScenarioResult, faults: ScenarioResult[]): string {
-  const lines: string[] = [];
+export function renderMatrix(healthy: ScenarioResult, faults: ScenarioResult[], conditions: string): string {
+  const lines: string[] = [conditions, ''];
   const falseAlarms = healthy.tests.filter((t) => t.verdict !== 'PASS');
   lines.push(
     `Healthy platform: ${healthy.tests.length - falseAlarms.length} of ${healthy.tests.length} tests PASS` +
@@ -153,7 +154,11 @@ async function main(): Promise<void> {
       }
     }),
   );
-  const markdown = renderMatrix(healthy, results);
+  const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const conditions =
+    `Measured by \`npm run fault-matrix -- --concurrency ${concurrency}\` on ${new Date().toISOString().slice(0, 10)} at ${commit} (2 cores): ` +
+    `${concurrency} fault(s) at a time, phase 1 and phase 2 side by side, so the wall times include that load.`;
+  const markdown = renderMatrix(healthy, results, conditions);
   mkdirSync(join(ROOT, 'reports'), { recursive: true });
   writeFileSync(join(ROOT, 'reports', 'fault-matrix.json'), JSON.stringify({ measuredAt: new Date().toISOString(), healthy, faults: results }, null, 2));
   writeFileSync(join(ROOT, 'reports', 'fault-matrix.md'), `${markdown}\n`);

@@ -11,12 +11,13 @@
  * set at start (a store that recovers under a live pool is another test); behaviour faults are
  * switched on and off over the admin endpoint of one shared platform, one after another.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FAULT_SCENARIOS, type FaultScenario } from '../support/fault-scenarios.ts';
-import { runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';
+import { ROOT, runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
 
 type Blame = { component: string; layer: string | readonly string[] };
@@ -348,6 +349,36 @@ async function runUnderFault(expectation: Expectation): Promise<E2eRun> {
     }
   });
 }
+
+/** The suite's tests as `vitest list` names them: `phase1 › describe > test`. */
+async function suiteTests(): Promise<string[]> {
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'list', '--project', 'phase1', '--project', 'phase2', '--json'], { cwd: ROOT, maxBuffer: 16 << 20 }, (error, out) =>
+      error ? reject(error) : resolve(out),
+    ),
+  );
+  return (JSON.parse(stdout) as { name: string; projectName: string }[]).map((t) => `${t.projectName} › ${t.name}`);
+}
+
+/** The README's per-test table (written by `npm run fault-matrix --write-readme`): test → faults. */
+function readmeMatrix(): Map<string, string> {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('<!-- fault-matrix:start -->'), readme.indexOf('<!-- fault-matrix:end -->'));
+  const rows = section.split('\n').filter((line) => /^\| phase[12] › /.test(line));
+  return new Map(rows.map((line) => {
+    const cells = line.split(' | ');
+    return [cells[0]!.slice(2), cells.at(-1)!.replace(/ \|$/, '')];
+  }));
+}
+
+describe('fault matrix in the README', () => {
+  it('lists every test of the suite with at least one fault that makes it fail', async () => {
+    const [tests, matrix] = [await suiteTests(), readmeMatrix()];
+    expect(tests.length).toBeGreaterThanOrEqual(75);
+    expect(tests.filter((name) => !matrix.has(name)), 'tests missing from the README table (run npm run fault-matrix -- --write-readme)').toEqual([]);
+    expect([...matrix].filter(([, faults]) => !faults.includes('`')).map(([name]) => name), 'tests no fault makes fail').toEqual([]);
+  });
+});
 
 describe.concurrent('fault matrix: every fault caught, blamed right, nothing else broken', () => {
   it('covers every fault of the platform catalog except the ones other self-tests cover', () => {

@@ -9,37 +9,21 @@
  *
  * The scenarios are independent and mostly wait on the network, so they run concurrently.
  */
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, it, type TestContext } from 'vitest';
-import { startLocalPlatform, type LocalPlatform } from '../../helpers/local-platform.ts';
 import { deadTargetEnv } from './run-suite.ts';
 import type { BusinessImpactReport } from '../../reporter/schema.ts';
+import { ROOT, runE2e as runE2eChild, tailOf as tail, type E2eRun } from '../support/run-e2e.ts';
+import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const E2E = join(ROOT, 'scripts', 'e2e.ts');
-const TSX = createRequire(import.meta.url).resolve('tsx');
 /** Where the report screenshot is kept for people and CI artifacts. */
 const SCREENSHOT = join(ROOT, 'reports', 'selftest-business-impact.png');
 const CHROMIUM = '/usr/bin/chromium';
-const HEARTBEAT_S = '2';
-
-/** Variables that would point the child at another target or leak a CI summary: cleared. */
-const CLEARED = [
-  'STAGING_BASE_URL', 'STAGING_AUTH_URL', 'STAGING_WS_URL', 'STAGING_DATABASE_URL', 'STAGING_REDIS_URL',
-  'E2E_BYPASS_KEY', 'STAGING_TEST_EMAIL', 'STAGING_TEST_PASSWORD', 'STAGING_JWT_SECRET',
-  'PLATFORM_ADMIN_URL', 'PLATFORM_ADMIN_TOKEN', 'PLATFORM_FAULTS', 'PLATFORM_VERSION', 'STAGECHECK_RUN_ID',
-  'STAGECHECK_REPORT_DIR', 'STAGECHECK_HISTORY_FILE', 'STAGECHECK_CATALOG', 'STAGECHECK_PHASE1_GATE', 'STAGECHECK_RESULT_FILE',
-  'STAGECHECK_ALLOW_PRODUCTION', 'GITHUB_STEP_SUMMARY', 'VITEST', 'VITEST_POOL_ID', 'VITEST_WORKER_ID',
-];
 
 const tempDirs: string[] = [];
-let sharedPlatform: Promise<LocalPlatform> | undefined;
+let sharedPlatform: Promise<TargetPlatform> | undefined;
 afterAll(async () => {
   await (await sharedPlatform?.catch(() => undefined))?.stop();
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
@@ -48,14 +32,10 @@ afterAll(async () => {
 /**
  * Platforms run in processes of their own, as the suite's global setup starts them: a busy test
  * worker must not stretch their timers (the pg_slow delay, latency checks).
+ * One healthy platform serves the tests that need one as it is (each run uses its own run id).
  */
-function platformProcess(): Promise<LocalPlatform> {
-  return startLocalPlatform({ args: ['--heartbeat-s', HEARTBEAT_S] });
-}
-
-/** One healthy platform for the tests that need one as it is (each run uses its own run id). */
-function healthyPlatform(): Promise<LocalPlatform> {
-  sharedPlatform ??= platformProcess();
+function healthyPlatform(): Promise<TargetPlatform> {
+  sharedPlatform ??= startTargetPlatform();
   return sharedPlatform;
 }
 function tempDir(label: string): string {
@@ -64,64 +44,23 @@ function tempDir(label: string): string {
   return dir;
 }
 
-interface E2eRun {
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-  wallMs: number;
-  reportDir: string;
-  report?: BusinessImpactReport;
+function runE2e(args: string[], env: Record<string, string> = {}, reportDir = tempDir('e2e')): Promise<E2eRun> {
+  return runE2eChild(args, { env, reportDir });
 }
-
-async function runE2e(args: string[], env: Record<string, string> = {}, reportDir = tempDir('e2e')): Promise<E2eRun> {
-  const childEnv: Record<string, string | undefined> = { ...process.env };
-  for (const name of CLEARED) delete childEnv[name];
-  Object.assign(childEnv, { STAGECHECK_REPORT_DIR: reportDir, STAGECHECK_HISTORY_FILE: join(reportDir, 'history.jsonl'), NO_COLOR: '1' }, env);
-  const started = performance.now();
-  const child = spawn(process.execPath, ['--import', TSX, E2E, ...args], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exitCode = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 170_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-  });
-  const file = join(reportDir, 'business-impact.json');
-  const report = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as BusinessImpactReport) : undefined;
-  return { exitCode, stdout, stderr, wallMs: performance.now() - started, reportDir, ...(report ? { report } : {}) };
-}
-
-const tail = (run: E2eRun) => `exit ${run.exitCode}\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`;
 
 /** A platform of the test's own, stopped when that test finishes (the context's hook: tests run concurrently). */
-async function ownPlatform(onTestFinished: TestContext['onTestFinished']): Promise<LocalPlatform> {
-  const platform = await platformProcess();
+async function ownPlatform(onTestFinished: TestContext['onTestFinished']): Promise<TargetPlatform> {
+  const platform = await startTargetPlatform();
   onTestFinished(() => platform.stop());
   return platform;
 }
 
-/** Switches a fault on over the platform's admin endpoint. */
-async function setFault(platform: LocalPlatform, name: string, params: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${platform.env.PLATFORM_ADMIN_URL}/faults/${name}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json', 'x-platform-admin-token': platform.env.PLATFORM_ADMIN_TOKEN ?? '' },
-    body: JSON.stringify(params),
-  });
-  if (!response.ok) throw new Error(`PUT /__platform/faults/${name}: HTTP ${response.status} ${await response.text()}`);
-}
-
-async function platformVersion(platform: LocalPlatform): Promise<string> {
+async function platformVersion(platform: TargetPlatform): Promise<string> {
   return ((await (await fetch(`${platform.env.STAGING_BASE_URL}/health`)).json()) as { version: string }).version;
 }
 
-function targetEnv(platform: LocalPlatform): Record<string, string> {
-  // STAGING_BASE_URL is set, so the child's global setup starts no platform of its own.
-  return { ...platform.env, STAGECHECK_RUN_ID: `selftest-${randomUUID().slice(0, 8)}`, STAGING_WS_HEARTBEAT_S: HEARTBEAT_S };
-}
+// STAGING_BASE_URL is set, so the child's global setup starts no platform of its own.
+const targetEnv = (platform: TargetPlatform): Record<string, string> => platform.suiteEnv();
 
 /** What a business-impact report concluded, for comparing two runs of the same target. */
 function verdicts(report: BusinessImpactReport) {
@@ -269,7 +208,7 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     // The delay is a floor under every sample; 3100 ms (not 3500) leaves ~1.9 s for a loaded
     // machine before a sample crosses 5 s (at 3500 one slow sample in ten did, p95 5.7 s: FAIL).
     const platform = await ownPlatform(onTestFinished);
-    await setFault(platform, 'pg_slow', { ms: 3100 });
+    await platform.setFault({ name: 'pg_slow', params: { ms: 3100 } });
     // A query budget well past the band, so a straggling sample is measured rather than cut off.
     const run = await runE2e(['--project', 'phase1', '-t', 'PostgreSQL direct probe'], { ...targetEnv(platform), BUDGET_STORE_CONNECT_MS: '15000', BUDGET_DB_QUERY_MS: '15000' });
     expect(run.exitCode, tail(run)).toBe(0);
