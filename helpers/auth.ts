@@ -97,6 +97,14 @@ export class TokenSession {
       : { kind: 'fresh-token-refused', remainingMs: record.expiresAt - at, token: record };
   }
 
+  /**
+   * Explains a 401 met with the identity's current token, without acquiring one: the token a
+   * failed request carried is the current one unless it was renewed since. None held: undefined.
+   */
+  attributeCurrent(at = this.now()): Attribution | undefined {
+    return this.current ? this.attribute(this.current.accessToken, at) : undefined;
+  }
+
   /** Retires the current tokens; the next call acquires a new pair. */
   forget(): void {
     if (this.currentRecord) this.currentRecord.retiredAt = this.now();

@@ -262,6 +262,16 @@ describe('TokenSession', () => {
       expect(identity.attribute(second).kind).toBe('fresh-token-refused');
     });
 
+    it('attributes the token it holds now without acquiring one, and nothing before it holds one', async () => {
+      const identity = session();
+      expect(identity.attributeCurrent(T0)).toBeUndefined();
+      expect(stub.calls.testAuth).toBe(0);
+      await identity.accessToken();
+      expect(identity.attributeCurrent(T0 + 10_000)).toMatchObject({ kind: 'fresh-token-refused', remainingMs: 590_000 });
+      expect(identity.attributeCurrent(T0 + 601_000)).toMatchObject({ kind: 'expired-during-run', expiredAgoMs: 1_000 });
+      expect(stub.calls.testAuth).toBe(1);
+    });
+
     it('says so when the token is not one of its own', async () => {
       const identity = session();
       await identity.accessToken();
