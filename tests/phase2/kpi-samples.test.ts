@@ -8,21 +8,22 @@
  */
 import { assertKpi, describe, expectCorrectAnswer, expectPersistedTurns, recordTimeline, sampleConcurrently, test } from '../../fixtures/agent.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
+import { rateKpiTarget } from '../../fixtures/kpi-targets.ts';
 import { startAgentRun } from '../../helpers/agent-run.ts';
 
 const prompts = loadGoldenPrompts();
 const CONCURRENCY = 4;
-/** Minimum samples from the product brief's KPI table. */
-const MIN_WS_HANDSHAKES = 20;
-const MIN_AGENT_RUNS = 10;
-const MIN_GOLDEN_PATHS = 5;
+/** Targets and minimum samples as the catalog (and so the report) has them. */
+const WS = rateKpiTarget('ws-connection-success');
+const AGENT = rateKpiTarget('agent-execution-success');
+const GOLDEN = rateKpiTarget('golden-path-completion');
 
 /** How many waves `count` samples take at CONCURRENCY at a time. */
 const waves = (count: number): number => Math.ceil(count / CONCURRENCY);
 
 describe('KPI: WebSocket connection success', { tags: ['p2', 'websocket'] }, () => {
-  test('establishes at least 95% of the sampled WebSocket connections', async ({ ws, budget, config, report }) => {
-    const count = Math.max(MIN_WS_HANDSHAKES, config.samples.wsHandshakes);
+  test(`establishes at least ${WS.percent} of the sampled WebSocket connections`, async ({ ws, budget, config, report }) => {
+    const count = Math.max(WS.minSamples, config.samples.wsHandshakes);
     const perSample = config.budgets.wsHandshake;
     const result = await sampleConcurrently({
       count,
@@ -37,13 +38,13 @@ describe('KPI: WebSocket connection success', { tags: ['p2', 'websocket'] }, () 
       },
     });
     report.measurements.push({ name: 'ws connect to connection_established', unit: 'ms', samples: result.outcomes.filter((o) => o.ok).map((o) => o.value!) });
-    assertKpi(report, 'ws-connection-success', result, { target: 0.95, minSamples: count, component: 'websocket', what: 'WebSocket connection success' });
+    assertKpi(report, WS.id, result, { target: WS.target, minSamples: count, component: 'websocket', what: 'WebSocket connection success' });
   });
 });
 
 describe('KPI: agent execution success', { tags: ['p2', 'agent', 'websocket'] }, () => {
-  test('completes at least 90% of the sampled agent runs with all five events, in order, within budget', async ({ ws, threads, budget, config, report }) => {
-    const count = MIN_AGENT_RUNS;
+  test(`completes at least ${AGENT.percent} of the sampled agent runs with all five events, in order, within budget`, async ({ ws, threads, budget, config, report }) => {
+    const count = AGENT.minSamples;
     // The first wave may meet a cold instance; later runs get the base agent budget.
     const runMs = (index: number) => config.budgets.agentRun + (index < CONCURRENCY ? config.budgets.coldStart : 0);
     const result = await sampleConcurrently({
@@ -68,13 +69,13 @@ describe('KPI: agent execution success', { tags: ['p2', 'agent', 'websocket'] },
       },
     });
     report.measurements.push({ name: 'agent run to terminal event', unit: 'ms', samples: result.outcomes.filter((o) => o.ok).map((o) => o.value!) });
-    assertKpi(report, 'agent-execution-success', result, { target: 0.9, minSamples: count, component: 'agent', what: 'agent execution success' });
+    assertKpi(report, AGENT.id, result, { target: AGENT.target, minSamples: count, component: 'agent', what: 'agent execution success' });
   });
 });
 
 describe('KPI: golden path completion', { tags: ['p2', 'agent', 'websocket', 'backend', 'postgres'] }, () => {
-  test('completes at least 90% of the sampled golden paths: run, correct answer, messages persisted', async ({ ws, threads, api, budget, config, report }) => {
-    const count = MIN_GOLDEN_PATHS;
+  test(`completes at least ${GOLDEN.percent} of the sampled golden paths: run, correct answer, messages persisted`, async ({ ws, threads, api, budget, config, report }) => {
+    const count = GOLDEN.minSamples;
     const perSample = config.budgets.wsHandshake + config.budgets.agentRun + config.budgets.coldStart + config.budgets.httpRequest;
     const result = await sampleConcurrently({
       count,
@@ -101,6 +102,6 @@ describe('KPI: golden path completion', { tags: ['p2', 'agent', 'websocket', 'ba
       },
     });
     report.measurements.push({ name: 'golden path, handshake to messages read', unit: 'ms', samples: result.outcomes.filter((o) => o.ok).map((o) => o.value!) });
-    assertKpi(report, 'golden-path-completion', result, { target: 0.9, minSamples: count, component: 'agent', what: 'golden path completion' });
+    assertKpi(report, GOLDEN.id, result, { target: GOLDEN.target, minSamples: count, component: 'agent', what: 'golden path completion' });
   });
 });
