@@ -5,22 +5,14 @@
  */
 import { describe, expect, test } from '../../fixtures/index.ts';
 import { DEFAULT_GOLDEN_PROMPTS, loadGoldenPrompts, missedExpectations } from '../../fixtures/golden-prompts.ts';
-import { startAgentRun } from '../../helpers/agent-run.ts';
 import { assertRunSequence } from '../../helpers/frames.ts';
 import { expectStatus } from '../../helpers/http.ts';
 import { CheckError } from '../../helpers/errors.ts';
 
 describe('agent run over WebSocket', { tags: ['p1', 'agent', 'websocket'], concurrent: true }, () => {
-  test('emits the five critical events in order with a correct answer, persisted as messages', async ({ ws, api, threads, budget, config, report }) => {
+  test('emits the five critical events in order with a correct answer, persisted as messages', async ({ runAgent, api, threads, config }) => {
     const golden = loadGoldenPrompts()[0] ?? DEFAULT_GOLDEN_PROMPTS[0]!;
-    const session = await ws.open();
-    const run = await startAgentRun(session, {
-      userRequest: golden.prompt,
-      budget: budget('agent run', config.budgets.agentRun + config.budgets.coldStart),
-      stallMs: config.budgets.stall,
-    });
-    threads.adopt(run.threadId);
-    report.timelines.push({ runId: run.runId, events: run.timeline });
+    const run = await runAgent(golden.prompt);
 
     assertRunSequence(run.events, run.runId, { stallMs: config.budgets.stall });
     const missed = missedExpectations(golden, run.finalResponse);

@@ -36,15 +36,9 @@ function isEmpty(value: unknown): boolean {
 }
 
 describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', 'agent', 'websocket'] }, () => {
-  test('runs at least two distinct tools, each tool_executing answered by a tool_completed with its execution_id, non-empty results and success true', async ({ ws, threads, budget, config, report }) => {
+  test('runs at least two distinct tools, each tool_executing answered by a tool_completed with its execution_id, non-empty results and success true', async ({ runAgent, ws }) => {
     const session = await ws.open();
-    const run = await startAgentRun(session, {
-      userRequest: toolPrompt.prompt,
-      budget: budget('agent run', config.budgets.agentRun + config.budgets.coldStart),
-      stallMs: config.budgets.stall,
-    });
-    threads.adopt(run.threadId);
-    recordTimeline(report, run);
+    const run = await runAgent(toolPrompt.prompt, { session });
     expectCorrectAnswer(toolPrompt, run);
 
     const executing = run.events.filter((e) => e.type === 'tool_executing');
@@ -79,16 +73,10 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
     }
   });
 
-  test('tags every event of the run with its run_id and ends it with exactly one terminal event', async ({ ws, threads, budget, config, report }) => {
+  test('tags every event of the run with its run_id and ends it with exactly one terminal event', async ({ runAgent, ws, budget, config }) => {
     const session = await ws.open();
     const from = session.frames.length;
-    const run = await startAgentRun(session, {
-      userRequest: prompts[0]!.prompt,
-      budget: budget('agent run', config.budgets.agentRun + config.budgets.coldStart),
-      stallMs: config.budgets.stall,
-    });
-    threads.adopt(run.threadId);
-    recordTimeline(report, run);
+    const run = await runAgent(prompts[0]!.prompt, { session });
     // Whatever the server sends for this run after its terminal event arrives before the pong.
     await pingBarrier(session, budget('ping barrier', config.budgets.wsReceive));
 
@@ -105,15 +93,9 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
     assertRunSequence(frames, run.runId, { stallMs: config.budgets.stall, endpoint: session.endpoint });
   });
 
-  test('keeps every gap between two events of a run under the stall threshold', async ({ ws, threads, budget, config, report }) => {
+  test('keeps every gap between two events of a run under the stall threshold', async ({ runAgent, ws, budget, config, report }) => {
     const session = await ws.open();
-    const run = await startAgentRun(session, {
-      userRequest: prompts[0]!.prompt,
-      budget: budget('agent run', config.budgets.agentRun + config.budgets.coldStart),
-      stallMs: config.budgets.stall,
-    });
-    threads.adopt(run.threadId);
-    recordTimeline(report, run);
+    const run = await runAgent(prompts[0]!.prompt, { session });
     const gaps = run.events.slice(1).map((event, i) => Math.round(event.receivedAt - run.events[i]!.receivedAt));
     report.measurements.push({ name: 'gap between two agent events', unit: 'ms', samples: gaps });
     const worst = Math.max(...gaps);

@@ -6,40 +6,25 @@
  * new thread, receive the five events in order within the run budget (plus the cold-start
  * allowance) without stalls, get the right answer, read both messages back over HTTP.
  */
-import { describe, expect, expectCorrectAnswer, expectPersistedTurns, recordTimeline, test } from '../../fixtures/agent.ts';
+import { describe, expect, expectCorrectAnswer, expectPersistedTurns, test } from '../../fixtures/agent.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
-import { startAgentRun } from '../../helpers/agent-run.ts';
 import { expectFields } from '../../helpers/body.ts';
 import { expectStatus } from '../../helpers/http.ts';
 
 const prompts = loadGoldenPrompts();
 
 describe('golden path: chat with an agent', { tags: ['p1', 'agent', 'websocket', 'backend', 'postgres'] }, () => {
-  test.for(prompts)('answers $prompt correctly after the five events in order, and persists both messages', async (golden, { ws, threads, budget, config, report, api }) => {
-    const session = await ws.open();
-    const run = await startAgentRun(session, {
-      userRequest: golden.prompt,
-      budget: budget('agent run', config.budgets.agentRun + config.budgets.coldStart),
-      stallMs: config.budgets.stall,
-    });
-    threads.adopt(run.threadId);
-    recordTimeline(report, run);
+  test.for(prompts)('answers $prompt correctly after the five events in order, and persists both messages', async (golden, { runAgent, report, api }) => {
+    const run = await runAgent(golden.prompt);
     report.measurements.push({ name: 'agent run to agent_completed', unit: 'ms', samples: [run.durations.toCompleted] });
 
     expectCorrectAnswer(golden, run);
     await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run }]);
   });
 
-  test('creates a thread owned by the caller for a run started without thread_id', async ({ ws, threads, budget, config, report, api, identity }) => {
+  test('creates a thread owned by the caller for a run started without thread_id', async ({ runAgent, threads, api, identity }) => {
     const golden = prompts[0]!;
-    const session = await ws.open();
-    const run = await startAgentRun(session, {
-      userRequest: golden.prompt,
-      budget: budget('agent run', config.budgets.agentRun + config.budgets.coldStart),
-      stallMs: config.budgets.stall,
-    });
-    threads.adopt(run.threadId);
-    recordTimeline(report, run);
+    const run = await runAgent(golden.prompt);
 
     const read = await api.request('GET', `/api/threads/${encodeURIComponent(run.threadId)}`, { auth: true });
     expectStatus(read, 200, 'GET /api/threads/:id of the thread agent_started reported', 'backend');
@@ -48,16 +33,9 @@ describe('golden path: chat with an agent', { tags: ['p1', 'agent', 'websocket',
     expect(thread.user_id, 'owner of the thread the run created').toBe((await identity.pair()).userId);
   });
 
-  test('deletes a conversation: DELETE answers 204, then the thread and its messages answer 404', async ({ ws, threads, budget, config, report, api }) => {
+  test('deletes a conversation: DELETE answers 204, then the thread and its messages answer 404', async ({ runAgent, threads, api }) => {
     const golden = prompts[prompts.length - 1]!;
-    const session = await ws.open();
-    const run = await startAgentRun(session, {
-      userRequest: golden.prompt,
-      budget: budget('agent run', config.budgets.agentRun + config.budgets.coldStart),
-      stallMs: config.budgets.stall,
-    });
-    threads.adopt(run.threadId);
-    recordTimeline(report, run);
+    const run = await runAgent(golden.prompt);
     await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run }]);
 
     const path = `/api/threads/${encodeURIComponent(run.threadId)}`;

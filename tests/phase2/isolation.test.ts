@@ -10,9 +10,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'vitest';
-import { describe, expect, expectPersistedTurns, pingBarrier, readMessages, recordTimeline, test, type CrowdUser } from '../../fixtures/agent.ts';
+import { describe, expect, expectPersistedTurns, pingBarrier, readMessages, test, type CrowdUser } from '../../fixtures/agent.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
-import { startAgentRun } from '../../helpers/agent-run.ts';
 import { check, expectFields } from '../../helpers/body.ts';
 import type { SuiteConfig } from '../../helpers/config.ts';
 import { CheckError } from '../../helpers/errors.ts';
@@ -79,13 +78,10 @@ describe('another user\'s thread over HTTP', { tags: ['p1', 'backend', 'auth'], 
     await expectOwnerStillHas(api, thread.id, thread.title);
   });
 
-  test('answers 404 to another user listing the thread\'s messages, and never the messages', async ({ crowd, identity, config, skip, report, threads, api, ws, budget }) => {
+  test('answers 404 to another user listing the thread\'s messages, and never the messages', async ({ runAgent, crowd, identity, config, skip, report, threads, api }) => {
     const other = await otherUser(crowd, 'p2-iso-messages', identity, config, skip, report);
     const golden = prompts[0]!;
-    const session = await ws.open();
-    const run = await startAgentRun(session, { userRequest: golden.prompt, budget: budget('owner run', config.budgets.agentRun + config.budgets.coldStart), stallMs: config.budgets.stall });
-    threads.adopt(run.threadId);
-    recordTimeline(report, run);
+    const run = await runAgent(golden.prompt, { label: 'owner run' });
     // Control: the thread holds both messages for its owner.
     await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run }]);
 
@@ -103,14 +99,11 @@ describe('another user\'s thread over HTTP', { tags: ['p1', 'backend', 'auth'], 
 });
 
 describe('another user\'s agent events over WebSocket', { tags: ['p1', 'websocket', 'agent'], concurrent: true }, () => {
-  test('never delivers one user\'s agent events to another user\'s connection', async ({ crowd, identity, config, skip, report, threads, ws, budget }) => {
+  test('never delivers one user\'s agent events to another user\'s connection', async ({ runAgent, crowd, identity, config, skip, report, budget }) => {
     const other = await otherUser(crowd, 'p2-iso-listener', identity, config, skip, report);
     // B listens first, so anything sent its way while A's run goes on is captured.
     const listener = await other.open(budget('listener handshake', config.budgets.wsHandshake));
-    const session = await ws.open();
-    const run = await startAgentRun(session, { userRequest: prompts[0]!.prompt, budget: budget('owner run', config.budgets.agentRun + config.budgets.coldStart), stallMs: config.budgets.stall });
-    threads.adopt(run.threadId);
-    recordTimeline(report, run);
+    const run = await runAgent(prompts[0]!.prompt, { label: 'owner run' });
     // A pong on B's connection comes after anything the server queued for B during A's run.
     await pingBarrier(listener, budget('listener barrier', config.budgets.wsReceive));
 

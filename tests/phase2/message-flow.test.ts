@@ -36,15 +36,9 @@ function expectRecalls(run: AgentRunResult, question: string, notQuestion?: stri
 }
 
 describe('conversation context across turns', { tags: ['p3', 'agent', 'websocket', 'backend', 'postgres'] }, () => {
-  test('answers a follow-up user_message on the same thread with the previous question, messages oldest first', async ({ ws, threads, budget, config, report, api }) => {
+  test('answers a follow-up user_message on the same thread with the previous question, messages oldest first', async ({ runAgent, ws, budget, config, report, api }) => {
     const session = await ws.open();
-    const turn1 = await startAgentRun(session, {
-      userRequest: first.prompt,
-      budget: budget('turn 1', config.budgets.agentRun + config.budgets.coldStart),
-      stallMs: config.budgets.stall,
-    });
-    threads.adopt(turn1.threadId);
-    recordTimeline(report, turn1);
+    const turn1 = await runAgent(first.prompt, { session, label: 'turn 1' });
     const turn2 = await followRun(session, {
       frame: { type: 'user_message', payload: { message: PREVIOUS_QUESTION_PROMPT, thread_id: turn1.threadId } },
       threadId: turn1.threadId,
@@ -61,16 +55,11 @@ describe('conversation context across turns', { tags: ['p3', 'agent', 'websocket
     ]);
   });
 
-  test('recalls the latest question, not an older one, after three turns, with all six messages in order', async ({ ws, threads, budget, config, report, api }) => {
+  test('recalls the latest question, not an older one, after three turns, with all six messages in order', async ({ runAgent, ws, budget, config, report, api }) => {
     const older = second ?? first;
     const latest = first;
     const session = await ws.open();
-    const turn1 = await startAgentRun(session, {
-      userRequest: older.prompt,
-      budget: budget('turn 1', config.budgets.agentRun + config.budgets.coldStart),
-      stallMs: config.budgets.stall,
-    });
-    threads.adopt(turn1.threadId);
+    const turn1 = await runAgent(older.prompt, { session, label: 'turn 1' });
     const follow = (message: string, name: string) =>
       followRun(session, {
         frame: { type: 'user_message', payload: { message, thread_id: turn1.threadId } },
@@ -80,7 +69,7 @@ describe('conversation context across turns', { tags: ['p3', 'agent', 'websocket
       });
     const turn2 = await follow(latest.prompt, 'turn 2');
     const turn3 = await follow(PREVIOUS_QUESTION_PROMPT, 'turn 3');
-    for (const run of [turn1, turn2, turn3]) recordTimeline(report, run);
+    for (const run of [turn2, turn3]) recordTimeline(report, run);
 
     expectCorrectAnswer(older, turn1);
     expectCorrectAnswer(latest, turn2);

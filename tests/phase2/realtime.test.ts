@@ -59,13 +59,11 @@ function expectStillOpen(session: WsSession, what: string): void {
 }
 
 describe('WebSocket reconnection', { tags: ['p4', 'websocket', 'backend'], concurrent: true }, () => {
-  test('finds the thread intact over HTTP and continues it on a new connection after the connection drops', async ({ ws, threads, api, budget, config, report }) => {
+  test('finds the thread intact over HTTP and continues it on a new connection after the connection drops', async ({ runAgent, ws, threads, api, budget, config, report }) => {
     const first = prompts[0]!;
     const second = prompts.find((p) => p.prompt !== first.prompt) ?? first;
     const session = await ws.open();
-    const turn1 = await startAgentRun(session, { userRequest: first.prompt, budget: budget('run before the drop', config.budgets.agentRun + config.budgets.coldStart), stallMs: config.budgets.stall });
-    threads.adopt(turn1.threadId);
-    recordTimeline(report, turn1);
+    const turn1 = await runAgent(first.prompt, { session, label: 'run before the drop' });
 
     // Drop the connection without a close handshake, as a lost network does.
     session.socket.terminate();
