@@ -1,23 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningPlatform } from '../index.ts';
-import { login, openSession, request, runAgent, startTestPlatform, testAuth, TERMINAL, type Frame, type RunCapture, type Tokens, type WsClient } from './support.ts';
+import { request, runAgent, sessionPlatformPerFile, testAuth, TERMINAL, type Frame, type RunCapture, type Tokens, type WsClient } from './support.ts';
 
 let platform: RunningPlatform;
 let tokens: Tokens;
 let client: WsClient;
 
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  tokens = await login(platform);
-  client = await openSession(platform, tokens.access_token);
-});
-afterAll(async () => {
-  client?.close();
-  await platform?.stop();
-});
-afterEach(async () => {
-  await platform.clearFaults();
-});
+sessionPlatformPerFile((shared) => ({ platform, tokens, client } = shared));
 
 /** The contract's ordering rules, checked on one run's events. */
 function expectWellFormedRun(run: RunCapture): void {

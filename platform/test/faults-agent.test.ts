@@ -4,27 +4,16 @@
  * well-formed run once cleared.
  */
 import WebSocket from 'ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CANNED_RESPONSE } from '../agent/runner.ts';
 import type { RunningPlatform } from '../index.ts';
-import { faultOff, faultOn, login, openSession, request, runAgent, startTestPlatform, TERMINAL, type Frame, type RunCapture, type Tokens, type WsClient } from './support.ts';
+import { faultOff, faultOn, request, runAgent, sessionPlatformPerFile, TERMINAL, type Frame, type RunCapture, type Tokens, type WsClient } from './support.ts';
 
 let platform: RunningPlatform;
 let tokens: Tokens;
 let client: WsClient;
 
-beforeAll(async () => {
-  platform = await startTestPlatform();
-  tokens = await login(platform);
-  client = await openSession(platform, tokens.access_token);
-});
-afterAll(async () => {
-  client?.close();
-  await platform?.stop();
-});
-afterEach(async () => {
-  await platform.clearFaults();
-});
+sessionPlatformPerFile((shared) => ({ platform, tokens, client } = shared));
 
 let prompts = 0;
 /** A fresh arithmetic prompt each time (no cache hits between tests) and its answer. */

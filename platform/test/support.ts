@@ -4,6 +4,7 @@
  */
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startPlatform, type PlatformOptions, type RunningPlatform } from '../index.ts';
 
 export type Frame = Record<string, unknown> & { type: string };
@@ -221,4 +222,31 @@ export async function mintToken(
     .setIssuedAt(now - 60)
     .setExpirationTime(now + (options.expiresIn ?? 600))
     .sign(new TextEncoder().encode(options.secret ?? platform.env.STAGING_JWT_SECRET));
+}
+
+export interface SessionPlatform {
+  platform: RunningPlatform;
+  tokens: Tokens;
+  client: WsClient;
+}
+
+/**
+ * One platform per test file with a logged-in user and one open WebSocket session, handed to
+ * `assign` once started; faults are cleared after every test, everything stopped after the file.
+ */
+export function sessionPlatformPerFile(assign: (shared: SessionPlatform) => void): void {
+  let shared: SessionPlatform | undefined;
+  beforeAll(async () => {
+    const platform = await startTestPlatform();
+    const tokens = await login(platform);
+    shared = { platform, tokens, client: await openSession(platform, tokens.access_token) };
+    assign(shared);
+  });
+  afterAll(async () => {
+    shared?.client.close();
+    await shared?.platform.stop();
+  });
+  afterEach(async () => {
+    await shared?.platform.clearFaults();
+  });
 }
