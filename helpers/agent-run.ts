@@ -74,13 +74,28 @@ export interface AgentRunResult {
  * end of the budget; so does a bad frame or another run's event during the run (websocket/frame,
  * from the session's waits).
  */
-export async function startAgentRun(session: WsSession, options: StartAgentRunOptions): Promise<AgentRunResult> {
+export function startAgentRun(session: WsSession, options: StartAgentRunOptions): Promise<AgentRunResult> {
+  const payload: Record<string, unknown> = { user_request: options.userRequest };
+  if (options.threadId !== undefined) payload.thread_id = options.threadId;
+  return followAgentRun(session, { type: 'start_agent', payload }, options);
+}
+
+/** A client frame that starts an agent run. */
+export interface RunStartFrame {
+  type: 'start_agent' | 'user_message';
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Sends `frame` and follows the run it starts, as `startAgentRun` does for start_agent (a
+ * `user_message` on a thread starts one too). Without `threadId`, the first agent_started
+ * after sending is taken as this run's: only for a session with one run starting at a time.
+ */
+export async function followAgentRun(session: WsSession, frame: RunStartFrame, options: Omit<StartAgentRunOptions, 'userRequest'>): Promise<AgentRunResult> {
   const { budget, threadId } = options;
   const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
   const from = session.frames.length;
-  const payload: Record<string, unknown> = { user_request: options.userRequest };
-  if (threadId !== undefined) payload.thread_id = threadId;
-  session.send({ type: 'start_agent', payload });
+  session.send(frame);
   const sentAtMs = session.nowMs();
 
   const first = await session.waitFor(
@@ -99,7 +114,7 @@ export async function startAgentRun(session: WsSession, options: StartAgentRunOp
     const code = first.fields.error_code;
     const message = first.fields.message ?? first.fields.error;
     throw new CheckError(
-      `start_agent was answered with ${first.type}${code !== undefined ? ` ${String(code)}` : ''}${message !== undefined ? `: ${String(message)}` : ''} (frame #${first.index}) instead of agent_started`,
+      `${frame.type} was answered with ${first.type}${code !== undefined ? ` ${String(code)}` : ''}${message !== undefined ? `: ${String(message)}` : ''} (frame #${first.index}) instead of agent_started`,
       {
         component: 'agent',
         layer: first.type === 'error' ? 'protocol' : 'ordering',
