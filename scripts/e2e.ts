@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as loadDotenv } from 'dotenv';
-import { assertConfigValid, ConfigError, generateRunId, tagsFilterProblems } from '../helpers/config.ts';
+import { assertConfigValid, ConfigError, generateRunId, tagsFilterProblems, withinOneEdit } from '../helpers/config.ts';
 import { SUITE_TAGS } from '../tests/tags.ts';
 import { readResultFile } from '../reporter/index.ts';
 
@@ -66,7 +66,10 @@ export function parseArgs(argv: readonly string[]): E2eArgs {
     else if (name === '--blob') blob = true;
     else if (name === '--blob-dir') blobDir = resolve(value());
     else if (name === '--help' || name === '-h') help = true;
-    else rest.push(arg);
+    else {
+      checkNotMisspeltOwnOption(name);
+      rest.push(arg);
+    }
   }
   checkTagsFilters(rest);
   const merge = rest.some((a) => a === '--merge-reports' || a.startsWith('--merge-reports='));
@@ -84,6 +87,18 @@ export function parseArgs(argv: readonly string[]): E2eArgs {
   }
   vitestArgs.push(...rest);
   return { vitestArgs, env, merge, help };
+}
+
+const OWN_OPTIONS = ['--allow-production', '--phase1-gate', '--report-dir', '--blob', '--blob-dir', '--help'];
+
+/**
+ * Anything e2e does not know goes to Vitest, so a misspelt e2e option (`--allow-prod`) would
+ * end in Vitest's stack trace, or worse be accepted by it: named here instead, before any start.
+ */
+function checkNotMisspeltOwnOption(name: string): void {
+  if (!name.startsWith('--')) return;
+  const meant = OWN_OPTIONS.find((own) => (name.length >= 7 && own.startsWith(name)) || withinOneEdit(name, own));
+  if (meant) throw new ConfigError([`unknown option ${name}: did you mean ${meant}? (npm run e2e -- --help lists e2e's own options)`]);
 }
 
 /** What each of e2e's own valued options expects, for the message when the value is missing. */

@@ -168,4 +168,12 @@ describe('npm run e2e arguments', () => {
     expect(merge.vitestArgs).not.toContain('--project');
     expect(merge.vitestArgs).not.toContain('--reporter=blob');
   });
+
+  it('names a misspelt e2e option instead of passing it to Vitest, and passes Vitest\'s own options on', () => {
+    expect(() => parseArgs(['--allow-prod'])).toThrow(/unknown option --allow-prod: did you mean --allow-production\?/);
+    expect(() => parseArgs(['--report-dirs', 'x'])).toThrow(/did you mean --report-dir\?/);
+    expect(() => parseArgs(['--blobdir=x'])).toThrow(/did you mean --blob-dir\?/);
+    const passed = parseArgs(['--bail', '1', '--reporter-x', '--retry=2']);
+    expect(passed.vitestArgs).toEqual(expect.arrayContaining(['--bail', '1', '--retry=2']));
+  });
 });
