@@ -3,7 +3,7 @@
  * fail with a CheckError carrying the classified outcome.
  */
 import { CheckError } from './errors.ts';
-import { classifyHandshake, type HandshakeOutcome } from './ws.ts';
+import { classifyHandshake, type HandshakeOutcome } from './ws-handshake.ts';
 
 /**
  * The contract's refusal forms for a WebSocket handshake: HTTP 401/403 before the upgrade, or

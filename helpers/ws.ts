@@ -1,11 +1,7 @@
 /**
- * WebSocket sessions against the platform, as the contract pins them.
+ * WebSocket sessions against the platform, as the contract pins them. Opening one (the
+ * handshake, `connectWs`/`probeHandshake`, its classification) is helpers/ws-handshake.ts.
  *
- * - `probeHandshake` classifies how a handshake ends (never throws for target behaviour):
- *   established, HTTP rejection before the upgrade, 101-then-close (1008/1011/1003), network
- *   error, timeout, subprotocol mismatch, or a first frame that is not `connection_established`.
- * - `connectWs` resolves with a `WsSession` only once `connection_established` has arrived,
- *   else throws a `WsHandshakeError` carrying the classified outcome.
  * - A `WsSession` captures every frame from the moment of connection (subscribe before
  *   acting), offers budgeted waits that say what they waited for, follows one agent run with
  *   fail-fast stall detection, and dumps what it saw for failure evidence.
@@ -17,14 +13,13 @@
  * Tokens never reach evidence: the `jwt.<token>` subprotocol is recorded as `jwt.<redacted>`,
  * a `?ticket=` value as `<redacted>`.
  */
-import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import { Budget, BudgetExceededError, DEFAULT_BUDGETS, formatMs } from './budgets.ts';
-import { CheckError, type CheckErrorDetails, type Component, type Layer } from './errors.ts';
+import { Budget, DEFAULT_BUDGETS, formatMs } from './budgets.ts';
+import { CheckError, type CheckErrorDetails, type Component } from './errors.ts';
 import {
   compactFrame,
-  DEFAULT_MAX_FRAME_BYTES,
   formatBytes,
   FrameError,
   INVALID_FRAME_TYPE,
@@ -66,19 +61,10 @@ export interface ConnectOptions {
 /** Above the classification limit so that a frame of a few MB is still measured exactly. */
 export const DEFAULT_HARD_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
-interface FrameLimits {
+export interface FrameLimits {
   maxFrameBytes: number;
   hardMaxFrameBytes: number;
 }
-
-export type HandshakeOutcome =
-  | { kind: 'established'; protocol: string; connectionId: string; userId: string; ms: number }
-  | { kind: 'http-rejected'; status: number; body: string; ms: number; correlationId?: string }
-  | { kind: 'closed-after-upgrade'; code: number; reason: string; ms: number }
-  | { kind: 'network-error'; code: string; message: string; ms: number }
-  | { kind: 'timeout'; stage: 'upgrade' | 'first-frame'; ms: number }
-  | { kind: 'protocol-mismatch'; offered: string; echoed: string | null; message: string; ms: number }
-  | { kind: 'unexpected-frame'; frameType: string; reason: string; preview: string; ms: number };
 
 export interface CloseInfo {
   code: number;
@@ -137,58 +123,23 @@ export const CLOSE_CODE_MEANINGS: Readonly<Record<number, string>> = {
   1013: 'try again later',
 };
 
-const SUBPROTOCOL_ERRORS = new Set([
-  'Server sent no subprotocol',
-  'Server sent an invalid subprotocol',
-  'Server sent a subprotocol but none was requested',
-]);
-
-const HTTP_BODY_LIMIT = 2048;
-const EVIDENCE_BODY_CHARS = 500;
-const BODY_WAIT_MS = 500;
-
 /** `jwt.<token>` → `jwt.<redacted>`; anything else unchanged. */
 export function redactProtocol(protocol: string): string {
   return protocol.startsWith('jwt.') ? 'jwt.<redacted>' : protocol;
 }
 
-function redactText(text: string, secrets: readonly string[]): string {
+export function redactText(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) if (secret) out = out.split(secret).join('<redacted>');
   return out.replace(/\bjwt\.[A-Za-z0-9\-_.~+/=]+/g, 'jwt.<redacted>');
 }
 
-function describeClose(code: number, reason: string): string {
+export function describeClose(code: number, reason: string): string {
   const meaning = CLOSE_CODE_MEANINGS[code];
   return `code ${code}${meaning ? ` (${meaning})` : ''}${reason ? ` "${reason}"` : ''}`;
 }
 
-function buildUrl(options: ConnectOptions): { url: string; endpoint: string } {
-  let parsed: URL;
-  try {
-    parsed = new URL(options.url);
-  } catch {
-    throw new CheckError(`WebSocket URL is not a valid URL: ${JSON.stringify(options.url)}`, { component: 'websocket', layer: 'config' });
-  }
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-    throw new CheckError(`WebSocket URL must start with ws:// or wss://, got ${parsed.protocol}//`, { component: 'websocket', layer: 'config' });
-  }
-  if (options.auth.method === 'ticket') parsed.searchParams.set('ticket', options.auth.ticketId);
-  const url = parsed.toString();
-  const shown = new URL(url);
-  shown.username = '';
-  shown.password = '';
-  if (shown.searchParams.has('ticket')) shown.searchParams.set('ticket', '<redacted>');
-  return { url, endpoint: decodeURIComponent(shown.toString()) };
-}
-
-function secretsOf(auth: WsAuth): string[] {
-  if (auth.method === 'subprotocol' || auth.method === 'header') return [auth.token];
-  if (auth.method === 'ticket') return [auth.ticketId];
-  return [];
-}
-
-function errorCode(error: Error): string | undefined {
+export function errorCode(error: Error): string | undefined {
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') return code;
   if (error instanceof AggregateError) {
@@ -198,31 +149,6 @@ function errorCode(error: Error): string | undefined {
     }
   }
   return undefined;
-}
-
-/**
- * Up to `limit` bytes of a rejection body. The status already decides the outcome, so a body
- * that never ends (no length, connection kept open) is cut after `waitMs`.
- */
-function readBody(response: IncomingMessage, limit: number, waitMs = BODY_WAIT_MS): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const timer = setTimeout(() => done(), waitMs);
-    const done = (): void => {
-      clearTimeout(timer);
-      response.removeAllListeners('data');
-      resolve(Buffer.concat(chunks).toString('utf8'));
-    };
-    response.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= limit) done();
-    });
-    response.once('end', done);
-    response.on('error', done); // stays: destroying the request later must not raise an unhandled error
-    response.once('close', done);
-  });
 }
 
 function plural(n: number, word: string): string {
@@ -781,231 +707,4 @@ export class WsSession {
       details,
     );
   }
-}
-
-// ---------------------------------------------------------------------------------------
-// Handshake
-
-/** The handshake did not end in `connection_established`. */
-export class WsHandshakeError extends CheckError {
-  readonly outcome: HandshakeOutcome;
-
-  constructor(outcome: HandshakeOutcome, endpoint: string, budget: Budget, cause?: unknown) {
-    const details: CheckErrorDetails = {
-      component: 'websocket',
-      ...classifyHandshake(outcome),
-      endpoint,
-      elapsedMs: Math.round(outcome.ms),
-      evidence: { outcome, budget: budget.path },
-    };
-    if (outcome.kind === 'http-rejected' && outcome.correlationId) details.correlationId = outcome.correlationId;
-    super(describeOutcome(outcome, endpoint, budget), details, cause === undefined ? undefined : { cause });
-    this.name = 'WsHandshakeError';
-    this.outcome = outcome;
-  }
-}
-
-/**
- * Layer and code of a handshake outcome, the one mapping behind WsHandshakeError and the
- * handshake checks (helpers/handshake-checks.ts), so both blame the same layer.
- */
-export function classifyHandshake(outcome: HandshakeOutcome): { layer: Layer; code: string | number } {
-  switch (outcome.kind) {
-    case 'established':
-      return { layer: 'ws-handshake', code: 'accepted' };
-    case 'http-rejected':
-      return { layer: 'ws-handshake', code: outcome.status };
-    case 'closed-after-upgrade':
-      return { layer: 'ws-close', code: outcome.code };
-    case 'network-error':
-      return { layer: 'ws-handshake', code: outcome.code };
-    case 'timeout':
-      return { layer: 'budget', code: 'timeout' };
-    case 'protocol-mismatch':
-      return { layer: 'protocol', code: 'subprotocol' };
-    case 'unexpected-frame':
-      return { layer: 'frame', code: outcome.frameType };
-  }
-}
-
-function describeOutcome(outcome: HandshakeOutcome, endpoint: string, budget: Budget): string {
-  switch (outcome.kind) {
-    case 'established':
-      return `WebSocket ${endpoint} established`;
-    case 'http-rejected':
-      return `WebSocket handshake to ${endpoint} was rejected with HTTP ${outcome.status} before the upgrade after ${formatMs(outcome.ms)}${outcome.body ? `: ${truncateText(outcome.body, 200)}` : ''}`;
-    case 'closed-after-upgrade':
-      return `WebSocket ${endpoint} upgraded (101), then the server closed it with ${describeClose(outcome.code, outcome.reason)} after ${formatMs(outcome.ms)}, before connection_established`;
-    case 'network-error':
-      return `WebSocket handshake to ${endpoint} failed before any HTTP answer after ${formatMs(outcome.ms)}: ${outcome.code} ${outcome.message}`;
-    case 'timeout':
-      return outcome.stage === 'upgrade'
-        ? `WebSocket handshake to ${endpoint}: no answer to the upgrade request within budget '${budget.path}' (${formatMs(budget.ms)})`
-        : `WebSocket ${endpoint} upgraded (101) but sent no connection_established within budget '${budget.path}' (${formatMs(budget.ms)})`;
-    case 'protocol-mismatch':
-      return `WebSocket ${endpoint}: offered subprotocol ${outcome.offered || '(none)'} but the server echoed ${outcome.echoed ?? '(none)'} (${outcome.message})`;
-    case 'unexpected-frame':
-      return `WebSocket ${endpoint}: the first frame was ${outcome.frameType}, expected connection_established (${outcome.reason}); frame: ${outcome.preview}`;
-  }
-}
-
-function awaitHandshake(session: WsSession, offered: readonly string[], secrets: readonly string[], signal: AbortSignal): Promise<HandshakeOutcome> {
-  const ws = session.socket;
-  return new Promise<HandshakeOutcome>((resolve) => {
-    let settled = false;
-    let opened = false;
-    const cleanups: (() => void)[] = [];
-    const finish = (outcome: HandshakeOutcome): void => {
-      if (settled) return;
-      settled = true;
-      for (const cleanup of cleanups) cleanup();
-      resolve(outcome);
-    };
-    const ms = (): number => Math.round(session.nowMs());
-    signal.addEventListener('abort', () => {
-      settled = true;
-      for (const cleanup of cleanups) cleanup();
-    }, { once: true });
-
-    const onUnexpected = (request: ClientRequest, response: IncomingMessage): void => {
-      const status = response.statusCode ?? 0;
-      const correlation = response.headers['x-correlation-id'] ?? response.headers['x-request-id'];
-      void readBody(response, HTTP_BODY_LIMIT).then((body) => {
-        const outcome: HandshakeOutcome = { kind: 'http-rejected', status, body: truncateText(redactText(body, secrets), EVIDENCE_BODY_CHARS), ms: ms() };
-        if (typeof correlation === 'string') outcome.correlationId = correlation;
-        finish(outcome);
-        request.destroy(); // the caller then closes (terminates) the half-open socket
-      });
-    };
-    const onOpen = (): void => {
-      opened = true;
-      session.protocol = redactProtocol(ws.protocol);
-    };
-    const onError = (error: Error): void => {
-      if (opened) return; // after the upgrade the close event tells the story
-      if (SUBPROTOCOL_ERRORS.has(error.message)) {
-        const echoed = session.echoedProtocol;
-        finish({
-          kind: 'protocol-mismatch',
-          offered: offered.map(redactProtocol).join(', '),
-          echoed: echoed === null ? null : redactProtocol(echoed),
-          message: error.message,
-          ms: ms(),
-        });
-        return;
-      }
-      finish({ kind: 'network-error', code: errorCode(error) ?? 'WS_HANDSHAKE_FAILED', message: redactText(error.message, secrets), ms: ms() });
-    };
-    ws.on('unexpected-response', onUnexpected);
-    ws.on('open', onOpen);
-    ws.on('error', onError);
-    cleanups.push(() => {
-      ws.off('open', onOpen);
-      ws.off('error', onError);
-      // 'unexpected-response' stays: without a listener ws would throw on a late response.
-    });
-
-    const unsubscribe = session.subscribe((event) => {
-      if (event.kind === 'close') {
-        if (opened) {
-          finish({ kind: 'closed-after-upgrade', code: event.info.code, reason: event.info.reason, ms: ms() });
-        } else {
-          const error = session.lastError;
-          finish({
-            kind: 'network-error',
-            code: (error && errorCode(error)) ?? 'CLOSED_BEFORE_UPGRADE',
-            message: error ? redactText(error.message, secrets) : `socket closed before the upgrade (${describeClose(event.info.code, event.info.reason)})`,
-            ms: ms(),
-          });
-        }
-        return;
-      }
-      const frame = event.frame;
-      if (frame.index !== 0) return;
-      if (frame.type !== 'connection_established') {
-        finish({
-          kind: 'unexpected-frame',
-          frameType: frame.type,
-          reason: frame.error ? frame.error.message : `first frame must be connection_established`,
-          preview: truncateText(frame.raw, 200),
-          ms: ms(),
-        });
-        return;
-      }
-      const { connection_id: connectionId, user_id: userId } = frame.fields;
-      if (typeof connectionId !== 'string' || connectionId === '' || typeof userId !== 'string' || userId === '') {
-        const missing = [typeof connectionId !== 'string' || connectionId === '' ? 'connection_id' : '', typeof userId !== 'string' || userId === '' ? 'user_id' : ''].filter(Boolean);
-        finish({
-          kind: 'unexpected-frame',
-          frameType: frame.type,
-          reason: `connection_established lacks ${missing.join(' and ')}`,
-          preview: truncateText(frame.raw, 200),
-          ms: ms(),
-        });
-        return;
-      }
-      session.connectionId = connectionId;
-      session.userId = userId;
-      session.handshakeMs = Math.round(frame.receivedAt);
-      finish({ kind: 'established', protocol: session.protocol, connectionId, userId, ms: Math.round(frame.receivedAt) });
-    });
-    cleanups.push(unsubscribe);
-  });
-}
-
-async function openSession(options: ConnectOptions): Promise<{ session: WsSession; outcome: HandshakeOutcome; cause?: unknown }> {
-  const { url, endpoint } = buildUrl(options);
-  const secrets = secretsOf(options.auth);
-  const offered = options.protocols ?? (options.auth.method === 'subprotocol' ? [`jwt.${options.auth.token}`] : []);
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.auth.method === 'header') headers.Authorization = `Bearer ${options.auth.token}`;
-
-  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-  const limits = { maxFrameBytes, hardMaxFrameBytes: Math.max(options.hardMaxFrameBytes ?? DEFAULT_HARD_MAX_FRAME_BYTES, maxFrameBytes) };
-  let ws: WebSocket;
-  try {
-    ws = new WebSocket(url, offered, { headers, perMessageDeflate: false, followRedirects: false, maxPayload: limits.hardMaxFrameBytes });
-  } catch (error) {
-    throw new CheckError(`cannot open a WebSocket to ${endpoint}: ${redactText((error as Error).message, secrets)}`, {
-      component: 'websocket',
-      layer: 'config',
-      endpoint,
-      evidence: { offered: offered.map(redactProtocol) },
-    });
-  }
-  const session = new WsSession(ws, endpoint, secrets, limits);
-  try {
-    const outcome = await options.budget.step('ws handshake', (signal) => awaitHandshake(session, offered, secrets, signal), {
-      component: 'websocket',
-      endpoint,
-      context: () => (session.upgraded ? 'upgraded, waiting for connection_established' : 'waiting for the answer to the upgrade request'),
-    });
-    if (outcome.kind !== 'established') await session.close(500);
-    return { session, outcome };
-  } catch (error) {
-    await session.close(500);
-    if (error instanceof BudgetExceededError) {
-      return { session, outcome: { kind: 'timeout', stage: session.upgraded ? 'first-frame' : 'upgrade', ms: Math.round(session.nowMs()) }, cause: error };
-    }
-    throw error;
-  }
-}
-
-/**
- * Opens a session and resolves once `connection_established` has arrived within the budget;
- * otherwise throws a WsHandshakeError (layer 'ws-handshake' for HTTP rejections and network
- * errors, 'ws-close' for 101-then-close, 'budget' for a timeout, 'protocol' for a subprotocol
- * mismatch, 'frame' for a wrong first frame) with the classified `outcome`.
- */
-export async function connectWs(options: ConnectOptions): Promise<WsSession> {
-  const { session, outcome, cause } = await openSession(options);
-  if (outcome.kind === 'established') return session;
-  throw new WsHandshakeError(outcome, session.endpoint, options.budget, cause);
-}
-
-/** Classifies how a handshake ends, then closes the connection. Never throws for target behaviour. */
-export async function probeHandshake(options: ConnectOptions): Promise<HandshakeOutcome> {
-  const { session, outcome } = await openSession(options);
-  await session.close(1_000);
-  return outcome;
 }

@@ -8,7 +8,8 @@ import { startAgentRun, summarizeTimeline } from '../../helpers/agent-run.ts';
 import { Budget } from '../../helpers/budgets.ts';
 import { CheckError } from '../../helpers/errors.ts';
 import type { CapturedFrame } from '../../helpers/frames.ts';
-import { connectWs, type WsSession } from '../../helpers/ws.ts';
+import { connectWs } from '../../helpers/ws-handshake.ts';
+import type { WsSession } from '../../helpers/ws.ts';
 import { checkErrorOf } from '../support/net.ts';
 
 type Frame = Record<string, unknown>;

@@ -9,7 +9,8 @@ import { Budget, BudgetExceededError } from '../../helpers/budgets.ts';
 import { CheckError } from '../../helpers/errors.ts';
 import { FrameError } from '../../helpers/frames.ts';
 import { expectHandshakeAccepted, expectHandshakeRefused } from '../../helpers/handshake-checks.ts';
-import { classifyHandshake, connectWs, probeHandshake, WsHandshakeError, type ConnectOptions, type HandshakeOutcome, type WsSession } from '../../helpers/ws.ts';
+import { classifyHandshake, connectWs, probeHandshake, WsHandshakeError, type HandshakeOutcome } from '../../helpers/ws-handshake.ts';
+import type { ConnectOptions, WsSession } from '../../helpers/ws.ts';
 import { rejectionOf } from '../support/net.ts';
 
 // ---- a scripted WebSocket server on 127.0.0.1 ------------------------------------------------

@@ -5,7 +5,7 @@
 import { describe, expect, test } from '../../fixtures/index.ts';
 import { tamperSignature } from '../../helpers/auth.ts';
 import { expectHandshakeRefused } from '../../helpers/handshake-checks.ts';
-import { probeHandshake } from '../../helpers/ws.ts';
+import { probeHandshake } from '../../helpers/ws-handshake.ts';
 
 describe('WebSocket handshake', { tags: ['p1', 'websocket', 'auth'], concurrent: true }, () => {
   test('accepts a token as the jwt.<token> subprotocol and announces the connection', async ({ ws, identity }) => {

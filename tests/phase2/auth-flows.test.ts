@@ -19,7 +19,7 @@ import type { SuiteConfig } from '../../helpers/config.ts';
 import { CheckError } from '../../helpers/errors.ts';
 import { expectStatus, type HttpClient } from '../../helpers/http.ts';
 import type { StagecheckMeta } from '../../helpers/meta.ts';
-import { probeHandshake } from '../../helpers/ws.ts';
+import { probeHandshake } from '../../helpers/ws-handshake.ts';
 import { describe, expect, test, unknownThreadPath } from '../../fixtures/users.ts';
 
 /** The token passes the backend's authentication: an unknown thread answers 404, not 401. */

@@ -18,7 +18,8 @@ import type { Budget } from '../../helpers/budgets.ts';
 import { compactFrame, type CapturedFrame } from '../../helpers/frames.ts';
 import { expectStatus, type HttpClient } from '../../helpers/http.ts';
 import { summarize } from '../../helpers/stats.ts';
-import { probeHandshake, type WsSession } from '../../helpers/ws.ts';
+import { probeHandshake } from '../../helpers/ws-handshake.ts';
+import type { WsSession } from '../../helpers/ws.ts';
 
 const prompts = loadGoldenPrompts();
 const PING_SAMPLES = 20;
