@@ -42,7 +42,7 @@ interface Expectation {
 }
 
 const PHASE1 = ['--project', 'phase1'];
-const AGENT_SLICE = ['--project', 'phase1', 'tests/phase1/agent-run.test.ts', 'tests/phase1/threads-api.test.ts'];
+const AGENT_SLICE = ['--project', 'phase1', '-t', '^(agent run over WebSocket|POST /api/threads) '];
 
 // Full names of the suite's tests, as the report gives them.
 const T = {
@@ -161,7 +161,7 @@ const EXPECTATIONS: Expectation[] = [
   },
   {
     scenario: 'ws_close_1011',
-    slice: ['--project', 'phase1', 'tests/phase1/websocket.test.ts', 'tests/phase1/backend-health.test.ts'],
+    slice: ['--project', 'phase1', '-t', '^(WebSocket handshake|WebSocket messaging|GET /health|GET /health/ready|GET /api/health|GET /ws/health) '],
     caught: {
       [T.wsSubprotocol]: { component: 'websocket', layer: 'ws-close' },
       [T.wsHeader]: { component: 'websocket', layer: 'ws-close' },
@@ -174,7 +174,7 @@ const EXPECTATIONS: Expectation[] = [
   },
   {
     scenario: 'ws_accept_invalid_tokens',
-    slice: ['--project', 'phase1', 'tests/phase1/websocket.test.ts'],
+    slice: ['--project', 'phase1', '-t', '^WebSocket (handshake|messaging) '],
     caught: { [T.wsTampered]: { component: 'websocket', layer: 'ws-handshake' } },
     stillPass: [T.wsSubprotocol, T.wsHeader, T.wsTicket, T.wsNoCredentials, T.wsPing],
     functions: ['real-time'],
@@ -182,7 +182,7 @@ const EXPECTATIONS: Expectation[] = [
   },
   {
     scenario: 'bypass_key_ignored',
-    slice: ['--project', 'phase1', 'tests/phase1/auth-service.test.ts'],
+    slice: ['--project', 'phase1', '-t', '^(auth GET /health|POST /auth/e2e/test-auth|POST /auth/verify|backend authentication) '],
     caught: { [T.wrongBypassKey]: { component: 'auth', layer: 'http-status' } },
     stillPass: [T.authHealth, T.testAuthIssues, T.verifyValid, T.verifyTampered, T.noToken401],
     functions: ['user-auth'],

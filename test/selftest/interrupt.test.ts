@@ -33,7 +33,7 @@ import { LOCAL_HEARTBEAT_S } from '../support/target-platform.ts';
 /** An agent run that outlasts the test: its thread is in flight whenever the signal comes. */
 const SLOW_AGENT = 'agent_slow:ms=120000';
 /** The one phase-1 file that starts an agent run: the smallest run that creates data. */
-const RUN_ARGS = ['--project', 'phase1', 'tests/phase1/agent-run'];
+const RUN_ARGS = ['--project', 'phase1', '-t', '^agent run over WebSocket '];
 const PROMPT_EXIT_MS = 15_000;
 
 const tempDirs: string[] = [];

@@ -39,8 +39,9 @@ describe('the shipped catalog', () => {
     expect(map('phase2', 'tests/phase2/kpi-samples.test.ts', ['p2', 'agent', 'websocket'], 'KPI: agent execution success > completes')).toEqual(['agent-orchestration', 'real-time']);
     expect(map('phase2', 'tests/phase2/realtime.test.ts', ['p4', 'websocket', 'backend'])).toEqual(['real-time']);
     expect(map('phase2', 'tests/phase2/auth-flows.test.ts', ['p1', 'auth', 'backend', 'websocket'])).toEqual(['user-auth']);
-    expect(map('phase1', 'tests/phase1/stores.test.ts', ['p1', 'redis'])).toEqual(['real-time', 'user-auth']);
-    expect(map('phase1', 'tests/phase1/network-path.test.ts', ['p2', 'network'])).toEqual(['api-responsiveness']);
+    expect(map('phase1', 'tests/phase1/phase1.test.ts', ['p1', 'redis'], 'Redis direct probe > answers PING')).toEqual(['real-time', 'user-auth']);
+    expect(map('phase1', 'tests/phase1/phase1.test.ts', ['p1', 'agent', 'websocket'], 'agent run over WebSocket > emits')).toEqual(['chat', 'agent-orchestration']);
+    expect(map('phase1', 'tests/phase1/phase1.test.ts', ['p2', 'network'])).toEqual(['api-responsiveness']);
   });
 });
 
@@ -119,7 +120,7 @@ describe('renderers', () => {
     catalog,
     catalogPath: 'catalog/stagecheck.catalog.json',
     tests: [
-      { id: 'a', project: 'phase1', file: 'tests/phase1/stores.test.ts', name: 'n', fullName: 'Redis <script>alert(1)</script> probe', tags: ['p1', 'redis'], state: 'failed', errors: [{ name: 'CheckError', message: 'timeout' }],
+      { id: 'a', project: 'phase1', file: 'tests/phase1/phase1.test.ts', name: 'n', fullName: 'Redis <script>alert(1)</script> probe', tags: ['p1', 'redis'], state: 'failed', errors: [{ name: 'CheckError', message: 'timeout' }],
         meta: { schema: 1, components: ['redis'], measurements: [{ name: 'redis round trip', unit: 'ms', samples: [1, 2, 3] }], kpis: [{ kpi: 'redis-connectivity', samples: Array(10).fill(0) }], timelines: [{ runId: 'r1', events: [{ type: 'agent_started', tMs: 5 }, { type: 'agent_completed', tMs: 90 }] }], retries: [], ledgers: [], failure: { component: 'redis', layer: 'tcp', code: 'CONNECT_TIMEOUT', message: 'connect timed out', name: 'CheckError' } } },
       { id: 'b', project: 'phase2', file: 'tests/phase2/golden-path.test.ts', name: 'g', fullName: 'golden path > answers', tags: ['p1', 'agent', 'websocket'], state: 'skipped', note: 'BLOCKED by phase 1: Redis probe (redis/tcp CONNECT_TIMEOUT)', errors: [] },
     ],

@@ -3,9 +3,9 @@
  * The body decides: a 200 whose body says "unhealthy" or "degraded" fails, and the failure
  * names the component the body blames.
  */
-import { describe, expect, test } from '../../fixtures/index.ts';
-import { check, expectFields } from '../../helpers/body.ts';
-import { expectStatus } from '../../helpers/http.ts';
+import { describe, expect, test } from '../../../fixtures/index.ts';
+import { check, expectFields } from '../../../helpers/body.ts';
+import { expectStatus } from '../../../helpers/http.ts';
 
 const UNHEALTHY = /degraded|unhealthy|down|error|disconnected|fail/i;
 

@@ -3,10 +3,10 @@
  * These probe the stores directly (when configured) and feed two KPIs: database response
  * time p95 and Redis connectivity. Not configured is NOT RUN, never passed.
  */
-import { describe, expect, test } from '../../fixtures/index.ts';
-import { assertStoreProbe, probePostgres, probeRedis } from '../../helpers/stores.ts';
-import { summarize } from '../../helpers/stats.ts';
-import { CheckError } from '../../helpers/errors.ts';
+import { describe, expect, test } from '../../../fixtures/index.ts';
+import { assertStoreProbe, probePostgres, probeRedis } from '../../../helpers/stores.ts';
+import { summarize } from '../../../helpers/stats.ts';
+import { CheckError } from '../../../helpers/errors.ts';
 
 /** KPI catalog: database response time p95 target < 3 s, degraded 3-5 s. */
 const DB_P95_FAIL_MS = 5_000;

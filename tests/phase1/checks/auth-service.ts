@@ -3,10 +3,10 @@
  * contract's claims, and refuse what it should refuse.
  */
 import { decodeJwt } from 'jose';
-import { describe, expect, test } from '../../fixtures/index.ts';
-import { JWT_AUDIENCE, JWT_ISSUER, tamperSignature } from '../../helpers/auth.ts';
-import { expectFields } from '../../helpers/body.ts';
-import { expectStatus } from '../../helpers/http.ts';
+import { describe, expect, test } from '../../../fixtures/index.ts';
+import { JWT_AUDIENCE, JWT_ISSUER, tamperSignature } from '../../../helpers/auth.ts';
+import { expectFields } from '../../../helpers/body.ts';
+import { expectStatus } from '../../../helpers/http.ts';
 
 describe('auth GET /health', { tags: ['p1', 'auth'], concurrent: true }, () => {
   test('answers 200 healthy with its database connected', async ({ authApi }) => {

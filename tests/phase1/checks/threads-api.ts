@@ -2,9 +2,9 @@
  * Tier P1: conversations live in threads; if the backend cannot create, read and delete one,
  * chat is down whatever its health endpoints say.
  */
-import { describe, expect, test } from '../../fixtures/index.ts';
-import { expectFields } from '../../helpers/body.ts';
-import { expectStatus } from '../../helpers/http.ts';
+import { describe, expect, test } from '../../../fixtures/index.ts';
+import { expectFields } from '../../../helpers/body.ts';
+import { expectStatus } from '../../../helpers/http.ts';
 
 describe('POST /api/threads', { tags: ['p1', 'backend', 'postgres'], concurrent: true }, () => {
   test('creates a thread owned by the caller and reads it back', async ({ api, threads, identity, config }) => {
