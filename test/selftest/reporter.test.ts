@@ -223,6 +223,15 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     expect(report.tests.filter((t) => t !== probe).every((t) => t.verdict === 'NOT RUN')).toBe(true);
   });
 
+  it('attributes a 401 in the report: a fresh token signed with the wrong secret was refused, not expired', async ({ expect }) => {
+    // Only a JWT secret configured: the suite mints its own tokens, here with a secret the target does not share.
+    const env = { ...targetEnv(await healthyPlatform()), E2E_BYPASS_KEY: '', STAGING_TEST_EMAIL: '', STAGING_TEST_PASSWORD: '', STAGING_JWT_SECRET: 'selftest-wrong-signing-secret-0123456789' };
+    const run = await runE2e(['--project', 'phase1', '-t', '^POST /api/threads creates'], env);
+    expect(run.exitCode, tail(run)).toBe(1);
+    const test = run.report!.tests.find((t) => t.fullName.startsWith('POST /api/threads > creates'))!;
+    expect(test.failure, tail(run)).toMatchObject({ code: 401, tokenAttribution: expect.stringMatching(/^a fresh token was refused \(\d+ s left before its exp\)/) });
+  });
+
   it('exits 2 with INCONCLUSIVE when a KPI gets fewer samples than the catalog\'s minimum', async ({ expect }) => {
     const catalog = JSON.parse(readFileSync(join(ROOT, 'catalog', 'stagecheck.catalog.json'), 'utf8')) as { kpis: { id: string; minSamples: number | string }[] };
     catalog.kpis.find((k) => k.id === 'database-response-p95')!.minSamples = 25;
