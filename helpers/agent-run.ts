@@ -1,20 +1,162 @@
 /**
  * One agent run over a WebSocket session: send `start_agent`, pick up the run's
- * `agent_started`, follow the run to its terminal event with stall detection, and check the
- * contract's sequence rules. Plus the timeline view the reporter draws.
+ * `agent_started`, follow the run to its terminal event with stall detection (`waitForRun`,
+ * on the session's one generic `wait`), and check the contract's sequence rules. Plus the
+ * timeline view the reporter draws. The session knows frames; this module knows runs.
  */
-import type { Budget } from './budgets.ts';
+import { formatMs, type Budget } from './budgets.ts';
 import { CheckError } from './errors.ts';
 import {
   assertRunSequence,
   checkRunSequence,
   compactFrame,
   DEFAULT_STALL_MS,
+  isAgentEventType,
+  isTerminalEventType,
   runIdOf,
   type CapturedFrame,
   type SequenceViolation,
 } from './frames.ts';
-import type { WsSession } from './ws.ts';
+import type { WaitOutcome, WsSession } from './ws.ts';
+
+export interface RunWaitOptions {
+  budget: Budget;
+  /** Silence between two events of the run that counts as a stall (default 15 s). */
+  stallMs?: number;
+  /** With a run id target: where the run's window starts in the capture (default 0). */
+  fromIndex?: number;
+}
+
+export interface RunCapture {
+  runId: string;
+  /** The run's agent events (its run_id, or none at all), up to and including the terminal. */
+  events: CapturedFrame[];
+  terminal: CapturedFrame;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * Follows one agent run until its terminal event (agent_completed / agent_error).
+ * `target`: the run id, or `{ after: index }` for the run of the first `agent_started`
+ * captured at or after that index. Fails fast on a stall: as soon as no event of the run has
+ * arrived for more than `stallMs`, rejects (component 'agent', layer 'budget', code 'stall')
+ * without waiting out the rest of the budget. Events without a run_id inside the run's
+ * window are collected (and flagged later by `checkRunSequence`). Events of other runs are
+ * skipped only when their `agent_started` came on this connection before them: an event
+ * carrying the run_id of a run this connection never started (another user's, a stale one)
+ * fails the run at once (websocket/frame, code 'foreign-run-id', as a cross-talk check would
+ * classify it). So does any bad frame in the window (websocket/frame, the FrameError's code).
+ */
+export function waitForRun(session: WsSession, target: string | { after: number }, options: RunWaitOptions): Promise<RunCapture> {
+  const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+  const budget = options.budget;
+  const label = typeof target === 'string' ? target : `after frame #${target.after}`;
+  const started = session.nowMs();
+  let runId: string | undefined = typeof target === 'string' ? target : undefined;
+  const events: CapturedFrame[] = [];
+
+  const stallError = (gap: number): CheckError => {
+    const last = events[events.length - 1]!;
+    const types = events.map((e) => e.type).join(', ');
+    return new CheckError(
+      `agent run ${runId} stalled: no event for ${formatMs(gap)} after ${last.type} (frame #${last.index} at t+${formatMs(last.receivedAt)}), over the ${formatMs(stallMs)} stall limit; ${plural(events.length, 'event')} so far (${types}); budget '${budget.path}' still had ${formatMs(budget.remainingMs())}`,
+      {
+        component: 'agent',
+        layer: 'budget',
+        code: 'stall',
+        endpoint: session.endpoint,
+        elapsedMs: Math.round(session.nowMs() - started),
+        evidence: {
+          runId,
+          stallMs,
+          gapMs: Math.round(gap),
+          budget: budget.path,
+          budgetRemainingMs: Math.round(budget.remainingMs()),
+          lastEvent: compactFrame(last),
+          events: events.map((e) => compactFrame(e)),
+        },
+      },
+    );
+  };
+
+  const step = (frame: CapturedFrame): WaitOutcome<RunCapture> => {
+    if (!isAgentEventType(frame.type)) return undefined;
+    const id = runIdOf(frame);
+    if (runId === undefined) {
+      if (frame.type !== 'agent_started') return undefined;
+      if (id === undefined) {
+        return {
+          error: new CheckError(`agent_started (frame #${frame.index}) has no run_id, so its run cannot be followed`, {
+            component: 'agent',
+            layer: 'ordering',
+            code: 'missing-run-id',
+            endpoint: session.endpoint,
+            evidence: { frame: compactFrame(frame) },
+          }),
+        };
+      }
+      runId = id;
+    } else if (id !== undefined && id !== runId) {
+      if (startedBefore(session, id, frame.index)) return undefined; // another run of this connection
+      return { error: foreignRunError(session, frame, id, runId, started, events) };
+    }
+    events.push(frame);
+    if (isTerminalEventType(frame.type)) return { value: { runId, events: [...events], terminal: frame } };
+    return undefined;
+  };
+
+  return session.wait(step, {
+    budget,
+    label: `wait run ${label} terminal event`,
+    what: () => `the terminal event of run ${runId ?? label}`,
+    fromIndex: typeof target === 'string' ? (options.fromIndex ?? 0) : target.after,
+    component: 'agent',
+    silence: { limitMs: stallMs, lastActivityMs: () => events[events.length - 1]?.receivedAt, error: stallError },
+    related: () => events,
+    progress: () => `${plural(events.length, 'event')} of the run so far`,
+    evidence: () => ({ runId, events: events.map((e) => compactFrame(e)) }),
+  });
+}
+
+/** Runs opened by an `agent_started` on this session at or before frame `index`. */
+function runsStartedBy(session: WsSession, index: number): string[] {
+  const ids: string[] = [];
+  for (const frame of session.frames) {
+    if (frame.index > index) break;
+    const id = frame.type === 'agent_started' ? runIdOf(frame) : undefined;
+    if (id !== undefined && !ids.includes(id)) ids.push(id);
+  }
+  return ids;
+}
+
+function startedBefore(session: WsSession, runId: string, index: number): boolean {
+  return runsStartedBy(session, index).includes(runId);
+}
+
+function foreignRunError(session: WsSession, frame: CapturedFrame, foreignRunId: string, runId: string, startedMs: number, runEvents: CapturedFrame[]): CheckError {
+  const started = runsStartedBy(session, frame.index);
+  return new CheckError(
+    `${frame.type} (frame #${frame.index} at t+${formatMs(frame.receivedAt)}) carries run_id ${foreignRunId}, the run_id of another run: this connection started ${started.length === 1 ? 'only run' : 'runs'} ${started.join(', ')} and was following run ${runId}; every event must carry its own run's run_id`,
+    {
+      component: 'websocket',
+      layer: 'frame',
+      code: 'foreign-run-id',
+      endpoint: session.endpoint,
+      elapsedMs: Math.max(0, Math.round(session.nowMs() - startedMs)),
+      evidence: {
+        runId,
+        foreignRunId,
+        startedRuns: started,
+        frame: compactFrame(frame),
+        runEvents: runEvents.map((e) => compactFrame(e)),
+        lastFrames: session.recentFrames(10),
+      },
+    },
+  );
+}
 
 export interface TimelineEntry {
   type: string;
@@ -137,7 +279,7 @@ export async function followAgentRun(session: WsSession, frame: RunStartFrame, o
     });
   }
 
-  const run = await session.waitForRun(runId, { budget, stallMs, fromIndex: first.index });
+  const run = await waitForRun(session, runId, { budget, stallMs, fromIndex: first.index });
   const checkOptions = {
     stallMs,
     expectSuccess: options.expectSuccess ?? true,

@@ -2,13 +2,14 @@
  * WebSocket sessions against the platform, as the contract pins them. Opening one (the
  * handshake, `connectWs`/`probeHandshake`, its classification) is helpers/ws-handshake.ts.
  *
- * - A `WsSession` captures every frame from the moment of connection (subscribe before
- *   acting), offers budgeted waits that say what they waited for, follows one agent run with
- *   fail-fast stall detection, and dumps what it saw for failure evidence.
+ * - A `WsSession` is transport only: it connects, sends, captures every frame from the moment
+ *   of connection (subscribe before acting), offers one budgeted wait (`wait`, with `waitFor`
+ *   on top) that says what it waited for, and dumps what it saw for failure evidence. What an
+ *   agent run is, and how to follow one, is helpers/agent-run.ts, built on `wait`.
  * - Bad frames from the target (not JSON, binary, over the size limit, without `type`, broken
- *   WebSocket framing, another run's `run_id` inside a run) fail the wait in progress at once
- *   with a classified CheckError (component 'websocket', layer 'frame'): never a crash, a
- *   silent pass, or a wait that runs into its budget.
+ *   WebSocket framing) fail the wait in progress at once with a classified CheckError
+ *   (component 'websocket', layer 'frame'): never a crash, a silent pass, or a wait that runs
+ *   into its budget.
  *
  * Tokens never reach evidence: the `jwt.<token>` subprotocol is recorded as `jwt.<redacted>`,
  * a `?ticket=` value as `<redacted>`.
@@ -16,23 +17,9 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import { Budget, DEFAULT_BUDGETS, formatMs } from './budgets.ts';
+import { Budget, formatMs } from './budgets.ts';
 import { CheckError, type CheckErrorDetails, type Component } from './errors.ts';
-import {
-  compactFrame,
-  formatBytes,
-  FrameError,
-  INVALID_FRAME_TYPE,
-  isAgentEventType,
-  isTerminalEventType,
-  normalizeFrame,
-  runIdOf,
-  truncateText,
-  type CapturedFrame,
-} from './frames.ts';
-
-// The run helper lives in agent-run.ts (it only needs this module's types); re-exported here for convenience.
-export { startAgentRun, summarizeTimeline, type AgentRunResult, type StartAgentRunOptions, type TimelineEntry } from './agent-run.ts';
+import { compactFrame, formatBytes, FrameError, INVALID_FRAME_TYPE, normalizeFrame, truncateText, type CapturedFrame } from './frames.ts';
 
 export type WsAuth =
   | { method: 'subprotocol'; token: string }
@@ -94,19 +81,23 @@ export interface WaitOptions {
   component?: Component;
 }
 
-export interface RunWaitOptions {
-  budget: Budget;
-  /** Silence between two events of the run that counts as a stall (default 15 s). */
-  stallMs?: number;
-  /** With a run id target: where the run's window starts in the capture (default 0). */
-  fromIndex?: number;
-}
+/** What one frame does to a wait: nothing (`undefined`: keep waiting), end it with a value, or fail it. */
+export type WaitOutcome<T> = undefined | { value: T } | { error: Error };
+export type WaitStep<T> = (frame: CapturedFrame) => WaitOutcome<T>;
 
-export interface RunCapture {
-  runId: string;
-  /** The run's agent events (its run_id, or none at all), up to and including the terminal. */
-  events: CapturedFrame[];
-  terminal: CapturedFrame;
+export interface SessionWaitOptions extends Omit<WaitOptions, 'what'> {
+  /** What is awaited; a function when it is learnt during the wait (a run id). */
+  what: string | (() => string);
+  /** The budget step's name in the ledger (default `wait <what>`). */
+  label?: string;
+  /** Fails the wait when nothing happened for `limitMs` since `lastActivityMs()` (session ms; undefined: clock not started). */
+  silence?: { limitMs: number; lastActivityMs: () => number | undefined; error: (gapMs: number) => Error };
+  /** Frames the wait has collected so far, added to bad-frame and close errors as `runEvents`. */
+  related?: () => CapturedFrame[];
+  /** Said after `what` when the budget runs out ("3 events of the run so far"). */
+  progress?: () => string;
+  /** Merged into the budget error's evidence. */
+  evidence?: () => Record<string, unknown>;
 }
 
 /** Close codes the contract gives a meaning to. */
@@ -182,8 +173,6 @@ export class WsSession {
   readonly #secrets: readonly string[];
   readonly #limits: FrameLimits;
   readonly #frames: CapturedFrame[] = [];
-  /** run_id → index of the `agent_started` that opened it on this connection. */
-  readonly #startedRuns = new Map<string, number>();
   /** The frame ws refused to read (over the hard cap, broken framing); the client then closed. */
   #brokenFrame: CapturedFrame | undefined;
   readonly #sent: SentFrame[] = [];
@@ -288,7 +277,7 @@ export class WsSession {
           layer: 'ws-close',
           endpoint: this.endpoint,
           code: info.code,
-          evidence: { closeInfo: info, lastFrames: this.#lastFrames(5) },
+          evidence: { closeInfo: info, lastFrames: this.recentFrames(5) },
         });
       }
       throw new Error(`cannot send ${type}: the WebSocket is not open (readyState ${this.#ws.readyState}); the suite closed it or never opened it`);
@@ -302,214 +291,93 @@ export class WsSession {
   }
 
   /**
-   * The first frame (already captured, or arriving later) matching `predicate`. Rejects with
-   * a CheckError naming `what`, the budget and the last frame seen when the budget runs out
-   * (layer 'budget') or the server closes the socket (layer 'ws-close', code = close code).
+   * The one wait of a session: feeds `step` every frame from `fromIndex` on (already captured,
+   * then as they arrive) until it returns `{ value }` (resolve) or `{ error }` (reject);
+   * `undefined` keeps waiting. A throwing `step` rejects with what it threw. Whatever the step
+   * says, a bad frame in the window, the server closing the socket, the budget running out and
+   * `silence` (no activity for `silence.limitMs`) end the wait with a classified error.
    */
-  waitFor(predicate: (frame: CapturedFrame, index: number) => boolean, options: WaitOptions): Promise<CapturedFrame> {
+  wait<T>(step: WaitStep<T>, options: SessionWaitOptions): Promise<T> {
     const from = options.fromIndex ?? 0;
-    const component = options.component ?? 'websocket';
+    const what = (): string => (typeof options.what === 'string' ? options.what : options.what());
+    const related = (): CapturedFrame[] | undefined => options.related?.();
     const started = this.nowMs();
     return options.budget.step(
-      `wait ${options.what}`,
+      options.label ?? `wait ${what()}`,
       (signal) =>
-        new Promise<CapturedFrame>((resolve, reject) => {
+        new Promise<T>((resolve, reject) => {
           let unsubscribe: () => void = () => undefined;
+          let silenceTimer: NodeJS.Timeout | undefined;
           let settled = false;
-          const onAbort = (): void => {
+          const stop = (): void => {
             settled = true;
+            clearTimeout(silenceTimer);
             unsubscribe();
           };
+          const onAbort = (): void => stop();
           const settle = (fn: () => void): void => {
             if (settled) return;
-            settled = true;
-            unsubscribe();
+            stop();
             signal.removeEventListener('abort', onAbort);
             fn();
           };
-          /** Settles on a match or a throwing predicate; returns true once settled. */
+          /** Re-arms the silence clock from the last activity; fails the wait once it is over the limit. */
+          const watchSilence = (): void => {
+            const silence = options.silence;
+            if (!silence || settled) return;
+            clearTimeout(silenceTimer);
+            const last = silence.lastActivityMs();
+            if (last === undefined) return; // no clock before the first activity
+            const gap = this.nowMs() - last;
+            if (gap > silence.limitMs) return settle(() => reject(silence.error(gap)));
+            silenceTimer = setTimeout(watchSilence, Math.max(1, Math.ceil(silence.limitMs - gap) + 1));
+          };
+          /** Returns true once the wait is settled. */
           const consider = (frame: CapturedFrame): boolean => {
             if (frame.index < from) return false;
             if (frame.error) {
-              settle(() => reject(this.#badFrameError(frame, `while waiting for ${options.what}`, started)));
+              settle(() => reject(this.#badFrameError(frame, `while waiting for ${what()}`, started, related())));
               return true;
             }
-            let matched: boolean;
+            let outcome: WaitOutcome<T>;
             try {
-              matched = predicate(frame, frame.index);
+              outcome = step(frame);
             } catch (error) {
               settle(() => reject(error));
               return true;
             }
-            if (matched) settle(() => resolve(frame));
-            return matched;
+            if (outcome === undefined) return false;
+            settle(() => ('error' in outcome ? reject(outcome.error) : resolve(outcome.value)));
+            return true;
           };
           for (const frame of this.#frames) {
             if (consider(frame)) return;
           }
-          if (this.#closeInfo) return settle(() => reject(this.#closedError(options.what, started)));
+          if (this.#closeInfo) return settle(() => reject(this.#closedError(what(), started, related())));
           signal.addEventListener('abort', onAbort, { once: true });
           unsubscribe = this.subscribe((event) => {
             if (settled) return;
-            if (event.kind === 'frame') consider(event.frame);
-            else settle(() => reject(this.#closedError(options.what, started)));
+            if (event.kind === 'close') return settle(() => reject(this.#closedError(what(), started, related())));
+            if (!consider(event.frame)) watchSilence();
           });
+          watchSilence();
         }),
       {
-        component,
+        component: options.component ?? 'websocket',
         endpoint: this.endpoint,
-        context: () => `waiting for ${options.what}; last frame seen: ${this.#describeLast()}`,
-        evidence: () => ({ waitingFor: options.what, lastFrames: this.#lastFrames(10) }),
+        context: () => `waiting for ${what()}${options.progress ? `; ${options.progress()}` : ''}; last frame seen: ${this.describeLastFrame()}`,
+        evidence: () => ({ waitingFor: what(), ...options.evidence?.(), lastFrames: this.recentFrames(10) }),
       },
     );
   }
 
   /**
-   * Follows one agent run until its terminal event (agent_completed / agent_error).
-   * `target`: the run id, or `{ after: index }` for the run of the first `agent_started`
-   * captured at or after that index. Fails fast on a stall: as soon as no event of the run has
-   * arrived for more than `stallMs`, rejects (component 'agent', layer 'budget', code 'stall')
-   * without waiting out the rest of the budget. Events without a run_id inside the run's
-   * window are collected (and flagged later by `checkRunSequence`). Events of other runs are
-   * skipped only when their `agent_started` came on this connection before them: an event
-   * carrying the run_id of a run this connection never started (another user's, a stale one)
-   * fails the run at once (websocket/frame, code 'foreign-run-id', as a cross-talk check would
-   * classify it). So does any bad frame in the window (websocket/frame, the FrameError's code).
+   * The first frame (already captured, or arriving later) matching `predicate`. Rejects with
+   * a CheckError naming `what`, the budget and the last frame seen when the budget runs out
+   * (layer 'budget') or the server closes the socket (layer 'ws-close', code = close code).
    */
-  waitForRun(target: string | { after: number }, options: RunWaitOptions): Promise<RunCapture> {
-    const stallMs = options.stallMs ?? DEFAULT_BUDGETS.stall;
-    const budget = options.budget;
-    const label = typeof target === 'string' ? target : `after frame #${target.after}`;
-    const started = this.nowMs();
-    let runId: string | undefined = typeof target === 'string' ? target : undefined;
-    const events: CapturedFrame[] = [];
-
-    return budget.step(
-      `wait run ${label} terminal event`,
-      (signal) =>
-        new Promise<RunCapture>((resolve, reject) => {
-          let windowStart = typeof target === 'string' ? (options.fromIndex ?? 0) : target.after;
-          let stallTimer: NodeJS.Timeout | undefined;
-          let unsubscribe: () => void = () => undefined;
-          let settled = false;
-          const settle = (fn: () => void): void => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(stallTimer);
-            unsubscribe();
-            signal.removeEventListener('abort', onAbort);
-            fn();
-          };
-          const onAbort = (): void => {
-            settled = true;
-            clearTimeout(stallTimer);
-            unsubscribe();
-          };
-
-          const stallError = (last: CapturedFrame, gap: number): CheckError => {
-            const types = events.map((e) => e.type).join(', ');
-            return new CheckError(
-              `agent run ${runId} stalled: no event for ${formatMs(gap)} after ${last.type} (frame #${last.index} at t+${formatMs(last.receivedAt)}), over the ${formatMs(stallMs)} stall limit; ${plural(events.length, 'event')} so far (${types}); budget '${budget.path}' still had ${formatMs(budget.remainingMs())}`,
-              {
-                component: 'agent',
-                layer: 'budget',
-                code: 'stall',
-                endpoint: this.endpoint,
-                elapsedMs: Math.round(this.nowMs() - started),
-                evidence: {
-                  runId,
-                  stallMs,
-                  gapMs: Math.round(gap),
-                  budget: budget.path,
-                  budgetRemainingMs: Math.round(budget.remainingMs()),
-                  lastEvent: compactFrame(last),
-                  events: events.map((e) => compactFrame(e)),
-                },
-              },
-            );
-          };
-
-          const armStall = (): void => {
-            clearTimeout(stallTimer);
-            const last = events[events.length - 1];
-            if (!last) return; // no stall clock before the run's first event
-            const gap = this.nowMs() - last.receivedAt;
-            if (gap > stallMs) {
-              settle(() => reject(stallError(last, gap)));
-              return;
-            }
-            stallTimer = setTimeout(armStall, Math.max(1, Math.ceil(stallMs - gap) + 1));
-          };
-
-          /** Returns true when the run is over (resolved or rejected). */
-          const consider = (frame: CapturedFrame): boolean => {
-            if (frame.index < windowStart) return false;
-            if (frame.error) {
-              settle(() => reject(this.#badFrameError(frame, `while waiting for the terminal event of run ${runId ?? label}`, started, events)));
-              return true;
-            }
-            if (!isAgentEventType(frame.type)) return false;
-            const id = runIdOf(frame);
-            if (runId === undefined) {
-              if (frame.type !== 'agent_started') return false;
-              if (id === undefined) {
-                settle(() =>
-                  reject(
-                    new CheckError(`agent_started (frame #${frame.index}) has no run_id, so its run cannot be followed`, {
-                      component: 'agent',
-                      layer: 'ordering',
-                      code: 'missing-run-id',
-                      endpoint: this.endpoint,
-                      evidence: { frame: compactFrame(frame) },
-                    }),
-                  ),
-                );
-                return true;
-              }
-              runId = id;
-              windowStart = frame.index;
-            } else if (id !== undefined && id !== runId) {
-              if (this.#startedHere(id, frame.index)) return false; // another run of this connection
-              const followed = runId;
-              settle(() => reject(this.#foreignRunError(frame, id, followed, started, events)));
-              return true;
-            }
-            events.push(frame);
-            if (isTerminalEventType(frame.type)) {
-              const finalRunId = runId;
-              settle(() => resolve({ runId: finalRunId, events: [...events], terminal: frame }));
-              return true;
-            }
-            return false;
-          };
-
-          for (const frame of this.#frames) {
-            if (consider(frame)) return;
-          }
-          if (this.#closeInfo) {
-            settle(() => reject(this.#closedError(`the terminal event of run ${runId ?? label}`, started)));
-            return;
-          }
-          signal.addEventListener('abort', onAbort, { once: true });
-          unsubscribe = this.subscribe((event) => {
-            if (settled) return;
-            if (event.kind === 'close') {
-              settle(() => reject(this.#closedError(`the terminal event of run ${runId ?? label}`, started, events)));
-              return;
-            }
-            const before = events.length;
-            if (!consider(event.frame) && events.length > before) armStall();
-          });
-          armStall();
-        }),
-      {
-        component: 'agent',
-        endpoint: this.endpoint,
-        context: () =>
-          `waiting for the terminal event of run ${runId ?? label}; ${plural(events.length, 'event')} of the run so far; last frame seen: ${this.#describeLast()}`,
-        evidence: () => ({ runId, events: events.map((e) => compactFrame(e)), lastFrames: this.#lastFrames(10) }),
-      },
-    );
+  waitFor(predicate: (frame: CapturedFrame, index: number) => boolean, options: WaitOptions): Promise<CapturedFrame> {
+    return this.wait((frame) => (predicate(frame, frame.index) ? { value: frame } : undefined), options);
   }
 
   /**
@@ -611,15 +479,7 @@ export class WsSession {
 
   #record(frame: CapturedFrame): void {
     this.#frames.push(frame);
-    const runId = frame.type === 'agent_started' ? runIdOf(frame) : undefined;
-    if (runId !== undefined && !this.#startedRuns.has(runId)) this.#startedRuns.set(runId, frame.index);
     this.#emit({ kind: 'frame', frame });
-  }
-
-  /** Run `runId` was opened by an agent_started on this connection at or before `index`. */
-  #startedHere(runId: string, index: number): boolean {
-    const at = this.#startedRuns.get(runId);
-    return at !== undefined && at <= index;
   }
 
   /** The wait in progress fails on a bad frame: classified by its FrameError, with where it came. */
@@ -639,32 +499,10 @@ export class WsSession {
           preview,
           frameIndex: frame.index,
           ...(runEvents ? { runEvents: runEvents.map((e) => compactFrame(e)) } : {}),
-          lastFrames: this.#lastFrames(10),
+          lastFrames: this.recentFrames(10),
         },
       },
       { cause: error },
-    );
-  }
-
-  #foreignRunError(frame: CapturedFrame, foreignRunId: string, runId: string, startedMs: number, runEvents: CapturedFrame[]): CheckError {
-    const started = [...this.#startedRuns].filter(([, at]) => at <= frame.index).map(([id]) => id);
-    return new CheckError(
-      `${frame.type} (frame #${frame.index} at t+${formatMs(frame.receivedAt)}) carries run_id ${foreignRunId}, the run_id of another run: this connection started ${started.length === 1 ? 'only run' : 'runs'} ${started.join(', ')} and was following run ${runId}; every event must carry its own run's run_id`,
-      {
-        component: 'websocket',
-        layer: 'frame',
-        code: 'foreign-run-id',
-        endpoint: this.endpoint,
-        elapsedMs: Math.max(0, Math.round(this.nowMs() - startedMs)),
-        evidence: {
-          runId,
-          foreignRunId,
-          startedRuns: started,
-          frame: compactFrame(frame),
-          runEvents: runEvents.map((e) => compactFrame(e)),
-          lastFrames: this.#lastFrames(10),
-        },
-      },
     );
   }
 
@@ -672,13 +510,15 @@ export class WsSession {
     for (const listener of [...this.#listeners]) listener(event);
   }
 
-  #describeLast(): string {
+  /** `#12 agent_thinking at t+850 ms`, or `none`: for wait errors. */
+  describeLastFrame(): string {
     const last = this.#frames[this.#frames.length - 1];
     if (!last) return 'none';
     return `#${last.index} ${last.type} at t+${formatMs(last.receivedAt)}`;
   }
 
-  #lastFrames(n: number): ReturnType<typeof compactFrame>[] {
+  /** The last `n` frames in their small evidence form. */
+  recentFrames(n: number): ReturnType<typeof compactFrame>[] {
     return this.#frames.slice(-n).map((f) => compactFrame(f));
   }
 
@@ -699,11 +539,11 @@ export class WsSession {
         closeInfo: info,
         ...(this.#lastError ? { lastError: `${this.#lastError.name}: ${this.#lastError.message}` } : {}),
         ...(runEvents ? { runEvents: runEvents.map((e) => compactFrame(e)) } : {}),
-        lastFrames: this.#lastFrames(10),
+        lastFrames: this.recentFrames(10),
       },
     };
     return new CheckError(
-      `the server closed the WebSocket (${describeClose(info.code, info.reason)}) at t+${formatMs(info.atMs)} while waiting for ${what}; last frame seen: ${this.#describeLast()}`,
+      `the server closed the WebSocket (${describeClose(info.code, info.reason)}) at t+${formatMs(info.atMs)} while waiting for ${what}; last frame seen: ${this.describeLastFrame()}`,
       details,
     );
   }

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
+import { waitForRun } from '../../helpers/agent-run.ts';
 import { Budget, BudgetExceededError } from '../../helpers/budgets.ts';
 import { CheckError } from '../../helpers/errors.ts';
 import { FrameError } from '../../helpers/frames.ts';
@@ -505,7 +506,7 @@ async function play(ws: ServerSocket, frames: Record<string, unknown>[], gapMs =
   }
 }
 
-describe('WsSession.waitForRun', () => {
+describe('waitForRun (helpers/agent-run.ts)', () => {
   it('collects only the run events up to the terminal one, skipping other runs', async () => {
     const server = await scripted();
     const session = await open(server.url);
@@ -513,7 +514,7 @@ describe('WsSession.waitForRun', () => {
     const mine = runFrames('r1');
     const other = runFrames('r2');
     void play(ws, [mine[0]!, other[0]!, mine[1]!, { type: 'heartbeat' }, other[1]!, mine[2]!, mine[3]!, other[4]!, mine[4]!, { ...mine[1]!, reasoning: 'late' }]);
-    const run = await session.waitForRun('r1', { budget: new Budget('run', 2_000), stallMs: 500 });
+    const run = await waitForRun(session, 'r1', { budget: new Budget('run', 2_000), stallMs: 500 });
     expect(run.runId).toBe('r1');
     expect(run.events.map((e) => e.type)).toEqual(['agent_started', 'agent_thinking', 'tool_executing', 'tool_completed', 'agent_completed']);
     expect(run.terminal.type).toBe('agent_completed');
@@ -528,7 +529,7 @@ describe('WsSession.waitForRun', () => {
     await session.waitFor((f) => f.type === 'agent_completed', { budget: new Budget('w', 1_000), what: 'old run end' });
     const after = session.frames.length;
     void play(ws, runFrames('new'));
-    const run = await session.waitForRun({ after }, { budget: new Budget('run', 2_000), stallMs: 500 });
+    const run = await waitForRun(session, { after }, { budget: new Budget('run', 2_000), stallMs: 500 });
     expect(run.runId).toBe('new');
     expect(run.events[0]!.index).toBe(after);
     expect(run.events).toHaveLength(5);
@@ -542,7 +543,7 @@ describe('WsSession.waitForRun', () => {
     const budget = new Budget('agent-run', 5_000);
     const started = performance.now();
     void play(ws, frames.slice(0, 2), 30);
-    const error = (await rejectionOf(session.waitForRun('r-stall', { budget, stallMs: 250 }))) as CheckError;
+    const error = (await rejectionOf(waitForRun(session, 'r-stall', { budget, stallMs: 250 }))) as CheckError;
     const took = performance.now() - started;
     const last = session.frames[session.frames.length - 1]!;
     const silence = session.nowMs() - last.receivedAt;
@@ -568,7 +569,7 @@ describe('WsSession.waitForRun', () => {
     json(ws, runFrames('r2')[0]!); // r2 is a run of this connection too, so its events are skipped
     const noise = setInterval(() => json(ws, { type: 'agent_thinking', run_id: 'r2', reasoning: 'other' }), 40);
     try {
-      const error = (await rejectionOf(session.waitForRun('r1', { budget: new Budget('run', 3_000), stallMs: 200 }))) as CheckError;
+      const error = (await rejectionOf(waitForRun(session, 'r1', { budget: new Budget('run', 3_000), stallMs: 200 }))) as CheckError;
       expect(error.details.code).toBe('stall');
     } finally {
       clearInterval(noise);
@@ -582,7 +583,7 @@ describe('WsSession.waitForRun', () => {
     json(ws, runFrames('r1')[0]!);
     const chatter = setInterval(() => json(ws, { type: 'agent_thinking', run_id: 'r1', reasoning: '...' }), 40);
     try {
-      const error = (await rejectionOf(session.waitForRun('r1', { budget: new Budget('agent-run', 300), stallMs: 200 }))) as BudgetExceededError;
+      const error = (await rejectionOf(waitForRun(session, 'r1', { budget: new Budget('agent-run', 300), stallMs: 200 }))) as BudgetExceededError;
       expect(error).toBeInstanceOf(BudgetExceededError);
       expect(error.details.component).toBe('agent');
       expect(error.message).toMatch(/^Budget exhausted at 'agent-run › wait run r1 terminal event': .*; waiting for the terminal event of run r1; \d+ events of the run so far; last frame seen: #\d+ agent_thinking/);
@@ -596,7 +597,7 @@ describe('WsSession.waitForRun', () => {
     const session = await open(server.url);
     const ws = await server.next();
     void play(ws, runFrames('r1').slice(0, 2)).then(() => ws.close(1011, 'agent crashed'));
-    const error = (await rejectionOf(session.waitForRun('r1', { budget: new Budget('run', 2_000), stallMs: 1_000 }))) as CheckError;
+    const error = (await rejectionOf(waitForRun(session, 'r1', { budget: new Budget('run', 2_000), stallMs: 1_000 }))) as CheckError;
     expect(error.details).toMatchObject({ layer: 'ws-close', code: 1011 });
     expect(error.message).toContain('while waiting for the terminal event of run r1');
     expect((error.details.evidence?.runEvents as unknown[]).length).toBe(2);
@@ -607,7 +608,7 @@ describe('WsSession.waitForRun', () => {
     const session = await open(server.url);
     const ws = await server.next();
     json(ws, { type: 'agent_started', thread_id: 't', agent_name: 'a', task_description: 'd' });
-    const error = (await rejectionOf(session.waitForRun({ after: 1 }, { budget: new Budget('run', 1_000) }))) as CheckError;
+    const error = (await rejectionOf(waitForRun(session, { after: 1 }, { budget: new Budget('run', 1_000) }))) as CheckError;
     expect(error.details).toMatchObject({ component: 'agent', layer: 'ordering', code: 'missing-run-id' });
   });
 });
@@ -671,7 +672,7 @@ describe('bad frames from the target', () => {
     const frames = runFrames('r1');
     void play(ws, frames.slice(0, 1)).then(() => ws.send(Buffer.from([1]), { binary: true })).then(() => play(ws, frames.slice(1)));
     const started = performance.now();
-    const error = (await rejectionOf(session.waitForRun('r1', { budget: new Budget('run', 5_000), stallMs: 2_000 }))) as CheckError;
+    const error = (await rejectionOf(waitForRun(session, 'r1', { budget: new Budget('run', 5_000), stallMs: 2_000 }))) as CheckError;
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(error.details).toMatchObject({ component: 'websocket', layer: 'frame', code: 'FRAME_BINARY' });
     expect(error.message).toMatch(/^the server sent a bad frame \(#2 at t\+\d+ ms\) while waiting for the terminal event of run r1: received a binary frame of 1 bytes/);
@@ -684,7 +685,7 @@ describe('bad frames from the target', () => {
     const ws = await server.next();
     const frames = runFrames('r1');
     void play(ws, [frames[0]!, { type: 'agent_thinking', run_id: 'r-other', reasoning: 'another request' }, ...frames.slice(1)]);
-    const error = (await rejectionOf(session.waitForRun('r1', { budget: new Budget('run', 5_000), stallMs: 2_000 }))) as CheckError;
+    const error = (await rejectionOf(waitForRun(session, 'r1', { budget: new Budget('run', 5_000), stallMs: 2_000 }))) as CheckError;
     expect(error).toBeInstanceOf(CheckError);
     expect(error.details).toMatchObject({
       component: 'websocket',
@@ -702,7 +703,7 @@ describe('bad frames from the target', () => {
     const session = await open(server.url);
     const ws = await server.next();
     void play(ws, [runFrames('r1')[0]!, runFrames('r2')[1]!, runFrames('r2')[0]!]);
-    const error = (await rejectionOf(session.waitForRun('r1', { budget: new Budget('run', 2_000), stallMs: 1_000 }))) as CheckError;
+    const error = (await rejectionOf(waitForRun(session, 'r1', { budget: new Budget('run', 2_000), stallMs: 1_000 }))) as CheckError;
     expect(error.details).toMatchObject({ code: 'foreign-run-id', evidence: { foreignRunId: 'r2', startedRuns: ['r1'] } });
   });
 

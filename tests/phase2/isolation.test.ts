@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'vitest';
 import { describe, expect, expectPersistedTurns, pingBarrier, readMessages, test, type CrowdUser } from '../../fixtures/agent.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
+import { waitForRun } from '../../helpers/agent-run.ts';
 import { check, expectFields } from '../../helpers/body.ts';
 import type { SuiteConfig } from '../../helpers/config.ts';
 import { CheckError } from '../../helpers/errors.ts';
@@ -136,7 +137,7 @@ describe('another user\'s agent events over WebSocket', { tags: ['p1', 'websocke
       });
       // The server gave the run a thread of the intruder's own (crowd deletes it): let it finish.
       const runId = runIdOf(answer);
-      if (runId !== undefined) await session.waitForRun(runId, { budget: budget('intruder run', config.budgets.agentRun), stallMs: config.budgets.stall, fromIndex: answer.index });
+      if (runId !== undefined) await waitForRun(session, runId, { budget: budget('intruder run', config.budgets.agentRun), stallMs: config.budgets.stall, fromIndex: answer.index });
     } else {
       // Refused: the refusal must read like the one for a thread that does not exist at all.
       const unknownFrom = session.frames.length;
