@@ -6,7 +6,7 @@
  * the shape of helpers/meta.ts is never fatal: the part that is wrong is dropped and named in
  * a warning, the rest is used.
  */
-import type { StagecheckMeta } from '../helpers/meta.ts';
+import type { StagecheckMeta } from '../helpers/core/meta.ts';
 
 export type VitestState = 'passed' | 'failed' | 'skipped' | 'pending';
 

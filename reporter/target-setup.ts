@@ -7,8 +7,8 @@
  * never fails a test: the health checks themselves judge the target.
  */
 import { afterAll, beforeAll, inject } from 'vitest';
-import { loadConfig } from '../helpers/config.ts';
-import { redactUrl } from '../helpers/redact.ts';
+import { loadConfig } from '../helpers/core/config.ts';
+import { redactUrl } from '../helpers/core/redact.ts';
 import type { ModuleTargetMeta } from './gate.ts';
 
 const SNAPSHOT_TIMEOUT_MS = 2_000;

@@ -14,11 +14,11 @@
  *   a failed tier, KPI or phase-1 gate → FAIL; any harness error, blocked or inconclusive part →
  *   INCONCLUSIVE; any DEGRADED part → DEGRADED; else PASS.
  */
-import { percentile, rate, summarize, type Rate, type Summary } from '../helpers/stats.ts';
+import { percentile, rate, summarize, type Rate, type Summary } from '../helpers/core/stats.ts';
 import { functionsOf, nextStepsFor, tierOf, type Catalog, type KpiDef } from './catalog.ts';
 import type { HistoryIndex } from './history.ts';
 import { PRODUCT_ERROR_NAMES, readMeta, type ModuleRecord, type TestRecord } from './records.ts';
-import type { StagecheckMeta } from '../helpers/meta.ts';
+import type { StagecheckMeta } from '../helpers/core/meta.ts';
 import {
   REPORT_SCHEMA_ID,
   REPORT_SCHEMA_VERSION,

@@ -22,12 +22,12 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { config as loadDotenv } from 'dotenv';
-import { TokenSession } from '../helpers/auth.ts';
-import { ConfigError, loadConfig, SECRET_VARIABLES, secretValues, type Env, type SuiteConfig } from '../helpers/config.ts';
-import { messageOf } from '../helpers/errors.ts';
-import { createHttpClient, type HttpClient } from '../helpers/http.ts';
-import { redactSecrets } from '../helpers/redact.ts';
-import { cleanupRedisRunKeys } from '../helpers/stores.ts';
+import { TokenSession } from '../helpers/auth/tokens.ts';
+import { ConfigError, loadConfig, SECRET_VARIABLES, secretValues, type Env, type SuiteConfig } from '../helpers/core/config.ts';
+import { messageOf } from '../helpers/core/errors.ts';
+import { createHttpClient, type HttpClient } from '../helpers/transport/http.ts';
+import { redactSecrets } from '../helpers/core/redact.ts';
+import { cleanupRedisRunKeys } from '../helpers/transport/stores.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUN_ID = /^[A-Za-z0-9-]{4,64}$/;

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { percentile } from '../helpers/stats.ts';
+import { percentile } from '../helpers/core/stats.ts';
 import { runE2e, tailOf } from '../test/support/run-e2e.ts';
 
 interface RunSummary {

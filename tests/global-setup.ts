@@ -4,8 +4,8 @@
  * environment to the workers through `provide`.
  */
 import type { TestProject } from 'vitest/node';
-import { assertConfigValid, generateRunId } from '../helpers/config.ts';
-import { startLocalPlatform, type LocalPlatform } from '../helpers/local-platform.ts';
+import { assertConfigValid, generateRunId } from '../helpers/core/config.ts';
+import { startLocalPlatform, type LocalPlatform } from '../helpers/transport/local-platform.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

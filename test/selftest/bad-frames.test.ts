@@ -16,8 +16,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_BUDGETS } from '../../helpers/budgets.ts';
-import { startLocalPlatform, type LocalPlatform } from '../../helpers/local-platform.ts';
+import { DEFAULT_BUDGETS } from '../../helpers/core/budgets.ts';
+import { startLocalPlatform, type LocalPlatform } from '../../helpers/transport/local-platform.ts';
 import { runSuite, type SuiteRun, type SuiteTestResult } from './run-suite.ts';
 
 const HEARTBEAT_S = '2';

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it, type ExpectStatic, type TestContext } from 'vitest';
-import { KNOWN_VARIABLES } from '../../helpers/config.ts';
+import { KNOWN_VARIABLES } from '../../helpers/core/config.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const E2E = join(ROOT, 'scripts', 'e2e.ts');

@@ -9,9 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { TokenSession, type Attribution } from '../../helpers/auth.ts';
-import { loadConfig } from '../../helpers/config.ts';
-import { createHttpClient } from '../../helpers/http.ts';
+import { TokenSession, type Attribution } from '../../helpers/auth/tokens.ts';
+import { loadConfig } from '../../helpers/core/config.ts';
+import { createHttpClient } from '../../helpers/transport/http.ts';
 import { startPlatform, type RunningPlatform } from '../../platform/index.ts';
 import { runSuite, type SuiteRun } from './run-suite.ts';
 

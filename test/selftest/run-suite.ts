@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StagecheckMeta } from '../../helpers/meta.ts';
+import type { StagecheckMeta } from '../../helpers/core/meta.ts';
 import { refusedPort } from '../support/net.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

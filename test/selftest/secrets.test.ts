@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalPlatform, type LocalPlatform } from '../../helpers/local-platform.ts';
+import { startLocalPlatform, type LocalPlatform } from '../../helpers/transport/local-platform.ts';
 import { LOCAL_HEARTBEAT_S } from '../support/target-platform.ts';
 import { closeServer, listen } from '../support/net.ts';
 import { runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';

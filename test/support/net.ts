@@ -5,7 +5,7 @@
 import type http from 'node:http';
 import net from 'node:net';
 import { expect } from 'vitest';
-import { CheckError } from '../../helpers/errors.ts';
+import { CheckError } from '../../helpers/core/errors.ts';
 
 /** Listens on an ephemeral loopback port and resolves with it. */
 export function listen(server: net.Server): Promise<number> {

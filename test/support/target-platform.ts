@@ -5,7 +5,7 @@
  * reachable for checks on what a run left behind.
  */
 import { randomUUID } from 'node:crypto';
-import { startLocalPlatform, type LocalPlatform } from '../../helpers/local-platform.ts';
+import { startLocalPlatform, type LocalPlatform } from '../../helpers/transport/local-platform.ts';
 
 /** The local heartbeat (the suite's global setup uses the same) keeps heartbeat checks short. */
 export const LOCAL_HEARTBEAT_S = '2';

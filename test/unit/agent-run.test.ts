@@ -4,12 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
-import { startAgentRun, summarizeTimeline } from '../../helpers/agent-run.ts';
-import { Budget } from '../../helpers/budgets.ts';
-import { CheckError } from '../../helpers/errors.ts';
-import type { CapturedFrame } from '../../helpers/frames.ts';
-import { connectWs } from '../../helpers/ws-handshake.ts';
-import type { WsSession } from '../../helpers/ws.ts';
+import { startAgentRun, summarizeTimeline } from '../../helpers/contract/agent-run.ts';
+import { Budget } from '../../helpers/core/budgets.ts';
+import { CheckError } from '../../helpers/core/errors.ts';
+import type { CapturedFrame } from '../../helpers/core/frames.ts';
+import { connectWs } from '../../helpers/transport/ws-handshake.ts';
+import type { WsSession } from '../../helpers/transport/ws.ts';
 import { checkErrorOf } from '../support/net.ts';
 
 type Frame = Record<string, unknown>;

@@ -1,13 +1,13 @@
 /**
- * helpers/auth.ts against a tiny auth stub on 127.0.0.1: refresh ahead of `exp` on an injected
+ * helpers/auth/tokens.ts against a tiny auth stub on 127.0.0.1: refresh ahead of `exp` on an injected
  * clock, one request for concurrent callers, attribution of a 401, and locally minted tokens
  * carrying every contract claim.
  */
 import http from 'node:http';
 import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { JWT_AUDIENCE, JWT_ISSUER, mintToken, mintTokenPair, TokenSession } from '../../helpers/auth.ts';
-import { loadConfig, type SuiteConfig } from '../../helpers/config.ts';
+import { JWT_AUDIENCE, JWT_ISSUER, mintToken, mintTokenPair, TokenSession } from '../../helpers/auth/tokens.ts';
+import { loadConfig, type SuiteConfig } from '../../helpers/core/config.ts';
 import { checkErrorOf, closeServer, listen } from '../support/net.ts';
 
 const SECRET = 'unit-auth-secret-0123456789abcdef';

@@ -6,8 +6,8 @@ import {
   DEFAULT_BUDGETS,
   formatMs,
   validateBudgets,
-} from '../../helpers/budgets.ts';
-import { CheckError } from '../../helpers/errors.ts';
+} from '../../helpers/core/budgets.ts';
+import { CheckError } from '../../helpers/core/errors.ts';
 import { rejectionOf } from '../support/net.ts';
 
 

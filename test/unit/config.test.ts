@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, checkBudgetRelations, describeConfig, loadConfig, secretValues, tagsFilterProblems, type Budgets } from '../../helpers/config.ts';
+import { ConfigError, checkBudgetRelations, describeConfig, loadConfig, secretValues, tagsFilterProblems, type Budgets } from '../../helpers/core/config.ts';
 import { SUITE_TAGS } from '../../tests/tags.ts';
-import { DEFAULT_BUDGETS } from '../../helpers/budgets.ts';
+import { DEFAULT_BUDGETS } from '../../helpers/core/budgets.ts';
 
 const STAGING = {
   STAGING_BASE_URL: 'https://api-staging.example.com',

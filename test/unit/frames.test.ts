@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CheckError } from '../../helpers/errors.ts';
+import { CheckError } from '../../helpers/core/errors.ts';
 import {
   assertRunSequence,
   checkRunSequence,
@@ -10,7 +10,7 @@ import {
   normalizeFrame,
   selectRunFrames,
   type CapturedFrame,
-} from '../../helpers/frames.ts';
+} from '../../helpers/core/frames.ts';
 
 function frameErrorOf(fn: () => unknown): FrameError {
   try {

@@ -6,8 +6,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckError } from '../../helpers/errors.ts';
-import { assertNetworkPath, checkNetworkPath, type PathReport } from '../../helpers/network-path.ts';
+import { CheckError } from '../../helpers/core/errors.ts';
+import { assertNetworkPath, checkNetworkPath, type PathReport } from '../../helpers/transport/network-path.ts';
 import { closeServer, listen } from '../support/net.ts';
 
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { CheckError } from '../../helpers/errors.ts';
-import { isTransientError, withRetry } from '../../helpers/retry.ts';
+import { CheckError } from '../../helpers/core/errors.ts';
+import { isTransientError, withRetry } from '../../helpers/core/retry.ts';
 
 const reset = () => new CheckError('socket reset', { component: 'backend', layer: 'tcp', code: 'ECONNRESET' });
 const refused = () => new CheckError('refused', { component: 'backend', layer: 'tcp', code: 'ECONNREFUSED' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentile, rate, summarize } from '../../helpers/stats.ts';
+import { percentile, rate, summarize } from '../../helpers/core/stats.ts';
 
 describe('percentile (nearest rank)', () => {
   const twenty = Array.from({ length: 20 }, (_, i) => i + 1); // 1..20

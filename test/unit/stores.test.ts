@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckError } from '../../helpers/errors.ts';
+import { CheckError } from '../../helpers/core/errors.ts';
 import {
   assertRunKey,
   assertStoreProbe,
@@ -20,7 +20,7 @@ import {
   probePostgres,
   probeRedis,
   runKeyPrefix,
-} from '../../helpers/stores.ts';
+} from '../../helpers/transport/stores.ts';
 import { checkErrorOf, closeServer, listen, refusedPort as freePort } from '../support/net.ts';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';

@@ -5,13 +5,13 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
-import { waitForRun } from '../../helpers/agent-run.ts';
-import { Budget, BudgetExceededError } from '../../helpers/budgets.ts';
-import { CheckError } from '../../helpers/errors.ts';
-import { FrameError } from '../../helpers/frames.ts';
-import { expectHandshakeAccepted, expectHandshakeRefused } from '../../helpers/handshake-checks.ts';
-import { classifyHandshake, connectWs, probeHandshake, WsHandshakeError, type HandshakeOutcome } from '../../helpers/ws-handshake.ts';
-import type { ConnectOptions, WsSession } from '../../helpers/ws.ts';
+import { waitForRun } from '../../helpers/contract/agent-run.ts';
+import { Budget, BudgetExceededError } from '../../helpers/core/budgets.ts';
+import { CheckError } from '../../helpers/core/errors.ts';
+import { FrameError } from '../../helpers/core/frames.ts';
+import { expectHandshakeAccepted, expectHandshakeRefused } from '../../helpers/contract/handshake-checks.ts';
+import { classifyHandshake, connectWs, probeHandshake, WsHandshakeError, type HandshakeOutcome } from '../../helpers/transport/ws-handshake.ts';
+import type { ConnectOptions, WsSession } from '../../helpers/transport/ws.ts';
 import { rejectionOf } from '../support/net.ts';
 
 // ---- a scripted WebSocket server on 127.0.0.1 ------------------------------------------------
@@ -506,7 +506,7 @@ async function play(ws: ServerSocket, frames: Record<string, unknown>[], gapMs =
   }
 }
 
-describe('waitForRun (helpers/agent-run.ts)', () => {
+describe('waitForRun (helpers/contract/agent-run.ts)', () => {
   it('collects only the run events up to the terminal one, skipping other runs', async () => {
     const server = await scripted();
     const session = await open(server.url);

@@ -17,11 +17,11 @@ import {
   test,
 } from '../../fixtures/agent.ts';
 import { DIVISION_BY_ZERO_PROMPT, HANDLED_DIVISION_BY_ZERO, INVENTED_DIVISION_RESULT, loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
-import { startAgentRun } from '../../helpers/agent-run.ts';
-import { check } from '../../helpers/body.ts';
-import { CheckError } from '../../helpers/errors.ts';
-import { assertRunSequence, compactFrame, isAgentEventType, isTerminalEventType, runIdOf } from '../../helpers/frames.ts';
-import { expectStatus } from '../../helpers/http.ts';
+import { startAgentRun } from '../../helpers/contract/agent-run.ts';
+import { check } from '../../helpers/contract/body.ts';
+import { CheckError } from '../../helpers/core/errors.ts';
+import { assertRunSequence, compactFrame, isAgentEventType, isTerminalEventType, runIdOf } from '../../helpers/core/frames.ts';
+import { expectStatus } from '../../helpers/transport/http.ts';
 
 const prompts = loadGoldenPrompts();
 /** A prompt that needs a lookup besides the bookkeeping tools (capital), else the first one. */

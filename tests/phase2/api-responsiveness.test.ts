@@ -9,12 +9,12 @@
  * counted as a fast response. Raw samples go to `report.measurements` (unit ms); a p95 over the
  * budget fails with a CheckError (layer 'budget') naming the endpoint, the p95 and the budget.
  */
-import type { Budget } from '../../helpers/budgets.ts';
-import { check, expectFields } from '../../helpers/body.ts';
-import { CheckError, type Component } from '../../helpers/errors.ts';
-import { expectStatus, type HttpResult } from '../../helpers/http.ts';
-import type { StagecheckMeta } from '../../helpers/meta.ts';
-import { summarize } from '../../helpers/stats.ts';
+import type { Budget } from '../../helpers/core/budgets.ts';
+import { check, expectFields } from '../../helpers/contract/body.ts';
+import { CheckError, type Component } from '../../helpers/core/errors.ts';
+import { expectStatus, type HttpResult } from '../../helpers/transport/http.ts';
+import type { StagecheckMeta } from '../../helpers/core/meta.ts';
+import { summarize } from '../../helpers/core/stats.ts';
 import { describe, test } from '../../fixtures/index.ts';
 
 /** Samples per endpoint (the KPI catalog's minimum for latency KPIs is 10). */

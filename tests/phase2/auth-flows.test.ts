@@ -12,14 +12,14 @@
  */
 import type { TestContext } from 'vitest';
 import { decodeJwt, type JWTPayload } from 'jose';
-import { mintToken, tamperSignature } from '../../helpers/auth.ts';
-import { expectHandshakeAccepted, expectHandshakeRefused } from '../../helpers/handshake-checks.ts';
-import { check, expectFields } from '../../helpers/body.ts';
-import type { SuiteConfig } from '../../helpers/config.ts';
-import { CheckError } from '../../helpers/errors.ts';
-import { expectStatus, type HttpClient } from '../../helpers/http.ts';
-import type { StagecheckMeta } from '../../helpers/meta.ts';
-import { probeHandshake } from '../../helpers/ws-handshake.ts';
+import { mintToken, tamperSignature } from '../../helpers/auth/tokens.ts';
+import { expectHandshakeAccepted, expectHandshakeRefused } from '../../helpers/contract/handshake-checks.ts';
+import { check, expectFields } from '../../helpers/contract/body.ts';
+import type { SuiteConfig } from '../../helpers/core/config.ts';
+import { CheckError } from '../../helpers/core/errors.ts';
+import { expectStatus, type HttpClient } from '../../helpers/transport/http.ts';
+import type { StagecheckMeta } from '../../helpers/core/meta.ts';
+import { probeHandshake } from '../../helpers/transport/ws-handshake.ts';
 import { describe, expect, test, unknownThreadPath } from '../../fixtures/users.ts';
 
 /** The token passes the backend's authentication: an unknown thread answers 404, not 401. */

@@ -8,8 +8,8 @@
  */
 import { describe, expect, expectCorrectAnswer, expectPersistedTurns, test } from '../../fixtures/agent.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
-import { expectFields } from '../../helpers/body.ts';
-import { expectStatus } from '../../helpers/http.ts';
+import { expectFields } from '../../helpers/contract/body.ts';
+import { expectStatus } from '../../helpers/transport/http.ts';
 
 const prompts = loadGoldenPrompts();
 

@@ -12,14 +12,14 @@ import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'vitest';
 import { describe, expect, expectPersistedTurns, pingBarrier, readMessages, test, type CrowdUser } from '../../fixtures/agent.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
-import { waitForRun } from '../../helpers/agent-run.ts';
-import { check, expectFields } from '../../helpers/body.ts';
-import type { SuiteConfig } from '../../helpers/config.ts';
-import { CheckError } from '../../helpers/errors.ts';
-import { compactFrame, isAgentEventType, runIdOf, type CapturedFrame } from '../../helpers/frames.ts';
-import { expectStatus, type HttpClient, type HttpResult } from '../../helpers/http.ts';
-import type { StagecheckMeta } from '../../helpers/meta.ts';
-import type { TokenSession } from '../../helpers/auth.ts';
+import { waitForRun } from '../../helpers/contract/agent-run.ts';
+import { check, expectFields } from '../../helpers/contract/body.ts';
+import type { SuiteConfig } from '../../helpers/core/config.ts';
+import { CheckError } from '../../helpers/core/errors.ts';
+import { compactFrame, isAgentEventType, runIdOf, type CapturedFrame } from '../../helpers/core/frames.ts';
+import { expectStatus, type HttpClient, type HttpResult } from '../../helpers/transport/http.ts';
+import type { StagecheckMeta } from '../../helpers/core/meta.ts';
+import type { TokenSession } from '../../helpers/auth/tokens.ts';
 
 const prompts = loadGoldenPrompts();
 

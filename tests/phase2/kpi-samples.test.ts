@@ -9,7 +9,7 @@
 import { assertKpi, describe, expectCorrectAnswer, expectPersistedTurns, recordTimeline, sampleConcurrently, test } from '../../fixtures/agent.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
 import { rateKpiTarget } from '../../fixtures/kpi-targets.ts';
-import { startAgentRun } from '../../helpers/agent-run.ts';
+import { startAgentRun } from '../../helpers/contract/agent-run.ts';
 
 const prompts = loadGoldenPrompts();
 const CONCURRENCY = 4;

@@ -15,9 +15,9 @@ import {
   test,
 } from '../../fixtures/agent.ts';
 import { loadGoldenPrompts, PREVIOUS_QUESTION_PROMPT, quotesQuestion, type GoldenPrompt } from '../../fixtures/golden-prompts.ts';
-import { startAgentRun, type AgentRunResult } from '../../helpers/agent-run.ts';
-import { check, expectFields } from '../../helpers/body.ts';
-import { expectStatus } from '../../helpers/http.ts';
+import { startAgentRun, type AgentRunResult } from '../../helpers/contract/agent-run.ts';
+import { check, expectFields } from '../../helpers/contract/body.ts';
+import { expectStatus } from '../../helpers/transport/http.ts';
 
 const prompts = loadGoldenPrompts();
 const first = prompts[0]!;

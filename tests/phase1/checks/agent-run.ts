@@ -5,9 +5,9 @@
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
 import { DEFAULT_GOLDEN_PROMPTS, loadGoldenPrompts, missedExpectations } from '../../../fixtures/golden-prompts.ts';
-import { assertRunSequence } from '../../../helpers/frames.ts';
-import { expectStatus } from '../../../helpers/http.ts';
-import { CheckError } from '../../../helpers/errors.ts';
+import { assertRunSequence } from '../../../helpers/core/frames.ts';
+import { expectStatus } from '../../../helpers/transport/http.ts';
+import { CheckError } from '../../../helpers/core/errors.ts';
 
 describe('agent run over WebSocket', { tags: ['p1', 'agent', 'websocket'], concurrent: true }, () => {
   test('emits the five critical events in order with a correct answer, persisted as messages', async ({ runAgent, api, threads, config }) => {

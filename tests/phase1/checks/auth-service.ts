@@ -4,9 +4,9 @@
  */
 import { decodeJwt } from 'jose';
 import { describe, expect, test } from '../../../fixtures/index.ts';
-import { JWT_AUDIENCE, JWT_ISSUER, tamperSignature } from '../../../helpers/auth.ts';
-import { expectFields } from '../../../helpers/body.ts';
-import { expectStatus } from '../../../helpers/http.ts';
+import { JWT_AUDIENCE, JWT_ISSUER, tamperSignature } from '../../../helpers/auth/tokens.ts';
+import { expectFields } from '../../../helpers/contract/body.ts';
+import { expectStatus } from '../../../helpers/transport/http.ts';
 
 describe('auth GET /health', { tags: ['p1', 'auth'], concurrent: true }, () => {
   test('answers 200 healthy with its database connected', async ({ authApi }) => {

@@ -4,8 +4,8 @@
  * names the component the body blames.
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
-import { check, expectFields } from '../../../helpers/body.ts';
-import { expectStatus } from '../../../helpers/http.ts';
+import { check, expectFields } from '../../../helpers/contract/body.ts';
+import { expectStatus } from '../../../helpers/transport/http.ts';
 
 const UNHEALTHY = /degraded|unhealthy|down|error|disconnected|fail/i;
 

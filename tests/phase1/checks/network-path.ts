@@ -3,9 +3,9 @@
  * TLS or HTTP) instead of "request failed". Also watches certificate expiry.
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
-import { assertNetworkPath, checkNetworkPath } from '../../../helpers/network-path.ts';
-import type { SuiteConfig } from '../../../helpers/config.ts';
-import type { Component } from '../../../helpers/errors.ts';
+import { assertNetworkPath, checkNetworkPath } from '../../../helpers/transport/network-path.ts';
+import type { SuiteConfig } from '../../../helpers/core/config.ts';
+import type { Component } from '../../../helpers/core/errors.ts';
 
 /** A certificate closer to expiry than this fails: renewals need lead time. */
 const MIN_CERT_DAYS = 7;

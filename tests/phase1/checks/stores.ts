@@ -4,9 +4,9 @@
  * time p95 and Redis connectivity. Not configured is NOT RUN, never passed.
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
-import { assertStoreProbe, probePostgres, probeRedis } from '../../../helpers/stores.ts';
-import { summarize } from '../../../helpers/stats.ts';
-import { CheckError } from '../../../helpers/errors.ts';
+import { assertStoreProbe, probePostgres, probeRedis } from '../../../helpers/transport/stores.ts';
+import { summarize } from '../../../helpers/core/stats.ts';
+import { CheckError } from '../../../helpers/core/errors.ts';
 
 /** KPI catalog: database response time p95 target < 3 s, degraded 3-5 s. */
 const DB_P95_FAIL_MS = 5_000;

@@ -3,8 +3,8 @@
  * chat is down whatever its health endpoints say.
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
-import { expectFields } from '../../../helpers/body.ts';
-import { expectStatus } from '../../../helpers/http.ts';
+import { expectFields } from '../../../helpers/contract/body.ts';
+import { expectStatus } from '../../../helpers/transport/http.ts';
 
 describe('POST /api/threads', { tags: ['p1', 'backend', 'postgres'], concurrent: true }, () => {
   test('creates a thread owned by the caller and reads it back', async ({ api, threads, identity, config }) => {

@@ -3,9 +3,9 @@
  * contract allows must be accepted, and a connection without valid credentials refused.
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
-import { tamperSignature } from '../../../helpers/auth.ts';
-import { expectHandshakeRefused } from '../../../helpers/handshake-checks.ts';
-import { probeHandshake } from '../../../helpers/ws-handshake.ts';
+import { tamperSignature } from '../../../helpers/auth/tokens.ts';
+import { expectHandshakeRefused } from '../../../helpers/contract/handshake-checks.ts';
+import { probeHandshake } from '../../../helpers/transport/ws-handshake.ts';
 
 describe('WebSocket handshake', { tags: ['p1', 'websocket', 'auth'], concurrent: true }, () => {
   test('accepts a token as the jwt.<token> subprotocol and announces the connection', async ({ ws, identity }) => {

@@ -10,7 +10,7 @@ import { DEFAULT_BUDGETS, validateBudgets, type BudgetName } from './budgets.ts'
 
 export type AuthMethod = 'test-auth' | 'login' | 'mint';
 
-/** Budgets in ms, keyed like DEFAULT_BUDGETS (see helpers/budgets.ts for what each one bounds). */
+/** Budgets in ms, keyed like DEFAULT_BUDGETS (see helpers/core/budgets.ts for what each one bounds). */
 export type Budgets = Record<BudgetName, number>;
 
 export interface SuiteConfig {

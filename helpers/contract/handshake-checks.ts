@@ -2,8 +2,8 @@
  * What the contract accepts as a refused or an accepted WebSocket handshake, as checks that
  * fail with a CheckError carrying the classified outcome.
  */
-import { CheckError } from './errors.ts';
-import { classifyHandshake, type HandshakeOutcome } from './ws-handshake.ts';
+import { CheckError } from '../core/errors.ts';
+import { classifyHandshake, type HandshakeOutcome } from '../transport/ws-handshake.ts';
 
 /**
  * The contract's refusal forms for a WebSocket handshake: HTTP 401/403 before the upgrade, or

@@ -29,10 +29,10 @@
  */
 import postgres from 'postgres';
 import { Redis } from 'ioredis';
-import { CheckError, messageOf, type Layer } from './errors.ts';
+import { CheckError, messageOf, type Layer } from '../core/errors.ts';
 import { errorCode, layerOfNetworkCode } from './http.ts';
-import { redactSecrets } from './redact.ts';
-import { rate, type Rate } from './stats.ts';
+import { redactSecrets } from '../core/redact.ts';
+import { rate, type Rate } from '../core/stats.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Shared

@@ -1,3 +1,4 @@
+// Transport: it reaches a target (the bundled platform, as a child process whose stdout names its URLs) and knows nothing of the contract.
 /**
  * Starts the bundled reference platform as a child process, exactly as a user would with
  * `npm run platform`, and reads the environment it prints. The suite never imports the
@@ -13,7 +14,7 @@ export interface LocalPlatform {
   stop(): Promise<void>;
 }
 
-const CLI = fileURLToPath(new URL('../platform/cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../platform/cli.ts', import.meta.url));
 const TSX_LOADER = createRequire(import.meta.url).resolve('tsx');
 
 export async function startLocalPlatform(options: { args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<LocalPlatform> {

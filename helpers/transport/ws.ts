@@ -1,11 +1,11 @@
 /**
  * WebSocket sessions against the platform, as the contract pins them. Opening one (the
- * handshake, `connectWs`/`probeHandshake`, its classification) is helpers/ws-handshake.ts.
+ * handshake, `connectWs`/`probeHandshake`, its classification) is helpers/transport/ws-handshake.ts.
  *
  * - A `WsSession` is transport only: it connects, sends, captures every frame from the moment
  *   of connection (subscribe before acting), offers one budgeted wait (`wait`, with `waitFor`
  *   on top) that says what it waited for, and dumps what it saw for failure evidence. What an
- *   agent run is, and how to follow one, is helpers/agent-run.ts, built on `wait`.
+ *   agent run is, and how to follow one, is helpers/contract/agent-run.ts, built on `wait`.
  * - Bad frames from the target (not JSON, binary, over the size limit, without `type`, broken
  *   WebSocket framing) fail the wait in progress at once with a classified CheckError
  *   (component 'websocket', layer 'frame'): never a crash, a silent pass, or a wait that runs
@@ -17,9 +17,9 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import { Budget, formatMs } from './budgets.ts';
-import { CheckError, type CheckErrorDetails, type Component } from './errors.ts';
-import { compactFrame, formatBytes, FrameError, INVALID_FRAME_TYPE, normalizeFrame, truncateText, type CapturedFrame } from './frames.ts';
+import { Budget, formatMs } from '../core/budgets.ts';
+import { CheckError, type CheckErrorDetails, type Component } from '../core/errors.ts';
+import { compactFrame, formatBytes, FrameError, INVALID_FRAME_TYPE, normalizeFrame, truncateText, type CapturedFrame } from '../core/frames.ts';
 
 export type WsAuth =
   | { method: 'subprotocol'; token: string }

@@ -4,7 +4,7 @@
  * - `probeHandshake` classifies how a handshake ends (never throws for target behaviour):
  *   established, HTTP rejection before the upgrade, 101-then-close (1008/1011/1003), network
  *   error, timeout, subprotocol mismatch, or a first frame that is not `connection_established`.
- * - `connectWs` resolves with a `WsSession` (helpers/ws.ts) only once `connection_established`
+ * - `connectWs` resolves with a `WsSession` (helpers/transport/ws.ts) only once `connection_established`
  *   has arrived, else throws a `WsHandshakeError` carrying the classified outcome.
  * - `classifyHandshake` is the one outcome → layer/code mapping (handshake-checks.ts uses it too).
  *
@@ -13,9 +13,9 @@
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
-import { BudgetExceededError, formatMs, type Budget } from './budgets.ts';
-import { CheckError, type CheckErrorDetails, type Layer } from './errors.ts';
-import { DEFAULT_MAX_FRAME_BYTES, truncateText } from './frames.ts';
+import { BudgetExceededError, formatMs, type Budget } from '../core/budgets.ts';
+import { CheckError, type CheckErrorDetails, type Layer } from '../core/errors.ts';
+import { DEFAULT_MAX_FRAME_BYTES, truncateText } from '../core/frames.ts';
 import { DEFAULT_HARD_MAX_FRAME_BYTES, describeClose, errorCode, redactProtocol, redactText, WsSession, type ConnectOptions, type WsAuth } from './ws.ts';
 
 export type HandshakeOutcome =
@@ -112,7 +112,7 @@ export class WsHandshakeError extends CheckError {
 
 /**
  * Layer and code of a handshake outcome, the one mapping behind WsHandshakeError and the
- * handshake checks (helpers/handshake-checks.ts), so both blame the same layer.
+ * handshake checks (helpers/contract/handshake-checks.ts), so both blame the same layer.
  */
 export function classifyHandshake(outcome: HandshakeOutcome): { layer: Layer; code: string | number } {
   switch (outcome.kind) {

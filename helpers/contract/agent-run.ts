@@ -4,8 +4,8 @@
  * on the session's one generic `wait`), and check the contract's sequence rules. Plus the
  * timeline view the reporter draws. The session knows frames; this module knows runs.
  */
-import { formatMs, type Budget } from './budgets.ts';
-import { CheckError } from './errors.ts';
+import { formatMs, type Budget } from '../core/budgets.ts';
+import { CheckError } from '../core/errors.ts';
 import {
   assertRunSequence,
   checkRunSequence,
@@ -16,8 +16,8 @@ import {
   runIdOf,
   type CapturedFrame,
   type SequenceViolation,
-} from './frames.ts';
-import type { WaitOutcome, WsSession } from './ws.ts';
+} from '../core/frames.ts';
+import type { WaitOutcome, WsSession } from '../transport/ws.ts';
 
 export interface RunWaitOptions {
   budget: Budget;

@@ -13,7 +13,7 @@
  *
  * Timeout scheme: each layer gets its own `timeoutMs` (so the worst case is about 4 × timeoutMs);
  * a layer that has not finished by then fails with DNS_TIMEOUT / CONNECT_TIMEOUT /
- * TLS_HANDSHAKE_TIMEOUT / HEADERS_TIMEOUT, the same codes helpers/http.ts uses.
+ * TLS_HANDSHAKE_TIMEOUT / HEADERS_TIMEOUT, the same codes helpers/transport/http.ts uses.
  *
  * `http-status` is ok when the status passes `okStatus` (default: 200–399). A certificate expiring
  * within `certWarnDays` (default 14) adds a warning without failing the layer.
@@ -22,8 +22,8 @@ import dns from 'node:dns';
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { CheckError, type Component } from './errors.ts';
-import { redactUrl } from './redact.ts';
+import { CheckError, type Component } from '../core/errors.ts';
+import { redactUrl } from '../core/redact.ts';
 
 export type PathLayer = 'dns' | 'tcp' | 'tls' | 'http-status';
 

@@ -3,7 +3,7 @@
  * so "GET /api/health: field checks.redis missing" reaches the report instead of a
  * generic "expected undefined to be defined".
  */
-import { CheckError, type CheckErrorDetails, type Component } from './errors.ts';
+import { CheckError, type CheckErrorDetails, type Component } from '../core/errors.ts';
 
 type FieldType = 'string' | 'number' | 'boolean' | 'object' | 'array';
 type TypeOf<T extends FieldType> = T extends 'string' ? string

@@ -1,3 +1,4 @@
+// Its own layer, above transport and contract: it talks HTTP (transport), asserts the auth service's answers (contract) and mints JWTs.
 /**
  * Test identities and their tokens.
  *
@@ -9,9 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT, decodeJwt } from 'jose';
-import { CheckError } from './errors.ts';
-import { createHttpClient, expectStatus, type HttpClient } from './http.ts';
-import type { SuiteConfig } from './config.ts';
+import { CheckError } from '../core/errors.ts';
+import { createHttpClient, expectStatus, type HttpClient } from '../transport/http.ts';
+import type { SuiteConfig } from '../core/config.ts';
 
 export const JWT_ISSUER = 'netra-auth-service';
 export const JWT_AUDIENCE = 'netra-platform';

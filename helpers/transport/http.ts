@@ -37,8 +37,8 @@ import dns from 'node:dns';
 import type { ConnectionOptions } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import type { ZodType } from 'zod';
-import { CheckError, messageOf, type Component } from './errors.ts';
-import { redactSecrets, redactUrl } from './redact.ts';
+import { CheckError, messageOf, type Component } from '../core/errors.ts';
+import { redactSecrets, redactUrl } from '../core/redact.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
