@@ -6,17 +6,8 @@
  */
 import { formatMs, type Budget } from '../core/budgets.ts';
 import { CheckError } from '../core/errors.ts';
-import {
-  assertRunSequence,
-  checkRunSequence,
-  compactFrame,
-  DEFAULT_STALL_MS,
-  isAgentEventType,
-  isTerminalEventType,
-  runIdOf,
-  type CapturedFrame,
-  type SequenceViolation,
-} from '../core/frames.ts';
+import { compactFrame, runIdOf, type CapturedFrame } from '../core/frames.ts';
+import { assertRunSequence, checkRunSequence, DEFAULT_STALL_MS, isAgentEventType, isTerminalEventType, type SequenceViolation } from './agent-events.ts';
 import type { WaitOutcome, WsSession } from '../transport/ws.ts';
 
 export interface RunWaitOptions {

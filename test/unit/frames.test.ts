@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CheckError } from '../../helpers/core/errors.ts';
-import {
-  assertRunSequence,
-  checkRunSequence,
-  compactFrame,
-  CRITICAL_EVENTS,
-  formatBytes,
-  FrameError,
-  normalizeFrame,
-  selectRunFrames,
-  type CapturedFrame,
-} from '../../helpers/core/frames.ts';
+import { compactFrame, formatBytes, FrameError, normalizeFrame, type CapturedFrame } from '../../helpers/core/frames.ts';
+import { assertRunSequence, checkRunSequence, CRITICAL_EVENTS, selectRunFrames } from '../../helpers/contract/agent-events.ts';
 
 function frameErrorOf(fn: () => unknown): FrameError {
   try {

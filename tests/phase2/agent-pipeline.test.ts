@@ -20,7 +20,8 @@ import { DIVISION_BY_ZERO_PROMPT, HANDLED_DIVISION_BY_ZERO, INVENTED_DIVISION_RE
 import { startAgentRun } from '../../helpers/contract/agent-run.ts';
 import { check } from '../../helpers/contract/body.ts';
 import { CheckError } from '../../helpers/core/errors.ts';
-import { assertRunSequence, compactFrame, isAgentEventType, isTerminalEventType, runIdOf } from '../../helpers/core/frames.ts';
+import { compactFrame, runIdOf } from '../../helpers/core/frames.ts';
+import { assertRunSequence, isAgentEventType, isTerminalEventType } from '../../helpers/contract/agent-events.ts';
 import { expectStatus } from '../../helpers/transport/http.ts';
 
 const prompts = loadGoldenPrompts();

@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
 import { DEFAULT_GOLDEN_PROMPTS, loadGoldenPrompts, missedExpectations } from '../../../fixtures/golden-prompts.ts';
-import { assertRunSequence } from '../../../helpers/core/frames.ts';
+import { assertRunSequence } from '../../../helpers/contract/agent-events.ts';
 import { expectStatus } from '../../../helpers/transport/http.ts';
 import { CheckError } from '../../../helpers/core/errors.ts';
 
