@@ -5,7 +5,8 @@
  * run's event timeline, and every failure with its evidence and next steps.
  */
 import type { BusinessImpactReport, KpiOut, TestOut, Verdict } from './schema.ts';
-import { formatMs, formatPercent } from './verdicts.ts';
+import { formatReportMs as formatMs } from '../helpers/core/format.ts';
+import { formatPercent } from './verdicts.ts';
 import { EXIT_MEANING, groupFailures, ledgerLine } from './render-text.ts';
 
 const COLOR: Record<Verdict, string> = {

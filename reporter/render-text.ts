@@ -4,7 +4,8 @@
  */
 import type { BusinessImpactReport, KpiOut, TestOut, Verdict } from './schema.ts';
 import { sortBlocking } from './gate.ts';
-import { firstLine, formatMs } from './verdicts.ts';
+import { formatReportMs as formatMs } from '../helpers/core/format.ts';
+import { firstLine } from './verdicts.ts';
 
 const ICON: Record<Verdict, string> = {
   PASS: '✅',

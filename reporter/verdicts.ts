@@ -14,6 +14,7 @@
  *   a failed tier, KPI or phase-1 gate → FAIL; any harness error, blocked or inconclusive part →
  *   INCONCLUSIVE; any DEGRADED part → DEGRADED; else PASS.
  */
+import { formatReportMs as formatMs } from '../helpers/core/format.ts';
 import { percentile, rate, summarize, type Rate, type Summary } from '../helpers/core/stats.ts';
 import { functionsOf, nextStepsFor, tierOf, type Catalog, type KpiDef } from './catalog.ts';
 import type { HistoryIndex } from './history.ts';
@@ -634,13 +635,6 @@ function judgeRun(args: {
 
 // ---------------------------------------------------------------------------------------
 // Formatting shared with the renderers
-
-export function formatMs(ms: number): string {
-  if (ms >= 10_000) return `${(ms / 1000).toFixed(1)} s`;
-  if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
-  if (ms >= 10) return `${Math.round(ms)} ms`;
-  return `${ms.toFixed(1)} ms`;
-}
 
 export function formatPercent(ratio: number): string {
   const pct = ratio * 100;

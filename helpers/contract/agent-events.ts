@@ -5,7 +5,8 @@
  * run's frames as evidence. Frames themselves (normalisation, evidence view) are
  * helpers/core/frames.ts.
  */
-import { DEFAULT_BUDGETS, formatMs } from '../core/budgets.ts';
+import { DEFAULT_BUDGETS } from '../core/budgets.ts';
+import { formatMs } from '../core/format.ts';
 import { CheckError, type Layer } from '../core/errors.ts';
 import { compactFrame, isPlainObject, runIdOf, type CapturedFrame } from '../core/frames.ts';
 

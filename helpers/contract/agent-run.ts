@@ -4,7 +4,8 @@
  * on the session's one generic `wait`), and check the contract's sequence rules. Plus the
  * timeline view the reporter draws. The session knows frames; this module knows runs.
  */
-import { formatMs, type Budget } from '../core/budgets.ts';
+import type { Budget } from '../core/budgets.ts';
+import { formatMs, plural } from '../core/format.ts';
 import { CheckError } from '../core/errors.ts';
 import { compactFrame, runIdOf, type CapturedFrame } from '../core/frames.ts';
 import { assertRunSequence, checkRunSequence, DEFAULT_STALL_MS, isAgentEventType, isTerminalEventType, type SequenceViolation } from './agent-events.ts';
@@ -23,10 +24,6 @@ export interface RunCapture {
   /** The run's agent events (its run_id, or none at all), up to and including the terminal. */
   events: CapturedFrame[];
   terminal: CapturedFrame;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /**

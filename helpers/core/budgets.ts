@@ -14,6 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { CheckError, type CheckErrorDetails, type Component } from './errors.ts';
+import { formatMs } from './format.ts';
 
 /** Separator used in budget paths: `agent-run › wait agent_completed`. */
 export const PATH_SEPARATOR = ' › ';
@@ -77,14 +78,6 @@ export interface StepOptions {
   context?: () => string | undefined;
   /** Merged into the exhaustion error's evidence. */
   evidence?: () => Record<string, unknown>;
-}
-
-/** Formats a duration for messages: `850 ms`, `1.2 s`, `30 s`. */
-export function formatMs(ms: number): string {
-  if (!Number.isFinite(ms)) return String(ms);
-  if (Math.abs(ms) < 1000) return `${Math.round(ms)} ms`;
-  const s = (ms / 1000).toFixed(1);
-  return `${s.endsWith('.0') ? s.slice(0, -2) : s} s`;
 }
 
 export interface BudgetExceededInfo {

@@ -11,6 +11,7 @@
  * helpers/contract/agent-events.ts.
  */
 import { CheckError } from './errors.ts';
+import { formatBytes, truncateText } from './format.ts';
 
 /** Frames over this size are classified as too large (no contract frame comes near it). */
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
@@ -73,21 +74,6 @@ function toBuffer(raw: Exclude<RawFrame, string>): Buffer {
   if (Array.isArray(raw)) return Buffer.concat(raw);
   if (Buffer.isBuffer(raw)) return raw;
   return Buffer.from(raw);
-}
-
-/** Truncates text to `maxBytes` UTF-8 bytes, saying how much was cut. */
-export function truncateText(text: string, maxBytes: number): string {
-  const size = Buffer.byteLength(text, 'utf8');
-  if (size <= maxBytes) return text;
-  const head = Buffer.from(text, 'utf8').subarray(0, maxBytes).toString('utf8').replace(/\uFFFD+$/, '');
-  return `${head}… (+${size - Buffer.byteLength(head, 'utf8')} bytes)`;
-}
-
-/** `512 bytes`, `12.5 KiB`, `10.0 MiB`: sizes in messages people read. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 /** `10.0 MiB (10485800 bytes)`: readable, and exact. */

@@ -13,9 +13,10 @@
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
-import { BudgetExceededError, formatMs, type Budget } from '../core/budgets.ts';
+import { BudgetExceededError, type Budget } from '../core/budgets.ts';
 import { CheckError, type CheckErrorDetails, type Layer } from '../core/errors.ts';
-import { DEFAULT_MAX_FRAME_BYTES, truncateText } from '../core/frames.ts';
+import { DEFAULT_MAX_FRAME_BYTES } from '../core/frames.ts';
+import { formatMs, truncateText } from '../core/format.ts';
 import { DEFAULT_HARD_MAX_FRAME_BYTES, describeClose, errorCode, redactProtocol, redactText, WsSession, type ConnectOptions, type WsAuth } from './ws.ts';
 
 export type HandshakeOutcome =

@@ -17,9 +17,10 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import { Budget, formatMs } from '../core/budgets.ts';
+import { Budget } from '../core/budgets.ts';
 import { CheckError, type CheckErrorDetails, type Component } from '../core/errors.ts';
-import { compactFrame, formatBytes, FrameError, INVALID_FRAME_TYPE, normalizeFrame, truncateText, type CapturedFrame } from '../core/frames.ts';
+import { compactFrame, FrameError, INVALID_FRAME_TYPE, normalizeFrame, type CapturedFrame } from '../core/frames.ts';
+import { formatBytes, formatMs, plural, truncateText } from '../core/format.ts';
 
 export type WsAuth =
   | { method: 'subprotocol'; token: string }
@@ -140,10 +141,6 @@ export function errorCode(error: Error): string | undefined {
     }
   }
   return undefined;
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /**

@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  Budget,
-  BudgetExceededError,
-  DEFAULT_BUDGETS,
-  formatMs,
-  validateBudgets,
-} from '../../helpers/core/budgets.ts';
+import { Budget, BudgetExceededError, DEFAULT_BUDGETS, validateBudgets } from '../../helpers/core/budgets.ts';
 import { CheckError } from '../../helpers/core/errors.ts';
 import { rejectionOf } from '../support/net.ts';
 
-
-describe('formatMs', () => {
-  it('prints ms below a second and trimmed seconds above', () => {
-    expect(formatMs(850.4)).toBe('850 ms');
-    expect(formatMs(29_800)).toBe('29.8 s');
-    expect(formatMs(30_000)).toBe('30 s');
-    expect(formatMs(1_049)).toBe('1 s');
-  });
-});
 
 describe('Budget', () => {
   it('records ok and error steps in its ledger with offsets and durations', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CheckError } from '../../helpers/core/errors.ts';
-import { compactFrame, formatBytes, FrameError, normalizeFrame, type CapturedFrame } from '../../helpers/core/frames.ts';
+import { compactFrame, FrameError, normalizeFrame, type CapturedFrame } from '../../helpers/core/frames.ts';
+import { formatBytes } from '../../helpers/core/format.ts';
 import { assertRunSequence, checkRunSequence, CRITICAL_EVENTS, selectRunFrames } from '../../helpers/contract/agent-events.ts';
 
 function frameErrorOf(fn: () => unknown): FrameError {
