@@ -38,6 +38,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import type { ZodType } from 'zod';
 import { CheckError, messageOf, type Component } from '../core/errors.ts';
+import { errorCode, layerOfNetworkCode, TIMEOUT_CODES } from '../core/network-errors.ts';
 import { redactSecrets, redactUrl } from '../core/redact.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
@@ -233,75 +234,19 @@ function connDurations(conn: ConnTiming | undefined): { dnsMs: number; connectMs
 // ---------------------------------------------------------------------------------------------
 // Error classification
 
-const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EAI_NODATA', 'ENODATA', 'ESERVFAIL', 'ENOTIMP', 'EREFUSED']);
-const TCP_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'ENETDOWN',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EADDRNOTAVAIL',
-  'ECONNABORTED',
-]);
-const TLS_CODES = new Set([
-  'EPROTO',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_REVOKED',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'CERT_SIGNATURE_FAILURE',
-  'HOSTNAME_MISMATCH',
-  'INVALID_CA',
-]);
-
-/** Layer a low-level network error code belongs to, or undefined when it is not a network code. */
-export function layerOfNetworkCode(code: string): 'dns' | 'tcp' | 'tls' | undefined {
-  if (DNS_CODES.has(code)) return 'dns';
-  if (TCP_CODES.has(code)) return 'tcp';
-  if (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code.startsWith('CERT_')) return 'tls';
-  return undefined;
-}
-
-/** The most specific `code` on an error, its cause chain or (AggregateError) its first inner error. */
-export function errorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && code !== '' && !code.startsWith('UND_ERR')) return code;
-    const inner = (current as { errors?: unknown }).errors;
-    if (Array.isArray(inner) && inner.length > 0) {
-      current = inner[0];
-      continue;
-    }
-    const cause = (current as { cause?: unknown }).cause;
-    if (cause === undefined) return typeof code === 'string' ? code : undefined;
-    current = cause;
-  }
-  return undefined;
-}
-
 function timeoutCodeForPhase(phase: ConnPhase | 'headers' | 'body'): { layer: 'dns' | 'tcp' | 'tls' | 'http-status'; code: string; stuck: string } {
   switch (phase) {
     case 'dns':
-      return { layer: 'dns', code: 'DNS_TIMEOUT', stuck: 'DNS lookup did not answer' };
+      return { layer: 'dns', code: TIMEOUT_CODES.dns, stuck: 'DNS lookup did not answer' };
     case 'tcp':
-      return { layer: 'tcp', code: 'CONNECT_TIMEOUT', stuck: 'TCP connect did not complete' };
+      return { layer: 'tcp', code: TIMEOUT_CODES.tcp, stuck: 'TCP connect did not complete' };
     case 'tls':
-      return { layer: 'tls', code: 'TLS_HANDSHAKE_TIMEOUT', stuck: 'TLS handshake did not complete' };
+      return { layer: 'tls', code: TIMEOUT_CODES.tls, stuck: 'TLS handshake did not complete' };
     case 'done':
     case 'headers':
-      return { layer: 'http-status', code: 'HEADERS_TIMEOUT', stuck: 'no response headers arrived' };
+      return { layer: 'http-status', code: TIMEOUT_CODES.headers, stuck: 'no response headers arrived' };
     case 'body':
-      return { layer: 'http-status', code: 'BODY_TIMEOUT', stuck: 'response body did not complete' };
+      return { layer: 'http-status', code: TIMEOUT_CODES.body, stuck: 'response body did not complete' };
   }
 }
 
@@ -441,10 +386,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         shownCode = t.code;
       } else if (undiciCode === 'UND_ERR_HEADERS_TIMEOUT') {
         layer = 'http-status';
-        shownCode = 'HEADERS_TIMEOUT';
+        shownCode = TIMEOUT_CODES.headers;
       } else if (undiciCode === 'UND_ERR_BODY_TIMEOUT') {
         layer = 'http-status';
-        shownCode = 'BODY_TIMEOUT';
+        shownCode = TIMEOUT_CODES.body;
       } else if (undiciCode === 'UND_ERR_SOCKET' && (code === undefined || code === 'UND_ERR_SOCKET')) {
         layer = phase === 'tls' ? 'tls' : 'tcp';
         shownCode = 'SOCKET_CLOSED';

@@ -13,7 +13,7 @@
  *
  * Timeout scheme: each layer gets its own `timeoutMs` (so the worst case is about 4 × timeoutMs);
  * a layer that has not finished by then fails with DNS_TIMEOUT / CONNECT_TIMEOUT /
- * TLS_HANDSHAKE_TIMEOUT / HEADERS_TIMEOUT, the same codes helpers/transport/http.ts uses.
+ * TLS_HANDSHAKE_TIMEOUT / HEADERS_TIMEOUT (core/network-errors.ts TIMEOUT_CODES, as every transport).
  *
  * `http-status` is ok when the status passes `okStatus` (default: 200–399). A certificate expiring
  * within `certWarnDays` (default 14) adds a warning without failing the layer.
@@ -22,7 +22,8 @@ import dns from 'node:dns';
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { CheckError, type Component } from '../core/errors.ts';
+import { CheckError, messageOf, type Component } from '../core/errors.ts';
+import { errorCode, TIMEOUT_CODES } from '../core/network-errors.ts';
 import { redactUrl } from '../core/redact.ts';
 
 export type PathLayer = 'dns' | 'tcp' | 'tls' | 'http-status';
@@ -66,18 +67,6 @@ export interface NetworkPathOptions {
 }
 
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'ws:': 80, 'https:': 443, 'wss:': 443 };
-
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string') return code;
-  const inner = (error as { errors?: unknown } | null)?.errors;
-  if (Array.isArray(inner)) return codeOf(inner[0]);
-  return undefined;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 interface Timed<T> {
   ok: boolean;
@@ -165,7 +154,7 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
       return () => {}; // a lookup cannot be cancelled; its late answer is ignored
     });
     if (!lookup.ok || lookup.value === undefined || lookup.value.length === 0) {
-      const code = lookup.timedOut ? 'DNS_TIMEOUT' : (codeOf(lookup.error) ?? 'ENOTFOUND');
+      const code = lookup.timedOut ? TIMEOUT_CODES.dns : (errorCode(lookup.error) ?? 'ENOTFOUND');
       return finish(
         push({
           layer: 'dns',
@@ -201,7 +190,7 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
       attempts.push({ address, ms: connect.ms });
       break;
     }
-    const code = connect.timedOut ? 'CONNECT_TIMEOUT' : (codeOf(connect.error) ?? 'ECONNERROR');
+    const code = connect.timedOut ? TIMEOUT_CODES.tcp : (errorCode(connect.error) ?? 'ECONNERROR');
     attempts.push({ address, code, ms: connect.ms });
     lastError = {
       code,
@@ -210,7 +199,7 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
   }
   const tcpMs = performance.now() - tcpStarted;
   if (socket === undefined) {
-    const error = lastError ?? { code: 'CONNECT_TIMEOUT', message: `TCP connect to ${host}:${port} did not complete within ${timeoutMs} ms` };
+    const error = lastError ?? { code: TIMEOUT_CODES.tcp, message: `TCP connect to ${host}:${port} did not complete within ${timeoutMs} ms` };
     return finish(push({ layer: 'tcp', ok: false, ms: tcpMs, code: error.code, error: error.message, detail: { port, attempts } }));
   }
   const connectedTo = socket.remoteAddress ?? attempts[attempts.length - 1]?.address;
@@ -236,7 +225,7 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
       return () => tlsSocket.destroy();
     });
     if (!handshake.ok || handshake.value === undefined) {
-      const code = handshake.timedOut ? 'TLS_HANDSHAKE_TIMEOUT' : (codeOf(handshake.error) ?? 'TLS_ERROR');
+      const code = handshake.timedOut ? TIMEOUT_CODES.tls : (errorCode(handshake.error) ?? 'TLS_ERROR');
       return finish(
         push({
           layer: 'tls',
@@ -308,7 +297,7 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
     return () => request.destroy();
   });
   if (!response.ok || response.value === undefined) {
-    const code = response.timedOut ? 'HEADERS_TIMEOUT' : (codeOf(response.error) ?? 'HTTP_ERROR');
+    const code = response.timedOut ? TIMEOUT_CODES.headers : (errorCode(response.error) ?? 'HTTP_ERROR');
     return finish(
       push({
         layer: 'http-status',

@@ -30,7 +30,7 @@
 import postgres from 'postgres';
 import { Redis } from 'ioredis';
 import { CheckError, messageOf, type Layer } from '../core/errors.ts';
-import { errorCode, layerOfNetworkCode } from './http.ts';
+import { errorCode, layerOfNetworkCode } from '../core/network-errors.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { rate, type Rate } from '../core/stats.ts';
 

@@ -17,7 +17,8 @@ import { BudgetExceededError, type Budget } from '../core/budgets.ts';
 import { CheckError, type CheckErrorDetails, type Layer } from '../core/errors.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from '../core/frames.ts';
 import { formatMs, truncateText } from '../core/format.ts';
-import { DEFAULT_HARD_MAX_FRAME_BYTES, describeClose, errorCode, redactProtocol, redactText, WsSession, type ConnectOptions, type WsAuth } from './ws.ts';
+import { errorCode } from '../core/network-errors.ts';
+import { DEFAULT_HARD_MAX_FRAME_BYTES, describeClose, redactProtocol, redactText, WsSession, type ConnectOptions, type WsAuth } from './ws.ts';
 
 export type HandshakeOutcome =
   | { kind: 'established'; protocol: string; connectionId: string; userId: string; ms: number }

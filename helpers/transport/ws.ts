@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
 import { Budget } from '../core/budgets.ts';
 import { CheckError, type CheckErrorDetails, type Component } from '../core/errors.ts';
+import { errorCode } from '../core/network-errors.ts';
 import { compactFrame, FrameError, INVALID_FRAME_TYPE, normalizeFrame, type CapturedFrame } from '../core/frames.ts';
 import { formatBytes, formatMs, plural, truncateText } from '../core/format.ts';
 
@@ -129,18 +130,6 @@ export function redactText(text: string, secrets: readonly string[]): string {
 export function describeClose(code: number, reason: string): string {
   const meaning = CLOSE_CODE_MEANINGS[code];
   return `code ${code}${meaning ? ` (${meaning})` : ''}${reason ? ` "${reason}"` : ''}`;
-}
-
-export function errorCode(error: Error): string | undefined {
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') return code;
-  if (error instanceof AggregateError) {
-    for (const inner of error.errors) {
-      const innerCode = (inner as { code?: unknown }).code;
-      if (typeof innerCode === 'string') return innerCode;
-    }
-  }
-  return undefined;
 }
 
 /**
