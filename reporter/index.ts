@@ -18,8 +18,8 @@ import { mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path';
 import type { Reporter, TestCase, TestModule, TestSpecification, Vitest } from 'vitest/node';
 import type { SerializedError } from 'vitest';
-import { loadConfig, secretValues, SECRET_VARIABLES } from '../helpers/core/config.ts';
-import { redactDeep, redactSecrets } from '../helpers/core/redact.ts';
+import { loadConfig, secretValues } from '../helpers/core/config.ts';
+import { redactDeep, redactSecrets, SECRET_VARIABLES } from '../helpers/core/redact.ts';
 import { loadCatalog, type LoadedCatalog } from './catalog.ts';
 import { GATE_ENV, GATE_FILE_NAME, readGate, sortBlocking, writeGate, type GateFailure, type GateFile, type ModuleTargetMeta } from './gate.ts';
 import { appendHistory, indexHistory, readHistory, targetKey, type HistoryEntry } from './history.ts';

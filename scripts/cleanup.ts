@@ -23,10 +23,10 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { config as loadDotenv } from 'dotenv';
 import { TokenSession } from '../helpers/auth/tokens.ts';
-import { ConfigError, loadConfig, SECRET_VARIABLES, secretValues, type Env, type SuiteConfig } from '../helpers/core/config.ts';
+import { ConfigError, loadConfig, secretValues, type Env, type SuiteConfig } from '../helpers/core/config.ts';
 import { messageOf } from '../helpers/core/errors.ts';
 import { createHttpClient, type HttpClient } from '../helpers/transport/http.ts';
-import { redactSecrets } from '../helpers/core/redact.ts';
+import { configuredSecrets, redactSecrets } from '../helpers/core/redact.ts';
 import { cleanupRedisRunKeys } from '../helpers/transport/stores.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -223,16 +223,11 @@ export async function afterInterrupt(env: Env, signal: NodeJS.Signals, options: 
     if (result && nothingLeft(result)) return;
     write(`  Run ${runId} may have left data on ${config.baseUrl}. Remove it with:\n    ${command}`);
   } catch (error) {
-    write(`  the cleanup failed: ${redactSecrets(messageOf(error), secretValuesOf(env))}\n  Run ${runId} may have left data on ${env.STAGING_BASE_URL}. Remove it with:\n    ${command}`);
+    write(`  the cleanup failed: ${redactSecrets(messageOf(error), configuredSecrets(env))}\n  Run ${runId} may have left data on ${env.STAGING_BASE_URL}. Remove it with:\n    ${command}`);
   } finally {
     process.off('SIGINT', again);
     process.off('SIGTERM', again);
   }
-}
-
-/** Secret values straight from the environment, for a message written when the config did not load. */
-function secretValuesOf(env: Env): string[] {
-  return SECRET_VARIABLES.map((name) => env[name]).filter((value): value is string => typeof value === 'string' && value.length > 0);
 }
 
 function parseCli(argv: readonly string[]): { runId: string; dryRun: boolean } {

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_BUDGETS, validateBudgets, type BudgetName } from './budgets.ts';
+import { REDACTED, redactUrl, SECRET_VARIABLES } from './redact.ts';
 
 export type AuthMethod = 'test-auth' | 'login' | 'mint';
 
@@ -40,14 +41,6 @@ export interface SuiteConfig {
 }
 
 export type Env = Record<string, string | undefined>;
-
-/** Variables whose values must never reach output. */
-export const SECRET_VARIABLES = [
-  'E2E_BYPASS_KEY',
-  'STAGING_TEST_PASSWORD',
-  'STAGING_JWT_SECRET',
-  'PLATFORM_ADMIN_TOKEN',
-] as const;
 
 /** The env variable that overrides each budget. */
 export const BUDGET_VARIABLES: Record<BudgetName, string> = {
@@ -290,8 +283,8 @@ export function describeConfig(config: SuiteConfig): Record<string, unknown> {
     baseUrl: config.baseUrl,
     authUrl: config.authUrl,
     wsUrl: config.wsUrl,
-    database: config.databaseUrl ? redactCredentials(config.databaseUrl) : 'NOT CONFIGURED',
-    redis: config.redisUrl ? redactCredentials(config.redisUrl) : 'NOT CONFIGURED',
+    database: config.databaseUrl ? redactUrl(config.databaseUrl) : 'NOT CONFIGURED',
+    redis: config.redisUrl ? redactUrl(config.redisUrl) : 'NOT CONFIGURED',
     authMethod: config.auth.method,
     budgets: config.budgets,
   };
@@ -307,12 +300,6 @@ export function secretValues(config: SuiteConfig): string[] {
     }
   }
   return secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
-}
-
-function redactCredentials(url: string): string {
-  const parsed = new URL(url);
-  if (parsed.password) parsed.password = 'redacted';
-  return parsed.href;
 }
 
 function stripTrailingSlash(href: string): string {
@@ -404,7 +391,7 @@ function parsePattern(raw: string, name: string, problems: string[]): RegExp | u
  * hidden, whatever the slashes, and only then is the value shortened.
  */
 function redactValue(raw: string): string {
-  const hidden = raw.replace(/^([a-z][a-z0-9+.-]*:\/*)?.*@/i, (_, scheme: string | undefined) => `${scheme ?? ''}***@`);
+  const hidden = raw.replace(/^([a-z][a-z0-9+.-]*:\/*)?.*@/i, (_, scheme: string | undefined) => `${scheme ?? ''}${REDACTED}@`);
   return hidden.length > 60 ? `${hidden.slice(0, 57)}...` : hidden;
 }
 

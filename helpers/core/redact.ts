@@ -14,9 +14,16 @@
  *   environment (see {@link configuredSecrets}), and their URL-encoded forms → `[redacted]`,
  *   longest first.
  */
-import { SECRET_VARIABLES } from './config.ts';
-
+/** The one marker that stands where a secret was. */
 export const REDACTED = '[redacted]';
+
+/** Variables whose values must never reach output (config.ts reads them; this module removes them). */
+export const SECRET_VARIABLES = [
+  'E2E_BYPASS_KEY',
+  'STAGING_TEST_PASSWORD',
+  'STAGING_JWT_SECRET',
+  'PLATFORM_ADMIN_TOKEN',
+] as const;
 
 /** Store URLs whose password is a secret too. */
 const SECRET_URL_VARIABLES = ['STAGING_DATABASE_URL', 'STAGING_REDIS_URL'] as const;

@@ -8,8 +8,8 @@
  *   has arrived, else throws a `WsHandshakeError` carrying the classified outcome.
  * - `classifyHandshake` is the one outcome → layer/code mapping (handshake-checks.ts uses it too).
  *
- * Tokens never reach evidence: the `jwt.<token>` subprotocol is recorded as `jwt.<redacted>`,
- * a `?ticket=` value as `<redacted>`.
+ * Tokens never reach evidence: the `jwt.<token>` subprotocol is recorded as `jwt.[redacted]`,
+ * a `?ticket=` value as `[redacted]` (core/redact.ts, the one redactor).
  */
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
@@ -18,7 +18,8 @@ import { CheckError, type CheckErrorDetails, type Layer } from '../core/errors.t
 import { DEFAULT_MAX_FRAME_BYTES } from '../core/frames.ts';
 import { formatMs, truncateText } from '../core/format.ts';
 import { errorCode } from '../core/network-errors.ts';
-import { DEFAULT_HARD_MAX_FRAME_BYTES, describeClose, redactProtocol, redactText, WsSession, type ConnectOptions, type WsAuth } from './ws.ts';
+import { redactSecrets, redactUrl } from '../core/redact.ts';
+import { DEFAULT_HARD_MAX_FRAME_BYTES, describeClose, WsSession, type ConnectOptions, type WsAuth } from './ws.ts';
 
 export type HandshakeOutcome =
   | { kind: 'established'; protocol: string; connectionId: string; userId: string; ms: number }
@@ -51,11 +52,7 @@ function buildUrl(options: ConnectOptions): { url: string; endpoint: string } {
   }
   if (options.auth.method === 'ticket') parsed.searchParams.set('ticket', options.auth.ticketId);
   const url = parsed.toString();
-  const shown = new URL(url);
-  shown.username = '';
-  shown.password = '';
-  if (shown.searchParams.has('ticket')) shown.searchParams.set('ticket', '<redacted>');
-  return { url, endpoint: decodeURIComponent(shown.toString()) };
+  return { url, endpoint: redactUrl(url) };
 }
 
 function secretsOf(auth: WsAuth): string[] {
@@ -178,7 +175,7 @@ function awaitHandshake(session: WsSession, offered: readonly string[], secrets:
       const status = response.statusCode ?? 0;
       const correlation = response.headers['x-correlation-id'] ?? response.headers['x-request-id'];
       void readBody(response, HTTP_BODY_LIMIT).then((body) => {
-        const outcome: HandshakeOutcome = { kind: 'http-rejected', status, body: truncateText(redactText(body, secrets), EVIDENCE_BODY_CHARS), ms: ms() };
+        const outcome: HandshakeOutcome = { kind: 'http-rejected', status, body: truncateText(redactSecrets(body, secrets), EVIDENCE_BODY_CHARS), ms: ms() };
         if (typeof correlation === 'string') outcome.correlationId = correlation;
         finish(outcome);
         request.destroy(); // the caller then closes (terminates) the half-open socket
@@ -186,7 +183,7 @@ function awaitHandshake(session: WsSession, offered: readonly string[], secrets:
     };
     const onOpen = (): void => {
       opened = true;
-      session.protocol = redactProtocol(ws.protocol);
+      session.protocol = redactSecrets(ws.protocol);
     };
     const onError = (error: Error): void => {
       if (opened) return; // after the upgrade the close event tells the story
@@ -194,14 +191,14 @@ function awaitHandshake(session: WsSession, offered: readonly string[], secrets:
         const echoed = session.echoedProtocol;
         finish({
           kind: 'protocol-mismatch',
-          offered: offered.map(redactProtocol).join(', '),
-          echoed: echoed === null ? null : redactProtocol(echoed),
+          offered: offered.map((p) => redactSecrets(p)).join(', '),
+          echoed: echoed === null ? null : redactSecrets(echoed),
           message: error.message,
           ms: ms(),
         });
         return;
       }
-      finish({ kind: 'network-error', code: errorCode(error) ?? 'WS_HANDSHAKE_FAILED', message: redactText(error.message, secrets), ms: ms() });
+      finish({ kind: 'network-error', code: errorCode(error) ?? 'WS_HANDSHAKE_FAILED', message: redactSecrets(error.message, secrets), ms: ms() });
     };
     ws.on('unexpected-response', onUnexpected);
     ws.on('open', onOpen);
@@ -221,7 +218,7 @@ function awaitHandshake(session: WsSession, offered: readonly string[], secrets:
           finish({
             kind: 'network-error',
             code: (error && errorCode(error)) ?? 'CLOSED_BEFORE_UPGRADE',
-            message: error ? redactText(error.message, secrets) : `socket closed before the upgrade (${describeClose(event.info.code, event.info.reason)})`,
+            message: error ? redactSecrets(error.message, secrets) : `socket closed before the upgrade (${describeClose(event.info.code, event.info.reason)})`,
             ms: ms(),
           });
         }
@@ -273,11 +270,11 @@ async function openSession(options: ConnectOptions): Promise<{ session: WsSessio
   try {
     ws = new WebSocket(url, offered, { headers, perMessageDeflate: false, followRedirects: false, maxPayload: limits.hardMaxFrameBytes });
   } catch (error) {
-    throw new CheckError(`cannot open a WebSocket to ${endpoint}: ${redactText((error as Error).message, secrets)}`, {
+    throw new CheckError(`cannot open a WebSocket to ${endpoint}: ${redactSecrets((error as Error).message, secrets)}`, {
       component: 'websocket',
       layer: 'config',
       endpoint,
-      evidence: { offered: offered.map(redactProtocol) },
+      evidence: { offered: offered.map((p) => redactSecrets(p)) },
     });
   }
   const session = new WsSession(ws, endpoint, secrets, limits);

@@ -11,8 +11,8 @@
  *   (component 'websocket', layer 'frame'): never a crash, a silent pass, or a wait that runs
  *   into its budget.
  *
- * Tokens never reach evidence: the `jwt.<token>` subprotocol is recorded as `jwt.<redacted>`,
- * a `?ticket=` value as `<redacted>`.
+ * Tokens never reach evidence: frames, sent frames and the dump go through the one redactor
+ * (core/redact.ts), so the `jwt.<token>` subprotocol reads `jwt.[redacted]`.
  */
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +20,7 @@ import WebSocket, { type RawData } from 'ws';
 import { Budget } from '../core/budgets.ts';
 import { CheckError, type CheckErrorDetails, type Component } from '../core/errors.ts';
 import { errorCode } from '../core/network-errors.ts';
+import { redactSecrets } from '../core/redact.ts';
 import { compactFrame, FrameError, INVALID_FRAME_TYPE, normalizeFrame, type CapturedFrame } from '../core/frames.ts';
 import { formatBytes, formatMs, plural, truncateText } from '../core/format.ts';
 
@@ -116,17 +117,6 @@ export const CLOSE_CODE_MEANINGS: Readonly<Record<number, string>> = {
   1013: 'try again later',
 };
 
-/** `jwt.<token>` → `jwt.<redacted>`; anything else unchanged. */
-export function redactProtocol(protocol: string): string {
-  return protocol.startsWith('jwt.') ? 'jwt.<redacted>' : protocol;
-}
-
-export function redactText(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('<redacted>');
-  return out.replace(/\bjwt\.[A-Za-z0-9\-_.~+/=]+/g, 'jwt.<redacted>');
-}
-
 export function describeClose(code: number, reason: string): string {
   const meaning = CLOSE_CODE_MEANINGS[code];
   return `code ${code}${meaning ? ` (${meaning})` : ''}${reason ? ` "${reason}"` : ''}`;
@@ -143,7 +133,7 @@ export class WsSession {
   /** performance.now() when connecting started; frame `receivedAt` is relative to it. */
   readonly startedAt: number;
   readonly startedAtEpoch: number;
-  /** Negotiated subprotocol, redacted (`jwt.<redacted>`), '' when none. */
+  /** Negotiated subprotocol, redacted (`jwt.[redacted]`), '' when none. */
   protocol = '';
   connectionId: string | undefined;
   userId: string | undefined;
@@ -269,7 +259,7 @@ export class WsSession {
       throw new Error(`cannot send ${type}: the WebSocket is not open (readyState ${this.#ws.readyState}); the suite closed it or never opened it`);
     }
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    const preview = typeof data === 'string' ? truncateText(redactText(data, this.#secrets), 300) : `<binary ${data.length} bytes>`;
+    const preview = typeof data === 'string' ? truncateText(redactSecrets(data, this.#secrets), 300) : `<binary ${data.length} bytes>`;
     this.#sent.push({ type, atMs: Math.round(this.nowMs()), sizeBytes: size, preview });
     this.#ws.send(data, (error) => {
       if (error) this.#lastError = error;
@@ -401,7 +391,7 @@ export class WsSession {
     type Line = { t: number; text: string };
     const received: Line[] = this.#frames.map((f) => ({
       t: f.receivedAt,
-      text: `#${String(f.index).padEnd(4)} t+${String(Math.round(f.receivedAt)).padStart(6)} ms  <- ${f.type}  ${truncateText(redactText(f.error ? `${f.error.message} | ${f.raw}` : f.raw, this.#secrets), maxChars)}`,
+      text: `#${String(f.index).padEnd(4)} t+${String(Math.round(f.receivedAt)).padStart(6)} ms  <- ${f.type}  ${truncateText(redactSecrets(f.error ? `${f.error.message} | ${f.raw}` : f.raw, this.#secrets), maxChars)}`,
     }));
     let shown = received;
     if (received.length > maxFrames) {
@@ -471,7 +461,7 @@ export class WsSession {
   /** The wait in progress fails on a bad frame: classified by its FrameError, with where it came. */
   #badFrameError(frame: CapturedFrame, context: string, startedMs: number, runEvents?: CapturedFrame[]): CheckError {
     const error = frame.error!;
-    const preview = redactText(error.preview, this.#secrets);
+    const preview = redactSecrets(error.preview, this.#secrets);
     // The preview shows what the text was; for an oversize or unread frame it says nothing new.
     const shown = error.problem === 'too-large' || error.problem === 'ws-protocol' ? '' : `; frame: ${preview}`;
     return new CheckError(

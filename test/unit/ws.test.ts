@@ -117,7 +117,7 @@ describe('probeHandshake / connectWs: established', () => {
   it('passes the token as jwt.<token>, checks the echo, and reports it redacted', async () => {
     const server = await startServer(healthy);
     const outcome = await probeHandshake(opts(server.url));
-    expect(outcome).toMatchObject({ kind: 'established', protocol: 'jwt.<redacted>', connectionId: 'conn-1', userId: 'e2e-alice' });
+    expect(outcome).toMatchObject({ kind: 'established', protocol: 'jwt.[redacted]', connectionId: 'conn-1', userId: 'e2e-alice' });
     expect(outcome.ms).toBeGreaterThan(0);
     expect(server.requests[0]!.headers['sec-websocket-protocol']).toBe(`jwt.${TOKEN}`);
   });
@@ -152,7 +152,7 @@ describe('probeHandshake / connectWs: established', () => {
     const server = await startServer(healthy);
     const session = await open(server.url, { auth: { method: 'ticket', ticketId: 'tkt-secret-123' } });
     expect(server.requests[0]!.url).toBe('/ws?ticket=tkt-secret-123');
-    expect(session.endpoint).toBe(`${server.url}?ticket=<redacted>`);
+    expect(session.endpoint).toBe(`${server.url}?ticket=[redacted]`);
   });
 });
 
@@ -160,11 +160,11 @@ describe('probeHandshake / connectWs: refusals and failures', () => {
   it('classifies HTTP 401 before the upgrade, with status, body and correlation id', async () => {
     const server = await startServer(({ rejectWith }) => rejectWith(401, 'Unauthorized', `{"detail":"invalid token ${TOKEN}"}`));
     const outcome = await probeHandshake(opts(server.url));
-    expect(outcome).toMatchObject({ kind: 'http-rejected', status: 401, body: '{"detail":"invalid token <redacted>"}', correlationId: 'corr-401' });
+    expect(outcome).toMatchObject({ kind: 'http-rejected', status: 401, body: '{"detail":"invalid token [redacted]"}', correlationId: 'corr-401' });
 
     const error = await handshakeError(opts(server.url));
     expect(error.details).toMatchObject({ component: 'websocket', layer: 'ws-handshake', code: 401, correlationId: 'corr-401' });
-    expect(error.message).toMatch(/^WebSocket handshake to ws:\/\/127\.0\.0\.1:\d+\/ws was rejected with HTTP 401 before the upgrade after \d+ ms: \{"detail":"invalid token <redacted>"\}$/);
+    expect(error.message).toMatch(/^WebSocket handshake to ws:\/\/127\.0\.0\.1:\d+\/ws was rejected with HTTP 401 before the upgrade after \d+ ms: \{"detail":"invalid token \[redacted\]"\}$/);
     expect(error.outcome.kind).toBe('http-rejected');
     expect(JSON.stringify(error.details)).not.toContain(TOKEN);
   });
@@ -245,11 +245,11 @@ describe('probeHandshake / connectWs: refusals and failures', () => {
   it('classifies a subprotocol the server did not echo exactly, redacting the token', async () => {
     const other = await startServer(healthy, { handleProtocols: () => 'chat' });
     const outcome = await probeHandshake(opts(other.url));
-    expect(outcome).toMatchObject({ kind: 'protocol-mismatch', offered: 'jwt.<redacted>', echoed: 'chat', message: 'Server sent an invalid subprotocol' });
+    expect(outcome).toMatchObject({ kind: 'protocol-mismatch', offered: 'jwt.[redacted]', echoed: 'chat', message: 'Server sent an invalid subprotocol' });
 
     const none = await startServer(healthy, { handleProtocols: () => false });
     const error = await handshakeError(opts(none.url));
-    expect(error.outcome).toMatchObject({ kind: 'protocol-mismatch', offered: 'jwt.<redacted>', echoed: null, message: 'Server sent no subprotocol' });
+    expect(error.outcome).toMatchObject({ kind: 'protocol-mismatch', offered: 'jwt.[redacted]', echoed: null, message: 'Server sent no subprotocol' });
     expect(error.details.layer).toBe('protocol');
     expect(error.message).not.toContain(TOKEN);
   });
@@ -284,12 +284,12 @@ describe('probeHandshake / connectWs: refusals and failures', () => {
 
 describe('classifyHandshake', () => {
   const outcomes: HandshakeOutcome[] = [
-    { kind: 'established', protocol: 'jwt.<redacted>', connectionId: 'c', userId: 'u', ms: 5 },
+    { kind: 'established', protocol: 'jwt.[redacted]', connectionId: 'c', userId: 'u', ms: 5 },
     { kind: 'http-rejected', status: 503, body: '', ms: 5 },
     { kind: 'closed-after-upgrade', code: 1011, reason: 'not ready', ms: 5 },
     { kind: 'network-error', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED', ms: 5 },
     { kind: 'timeout', stage: 'first-frame', ms: 5 },
-    { kind: 'protocol-mismatch', offered: 'jwt.<redacted>', echoed: null, message: 'Server sent no subprotocol', ms: 5 },
+    { kind: 'protocol-mismatch', offered: 'jwt.[redacted]', echoed: null, message: 'Server sent no subprotocol', ms: 5 },
     { kind: 'unexpected-frame', frameType: '<invalid>', reason: 'received a non-JSON frame', preview: '<html>', ms: 5 },
   ];
 
@@ -388,7 +388,7 @@ describe('WsSession capture', () => {
     expect(received).toEqual(['{"type":"ping"}', '{oops']);
     expect(session.sent.map((s) => s.type)).toEqual(['ping', '<raw text>']);
     const dump = session.dump();
-    expect(dump).toMatch(/^WebSocket ws:\/\/127\.0\.0\.1:\d+\/ws protocol jwt\.<redacted> connection conn-1 user e2e-alice: 1 frame received, 2 sent/);
+    expect(dump).toMatch(/^WebSocket ws:\/\/127\.0\.0\.1:\d+\/ws protocol jwt\.\[redacted\] connection conn-1 user e2e-alice: 1 frame received, 2 sent/);
     expect(dump).toContain('-> ping  {"type":"ping"}');
     expect(dump).not.toContain(TOKEN);
     expect(dump.split('\n').at(-1)).toBe('still open');
