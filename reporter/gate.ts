@@ -11,6 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Component } from '../helpers/core/errors.ts';
 
 export const GATE_SCHEMA = 'stagecheck.gate';
 export const GATE_FILE_NAME = 'phase1-gate.json';
@@ -96,7 +97,7 @@ export async function awaitDecision(file: string, timeoutMs: number, pollMs = 50
  * Most fundamental first: a dead network path or store explains the auth and WebSocket
  * failures that follow from it, so the note names it.
  */
-const COMPONENT_RANK = ['network', 'postgres', 'redis', 'backend', 'auth', 'websocket', 'agent'];
+const COMPONENT_RANK = ['network', 'postgres', 'redis', 'backend', 'auth', 'websocket', 'agent'] satisfies Component[];
 /** Within a component, the lower layer first: a probe timing out says more than a health body. */
 const LAYER_RANK = ['dns', 'tcp', 'tls', 'budget', 'http-status', 'ws-handshake', 'ws-close', 'protocol', 'frame', 'ordering', 'content'];
 

@@ -14,6 +14,7 @@
  *   a failed tier, KPI or phase-1 gate → FAIL; any harness error, blocked or inconclusive part →
  *   INCONCLUSIVE; any DEGRADED part → DEGRADED; else PASS.
  */
+import { isComponent } from '../helpers/core/errors.ts';
 import { formatReportMs as formatMs } from '../helpers/core/format.ts';
 import { percentile, rate, summarize, type Rate, type Summary } from '../helpers/core/stats.ts';
 import { functionsOf, nextStepsFor, tierOf, type Catalog, type KpiDef } from './catalog.ts';
@@ -361,7 +362,7 @@ function buildEvidence(record: TestRecord, meta: StagecheckMeta | undefined, cat
   const base = f
     ? { component: f.component, layer: f.layer, message: f.message, errorName: f.name }
     : {
-        component: components[0] ?? record.tags.find((t) => ['backend', 'auth', 'websocket', 'agent', 'postgres', 'redis', 'network'].includes(t)) ?? 'backend',
+        component: components[0] ?? record.tags.find(isComponent) ?? 'backend',
         layer: 'unknown',
         message: firstError?.message ?? 'failed without an error message',
         ...(firstError?.name ? { errorName: firstError.name } : {}),

@@ -3,8 +3,10 @@
  * error rather than a test silently left out of a `--tags-filter` run.
  * The README's tag table is this list.
  */
+import type { Component } from '../helpers/core/errors.ts';
+
 export type PriorityTag = 'p1' | 'p2' | 'p3' | 'p4' | 'p5' | 'p6';
-export type ComponentTag = 'backend' | 'auth' | 'websocket' | 'agent' | 'postgres' | 'redis' | 'network';
+export type ComponentTag = Component;
 export type SuiteTag = PriorityTag | ComponentTag;
 
 interface TagDefinition<T extends SuiteTag> {

@@ -4,8 +4,13 @@
  * misbehaviour; plain Errors mean a harness bug and are reported as INCONCLUSIVE.
  */
 
-/** Which part of the platform misbehaved. */
-export type Component = 'backend' | 'auth' | 'websocket' | 'agent' | 'postgres' | 'redis' | 'network';
+/** Which part of the platform misbehaved: the one list (tags, blame, reports use it). */
+export const COMPONENTS = ['backend', 'auth', 'websocket', 'agent', 'postgres', 'redis', 'network'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+export function isComponent(name: string): name is Component {
+  return (COMPONENTS as readonly string[]).includes(name);
+}
 
 /** Where along the path it misbehaved. */
 export type Layer =
