@@ -23,7 +23,7 @@ import { redactDeep, redactSecrets, SECRET_VARIABLES } from '../helpers/core/red
 import { loadCatalog, type LoadedCatalog } from './catalog.ts';
 import { GATE_ENV, GATE_FILE_NAME, readGate, sortBlocking, writeGate, type GateFailure, type GateFile, type ModuleTargetMeta } from './gate.ts';
 import { appendHistory, indexHistory, readHistory, targetKey, type HistoryEntry } from './history.ts';
-import type { ModuleRecord, TestRecord } from './records.ts';
+import { errorDetailsOf, type ModuleRecord, type TestRecord } from './records.ts';
 import { renderHtml } from './render-html.ts';
 import { renderMarkdown, renderTerminal } from './render-text.ts';
 import type { BusinessImpactReport } from './schema.ts';
@@ -391,7 +391,10 @@ function testRecord(test: TestCase, file: string): TestRecord {
     state: result.state,
     mode: test.options.mode,
     ...(result.state === 'skipped' && result.note ? { note: result.note } : {}),
-    errors: (result.errors ?? []).map((e) => ({ ...(e.name ? { name: e.name } : {}), message: String(e.message ?? '') })),
+    errors: (result.errors ?? []).map((e) => {
+      const details = errorDetailsOf(e);
+      return { ...(e.name ? { name: e.name } : {}), message: String(e.message ?? ''), ...(details ? { details } : {}) };
+    }),
     ...(diagnostic ? { durationMs: diagnostic.duration, startTime: diagnostic.startTime, retryCount: diagnostic.retryCount, flaky: diagnostic.flaky } : {}),
     meta,
   };

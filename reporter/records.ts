@@ -25,7 +25,7 @@ export interface TestRecord {
   mode?: string;
   /** The note of `ctx.skip(note)`. */
   note?: string;
-  errors: { name?: string; message: string }[];
+  errors: { name?: string; message: string; details?: ErrorDetails }[];
   durationMs?: number;
   /** Epoch ms when the test started. */
   startTime?: number;
@@ -33,6 +33,12 @@ export interface TestRecord {
   flaky?: boolean;
   /** Raw `task.meta.stagecheck`, validated by {@link readMeta}. */
   meta?: unknown;
+}
+
+/** What a CheckError says about itself: which component misbehaved, at which layer. */
+export interface ErrorDetails {
+  component: string;
+  layer: string;
 }
 
 /** Errors of a module that are not any test's: collection errors, failed beforeAll/afterAll. */
@@ -144,5 +150,13 @@ export function readMeta(raw: unknown, where: string): ReadMeta {
   return { meta, warnings };
 }
 
-/** Error names that mean the target answered wrongly; anything else failing a test is the harness's. */
-export const PRODUCT_ERROR_NAMES = new Set(['CheckError', 'AssertionError', 'BudgetExceededError', 'FrameError', 'WsHandshakeError']);
+/**
+ * The component and layer of a thrown error's `details`, as a CheckError (or a subclass)
+ * carries them. Vitest's error serialisation keeps own properties, so they survive the worker
+ * boundary and blob reports; the error's class name plays no part.
+ */
+export function errorDetailsOf(error: unknown): ErrorDetails | undefined {
+  const details = isObject(error) ? error.details : undefined;
+  if (!isObject(details) || typeof details.component !== 'string' || typeof details.layer !== 'string') return undefined;
+  return { component: details.component, layer: details.layer };
+}

@@ -5,7 +5,8 @@
  *
  * Rules (README "Reports"):
  * - Test: passed → PASS, or DEGRADED when its own samples of a latency KPI land in that KPI's
- *   degraded band (FAIL past the band); failed → FAIL, or INCONCLUSIVE for a harness error;
+ *   degraded band (FAIL past the band); failed → FAIL, or INCONCLUSIVE for a harness error
+ *   (told by the failure's structured details, reporter/evidence.ts isHarnessFailure);
  *   skipped with a note `NOT CONFIGURED…` → NOT RUN (not configured), `BLOCKED…` → BLOCKED,
  *   `INCONCLUSIVE…` → INCONCLUSIVE; otherwise skipped → NOT RUN (filtered); unfinished → INCONCLUSIVE.
  * - KPI: no sample → NOT RUN; fewer than its minimum → INCONCLUSIVE; else against target and band.
@@ -14,19 +15,18 @@
  *   a failed tier, KPI or phase-1 gate → FAIL; any harness error, blocked or inconclusive part →
  *   INCONCLUSIVE; any DEGRADED part → DEGRADED; else PASS.
  */
-import { isComponent } from '../helpers/core/errors.ts';
 import { formatReportMs as formatMs } from '../helpers/core/format.ts';
 import { percentile, rate, summarize, type Rate, type Summary } from '../helpers/core/stats.ts';
 import { functionsOf, nextStepsFor, tierOf, type Catalog, type KpiDef } from './catalog.ts';
 import type { HistoryIndex } from './history.ts';
-import { PRODUCT_ERROR_NAMES, readMeta, type ModuleRecord, type TestRecord } from './records.ts';
+import { buildEvidence, isHarnessFailure } from './evidence.ts';
+import { readMeta, type ModuleRecord, type TestRecord } from './records.ts';
 import type { StagecheckMeta } from '../helpers/core/meta.ts';
 import {
   REPORT_SCHEMA_ID,
   REPORT_SCHEMA_VERSION,
   type BusinessImpactReport,
   type Counts,
-  type EvidenceOut,
   type KpiOut,
   type TestOut,
   type Verdict,
@@ -299,9 +299,7 @@ function judgeTest(
     case 'failed': {
       const evidence = buildEvidence(record, meta, catalog);
       out.failure = evidence;
-      const firstError = record.errors[0];
-      const harness = meta?.failure ? Boolean(meta.failure.harnessError) : !PRODUCT_ERROR_NAMES.has(firstError?.name ?? '');
-      if (harness) {
+      if (isHarnessFailure(record, meta)) {
         out.verdict = 'INCONCLUSIVE';
         out.reason = `harness error (not the target's): ${firstLine(evidence.message)}`;
         evidence.harnessError = true;
@@ -351,90 +349,6 @@ function safeSummary(samples: readonly number[]): Summary {
   } catch {
     return { count: samples.length, min: null, p50: null, p95: null, max: null, mean: null };
   }
-}
-
-const PULLED = new Set(['lastEvent', 'attribution', 'tokenAttribution']);
-
-function buildEvidence(record: TestRecord, meta: StagecheckMeta | undefined, catalog: Catalog): EvidenceOut {
-  const f = meta?.failure;
-  const firstError = record.errors[0];
-  const components = meta?.components ?? [];
-  const base = f
-    ? { component: f.component, layer: f.layer, message: f.message, errorName: f.name }
-    : {
-        component: components[0] ?? record.tags.find(isComponent) ?? 'backend',
-        layer: 'unknown',
-        message: firstError?.message ?? 'failed without an error message',
-        ...(firstError?.name ? { errorName: firstError.name } : {}),
-      };
-  const evidence: EvidenceOut = { ...base, ledgers: meta?.ledgers ?? [], nextSteps: [] };
-  if (f?.endpoint) evidence.endpoint = f.endpoint;
-  if (f?.code !== undefined) evidence.code = f.code;
-  if (f?.correlationId) evidence.correlationId = f.correlationId;
-  if (f?.elapsedMs !== undefined) evidence.elapsedMs = Math.round(f.elapsedMs);
-  if (f?.harnessError) evidence.harnessError = true;
-  if (f?.evidence) {
-    const rest = Object.fromEntries(Object.entries(f.evidence).filter(([k]) => !PULLED.has(k)));
-    if (Object.keys(rest).length > 0) evidence.details = rest;
-  }
-  const last = lastWsEvent(f?.evidence, meta);
-  if (last) evidence.lastWsEvent = last;
-  const attribution = tokenAttribution(f?.evidence, evidence.code);
-  if (attribution) evidence.tokenAttribution = attribution;
-  if (meta?.wsDump) evidence.wsDump = meta.wsDump;
-  evidence.nextSteps = nextStepsFor(catalog, { ...evidence, harnessError: evidence.harnessError ?? (f ? false : !PRODUCT_ERROR_NAMES.has(firstError?.name ?? '')) });
-  return evidence;
-}
-
-function describeFrame(frame: unknown): string | undefined {
-  if (typeof frame === 'string') return frame;
-  if (typeof frame !== 'object' || frame === null) return undefined;
-  const f = frame as Record<string, unknown>;
-  if (typeof f.type !== 'string') return undefined;
-  const bits = [f.type];
-  for (const key of ['run_id', 'runId', 'tool_name', 'error_code', 'status']) {
-    if (typeof f[key] === 'string') bits.push(`${key}=${f[key] as string}`);
-  }
-  for (const key of ['tMs', 'atMs', 'at']) if (typeof f[key] === 'number') bits.push(`at +${Math.round(f[key] as number)} ms`);
-  return bits.join(' ');
-}
-
-/** The last WebSocket event seen: from the check's evidence, else the last timeline, else the frame dump. */
-export function lastWsEvent(evidence: Record<string, unknown> | undefined, meta: StagecheckMeta | undefined): string | undefined {
-  if (evidence) {
-    const direct = describeFrame(evidence.lastEvent) ?? describeFrame(evidence.frame);
-    if (direct) return direct;
-    for (const key of ['lastFrames', 'events']) {
-      const list = evidence[key];
-      if (Array.isArray(list) && list.length > 0) {
-        const described = describeFrame(list[list.length - 1]);
-        if (described) return described;
-      }
-    }
-  }
-  const timeline = meta?.timelines[meta.timelines.length - 1];
-  const event = timeline?.events[timeline.events.length - 1];
-  if (timeline && event) return `${event.type} run_id=${timeline.runId} at +${Math.round(event.tMs)} ms`;
-  if (meta?.wsDump) {
-    const received = meta.wsDump.split('\n').filter((line) => /^\s*(?:<|←|in\b|recv)/i.test(line) || /"type"/.test(line));
-    const lastLine = received[received.length - 1];
-    if (lastLine) return lastLine.trim().slice(0, 200);
-  }
-  return undefined;
-}
-
-/** For a 401: expired during the run vs fresh token refused, when the check recorded it. */
-export function tokenAttribution(evidence: Record<string, unknown> | undefined, code: string | number | undefined): string | undefined {
-  const raw = evidence?.attribution ?? evidence?.tokenAttribution;
-  if (typeof raw === 'object' && raw !== null) {
-    const a = raw as { kind?: unknown; expiredAgoMs?: unknown; remainingMs?: unknown };
-    if (a.kind === 'expired-during-run') return `the token expired during the run (${typeof a.expiredAgoMs === 'number' ? `${Math.round(a.expiredAgoMs / 1000)} s` : 'some time'} before the request): a refresh came too late`;
-    if (a.kind === 'fresh-token-refused') return `a fresh token was refused (${typeof a.remainingMs === 'number' ? `${Math.round(a.remainingMs / 1000)} s` : 'time'} left before its exp): the target rejects valid tokens`;
-    if (a.kind === 'unknown-token') return 'the refused token is not one this run issued';
-  }
-  if (typeof raw === 'string') return raw;
-  if (String(code) === '401') return 'not recorded by this check (expired during the run or fresh token refused cannot be told apart)';
-  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 /**
- * The verdict engine (reporter/verdicts.ts) on hand-made records: each verdict per test, KPI
- * minimum samples and degraded band, tier allowed failure rates, runs that tested nothing,
- * target drift, phase-1 blocking and malformed metadata.
+ * The verdict engine (reporter/verdicts.ts) on hand-made records: each verdict per test, product
+ * failures vs harness errors, KPI minimum samples and degraded band, tier allowed failure rates,
+ * runs that tested nothing, target drift, phase-1 blocking and malformed metadata.
  */
 import { describe, expect, it } from 'vitest';
 import { FALLBACK_CATALOG, loadCatalog, type Catalog } from '../../reporter/catalog.ts';
 import { indexHistory, type HistoryEntry } from '../../reporter/history.ts';
-import type { ModuleRecord, TestRecord } from '../../reporter/records.ts';
+import { BudgetExceededError } from '../../helpers/core/budgets.ts';
+import { CheckError } from '../../helpers/core/errors.ts';
+import { errorDetailsOf, type ModuleRecord, type TestRecord } from '../../reporter/records.ts';
 import { reportSchema } from '../../reporter/schema.ts';
 import { computeReport, type EngineInput } from '../../reporter/verdicts.ts';
 
@@ -59,14 +61,34 @@ describe('test verdicts', () => {
     expect(report.tests[1]!.reason).toBe('redis/tcp ECONNREFUSED: redis broke');
   });
 
-  it('calls a failure flagged harnessError INCONCLUSIVE, and so an unknown error without evidence', () => {
-    const harness = failed('backend', 'protocol', { harnessError: true });
-    const typeError = rec({ state: 'failed', errors: [{ name: 'TypeError', message: 'x is undefined' }], meta: undefined });
-    const assertion = rec({ state: 'failed', errors: [{ name: 'AssertionError', message: 'expected 1 to be 2' }], meta: undefined });
-    const report = judge([harness, typeError, assertion]);
-    expect(report.tests.map((t) => t.verdict)).toEqual(['INCONCLUSIVE', 'INCONCLUSIVE', 'FAIL']);
-    expect(report.tests[0]!.reason).toMatch(/^harness error/);
-    expect(report.verdict).toBe('FAIL'); // the assertion failure is the target's
+  it('tells the target\'s failures from harness errors by the failure\'s details, never by the error\'s class name', () => {
+    // As Vitest hands a thrown error to the reporter: its own properties, `details` included.
+    const thrown = { ...new CheckError('redis did not answer PING', { component: 'redis', layer: 'budget' }), name: 'AnyName', message: 'redis did not answer PING' };
+    const bare = (name: string) => rec({ state: 'failed', errors: [{ name, message: `${name} thrown` }], meta: undefined });
+    const report = judge([
+      failed('redis', 'tcp'), // recorded by the report fixture: the target's
+      failed('backend', 'protocol', { harnessError: true }), // flagged by the report fixture
+      rec({ state: 'failed', tags: ['p1', 'redis'], errors: [{ name: thrown.name, message: thrown.message, details: errorDetailsOf(thrown)! }], meta: undefined }),
+      bare('CheckError'), // the name without details says nothing
+      bare('TypeError'),
+      bare('AssertionError'), // not recorded by the fixture: no component to blame
+    ]);
+    expect(report.tests.map((t) => t.verdict)).toEqual(['FAIL', 'INCONCLUSIVE', 'FAIL', 'INCONCLUSIVE', 'INCONCLUSIVE', 'INCONCLUSIVE']);
+    expect(report.tests[1]!.reason).toMatch(/^harness error/);
+    expect(report.tests[2]!.failure).toMatchObject({ component: 'redis', errorName: 'AnyName' });
+    expect(report.tests[2]!.failure!.harnessError).toBeUndefined();
+    expect(report.tests.slice(3).map((t) => t.failure!.harnessError)).toEqual([true, true, true]);
+    expect(report.verdict).toBe('FAIL');
+  });
+
+  it('reads a CheckError\'s component and layer from any error carrying them, subclasses included', () => {
+    const budget = new BudgetExceededError('over budget', { component: 'agent', layer: 'budget' }, { budgetPath: 'agent run', budgetMs: 5, elapsedMs: 6, stepLabel: undefined, greediestStep: undefined });
+    expect(errorDetailsOf({ ...budget })).toEqual({ component: 'agent', layer: 'budget' });
+    expect(errorDetailsOf(new CheckError('m', { component: 'auth', layer: 'http-status', code: 401 }))).toEqual({ component: 'auth', layer: 'http-status' });
+    expect(errorDetailsOf({ name: 'CheckError', message: 'm' })).toBeUndefined();
+    expect(errorDetailsOf({ name: 'CheckError', message: 'm', details: { component: 'auth' } })).toBeUndefined();
+    expect(errorDetailsOf(new TypeError('x is undefined'))).toBeUndefined();
+    expect(errorDetailsOf(undefined)).toBeUndefined();
   });
 
   it('calls a test skipped with a NOT CONFIGURED note NOT RUN (not configured), never passed', () => {
