@@ -27,6 +27,7 @@ import { ConfigError, loadConfig, secretValues, type Env, type SuiteConfig } fro
 import { messageOf } from '../helpers/core/errors.ts';
 import { createHttpClient, type HttpClient } from '../helpers/transport/http.ts';
 import { configuredSecrets, redactSecrets } from '../helpers/core/redact.ts';
+import { runScopedKeyPrefix, runScopedPrefix } from '../helpers/core/run-names.ts';
 import { cleanupRedisRunKeys } from '../helpers/transport/stores.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -57,9 +58,9 @@ export function cleanupCommand(runId: string): string {
   return `npm run cleanup -- --run-id ${runId}`;
 }
 
-/** `e2e-<runId>-`, the prefix of every test user a run creates (ids are lower-cased by the platform). */
+/** The prefix of every test user a run creates (ids are lower-cased by the platform). */
 function userPrefix(runId: string): string {
-  return `e2e-${runId.toLowerCase()}-`;
+  return runScopedPrefix(runId.toLowerCase());
 }
 
 /** Threads carrying the run id, read with the suite's read-only database login. */
@@ -69,7 +70,7 @@ export async function findRunThreads(databaseUrl: string, runId: string): Promis
     // The run id is letters, digits and dashes only: no LIKE wildcard can hide in it.
     const rows = await sql<{ id: string; user_id: string; title: string }[]>`
       SELECT id::text AS id, user_id, title FROM threads
-      WHERE lower(user_id) LIKE ${`${userPrefix(runId)}%`} OR title LIKE ${`e2e-${runId}-%`}
+      WHERE lower(user_id) LIKE ${`${userPrefix(runId)}%`} OR title LIKE ${`${runScopedPrefix(runId)}%`}
       ORDER BY created_at`;
     return rows.map((row) => ({ id: row.id, userId: row.user_id, title: row.title }));
   } finally {
@@ -125,10 +126,10 @@ export async function cleanupRun(config: SuiteConfig, options: { dryRun?: boolea
     try {
       result.redisKeysDeleted = (await cleanupRedisRunKeys(config.redisUrl, config.runId)).deleted;
     } catch (error) {
-      result.notChecked.push(`Redis keys e2e:${config.runId}:* (${redactSecrets(messageOf(error), secrets)})`);
+      result.notChecked.push(`Redis keys ${runScopedKeyPrefix(config.runId)}* (${redactSecrets(messageOf(error), secrets)})`);
     }
   } else if (!config.redisUrl) {
-    result.notes.push(`Redis keys e2e:${config.runId}:* not looked at (STAGING_REDIS_URL is not set); the suite gives them a TTL of at most an hour`);
+    result.notes.push(`Redis keys ${runScopedKeyPrefix(config.runId)}* not looked at (STAGING_REDIS_URL is not set); the suite gives them a TTL of at most an hour`);
   }
   if (!config.databaseUrl) {
     result.notChecked.push('threads (STAGING_DATABASE_URL is not set: the API lists no threads, so they cannot be found)');
@@ -179,7 +180,7 @@ export function describeCleanup(config: SuiteConfig, result: CleanupResult, dryR
   const listed = result.found.map((t) => `\n    ${t.id} ${t.userId} "${t.title}"`).join('');
   if (config.databaseUrl && dryRun) lines.push(`  threads  ${result.found.length} found${listed}`);
   else if (config.databaseUrl) lines.push(`  threads  ${result.found.length} found, ${result.deleted.length} deleted (their messages and agent runs with them)`);
-  if (!dryRun && config.redisUrl) lines.push(`  redis    ${result.redisKeysDeleted} deleted under e2e:${config.runId}:`);
+  if (!dryRun && config.redisUrl) lines.push(`  redis    ${result.redisKeysDeleted} deleted under ${runScopedKeyPrefix(config.runId)}`);
   for (const { thread, reason } of result.failed) lines.push(`  LEFT     thread ${thread.id} (${thread.userId}): ${reason}`);
   for (const what of result.notChecked) lines.push(`  UNCHECKED ${what}`);
   for (const note of result.notes) lines.push(`  note     ${note}`);

@@ -13,6 +13,7 @@ import { SignJWT, decodeJwt } from 'jose';
 import { CheckError } from '../core/errors.ts';
 import { createHttpClient, expectStatus, type HttpClient } from '../transport/http.ts';
 import type { SuiteConfig } from '../core/config.ts';
+import { runScopedEmail, runScopedName } from '../core/run-names.ts';
 
 export const JWT_ISSUER = 'netra-auth-service';
 export const JWT_AUDIENCE = 'netra-platform';
@@ -69,7 +70,7 @@ export class TokenSession {
   get email(): string {
     return this.options.config.auth.method === 'login'
       ? (this.options.config.auth.email as string)
-      : `${this.options.config.runId}-${this.options.label}@stagecheck.test`.toLowerCase();
+      : runScopedEmail(this.options.config.runId, this.options.label);
   }
 
   /** The identity's current pair, acquiring or refreshing first when needed. */
@@ -236,11 +237,11 @@ export async function mintTokenPair(config: SuiteConfig, label: string, lifetime
 }
 
 function mintedUserId(config: SuiteConfig, label: string): string {
-  return `e2e-${config.runId}-${label}`.toLowerCase();
+  return runScopedName(config.runId, label).toLowerCase();
 }
 
 function mintedEmail(config: SuiteConfig, label: string): string {
-  return `${config.runId}-${label}@stagecheck.test`.toLowerCase();
+  return runScopedEmail(config.runId, label);
 }
 
 export function tokenExpiry(token: string): number {

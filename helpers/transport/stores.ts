@@ -32,6 +32,7 @@ import { Redis } from 'ioredis';
 import { CheckError, messageOf, type Layer } from '../core/errors.ts';
 import { errorCode, layerOfNetworkCode } from '../core/network-errors.ts';
 import { redactSecrets } from '../core/redact.ts';
+import { runScopedKeyPrefix } from '../core/run-names.ts';
 import { rate, type Rate } from '../core/stats.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -88,7 +89,7 @@ export function runKeyPrefix(runId: string): string {
     // Letters, digits, '.', '_', '-' only: no ':' (prefix ambiguity) and no glob characters (SCAN MATCH).
     throw new Error(`stores: invalid runId ${JSON.stringify(runId)} for Redis keys`);
   }
-  return `e2e:${runId}:`;
+  return runScopedKeyPrefix(runId);
 }
 
 /** Throws a plain Error (a harness bug, never a target failure) for any key outside `e2e:<runId>:`. */

@@ -14,6 +14,7 @@ import { check, expectFields } from '../../helpers/contract/body.ts';
 import { CheckError, type Component } from '../../helpers/core/errors.ts';
 import { expectStatus, type HttpResult } from '../../helpers/transport/http.ts';
 import type { StagecheckMeta } from '../../helpers/core/meta.ts';
+import { runScopedName } from '../../helpers/core/run-names.ts';
 import { summarize } from '../../helpers/core/stats.ts';
 import { describe, test } from '../../fixtures/index.ts';
 
@@ -125,7 +126,7 @@ describe('API response times', { tags: ['p5', 'backend', 'auth', 'postgres'], co
   test(`answers POST /api/threads and DELETE /api/threads/:id with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples each`, async ({ api, threads, budget, config, report }) => {
     const deletes: number[] = [];
     const creates = await sample(budget('POST + DELETE /api/threads samples', 2 * samplingBudgetMs(config.budgets.httpRequest)), 'POST + DELETE /api/threads', async (index) => {
-      const title = `e2e-${config.runId}-latency-${index + 1}`;
+      const title = runScopedName(config.runId, `latency-${index + 1}`);
       const created = await api.request('POST', '/api/threads', { body: { title }, auth: true });
       expectStatus(created, 201, 'POST /api/threads', 'backend');
       const thread = expectFields(created, 'POST /api/threads', 'backend', { id: 'string', title: 'string' });

@@ -6,6 +6,7 @@ import { decodeJwt } from 'jose';
 import { describe, expect, test } from '../../../fixtures/index.ts';
 import { JWT_AUDIENCE, JWT_ISSUER, tamperSignature } from '../../../helpers/auth/tokens.ts';
 import { expectFields } from '../../../helpers/contract/body.ts';
+import { runScopedEmail, runScopedName } from '../../../helpers/core/run-names.ts';
 import { expectStatus } from '../../../helpers/transport/http.ts';
 
 describe('auth GET /health', { tags: ['p1', 'auth'], concurrent: true }, () => {
@@ -38,7 +39,7 @@ describe('POST /auth/e2e/test-auth', { tags: ['p1', 'auth'], concurrent: true },
   test('refuses a wrong bypass key with 401', async ({ authApi, config }) => {
     const result = await authApi.request('POST', '/auth/e2e/test-auth', {
       headers: { 'X-E2E-Bypass-Key': `wrong-${config.runId}` },
-      body: { email: `${config.runId}-intruder@stagecheck.test` },
+      body: { email: runScopedEmail(config.runId, 'intruder') },
     });
     expectStatus(result, 401, 'POST /auth/e2e/test-auth with a wrong key', 'auth');
   });
@@ -67,7 +68,7 @@ describe('POST /auth/verify', { tags: ['p1', 'auth'], concurrent: true }, () => 
 
 describe('backend authentication', { tags: ['p1', 'backend', 'auth'], concurrent: true }, () => {
   test('refuses POST /api/threads without a token with 401', async ({ api, config }) => {
-    const result = await api.request('POST', '/api/threads', { body: { title: `e2e-${config.runId}-anonymous` } });
+    const result = await api.request('POST', '/api/threads', { body: { title: runScopedName(config.runId, 'anonymous') } });
     expectStatus(result, 401, 'POST /api/threads without a token', 'backend');
   });
 });

@@ -4,12 +4,13 @@
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
 import { expectFields } from '../../../helpers/contract/body.ts';
+import { runScopedName } from '../../../helpers/core/run-names.ts';
 import { expectStatus } from '../../../helpers/transport/http.ts';
 
 describe('POST /api/threads', { tags: ['p1', 'backend', 'postgres'], concurrent: true }, () => {
   test('creates a thread owned by the caller and reads it back', async ({ api, threads, identity, config }) => {
     const created = await threads.create('phase1-crud');
-    expect(created.title, 'created title').toBe(`e2e-${config.runId}-phase1-crud`);
+    expect(created.title, 'created title').toBe(runScopedName(config.runId, 'phase1-crud'));
     expect(created.user_id, 'thread owner').toBe((await identity.pair()).userId);
 
     const read = await api.request('GET', `/api/threads/${created.id}`, { auth: true });
