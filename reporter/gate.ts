@@ -3,15 +3,18 @@
  * setup files (test workers) share. No Vitest runtime import here: both sides load it.
  *
  * Gate: within one `vitest run` over both projects, phase 1 runs first (sequence.groupOrder)
- * and the reporter writes the gate file once phase 1 is over; a phase-2 setup file reads it
- * before each test and skips the test with `BLOCKED by phase 1: <test> (<component>/<layer>)`
- * when phase 1 failed. Across CI jobs the phase-1 job's gate file is handed to the phase-2
- * shards (STAGECHECK_PHASE1_GATE). No gate file: phase 2 runs (e.g. `--project phase2` alone).
+ * and the reporter writes the gate file once phase 1 is over ({@link Phase1Gate}); a phase-2
+ * setup file reads it before each test and skips the test with
+ * `BLOCKED by phase 1: <test> (<component>/<layer>)` when phase 1 failed. Across CI jobs the
+ * phase-1 job's gate file is handed to the phase-2 shards (STAGECHECK_PHASE1_GATE). No gate
+ * file: phase 2 runs (e.g. `--project phase2` alone).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { TestModule } from 'vitest/node';
 import type { Component } from '../helpers/core/errors.ts';
+import { firstLine, type TestRecord } from './records.ts';
 
 export const GATE_SCHEMA = 'stagecheck.gate';
 export const GATE_FILE_NAME = 'phase1-gate.json';
@@ -34,6 +37,13 @@ export interface GateFile {
   /** Phase-1 tests seen, and how many of them failed (harness errors included). */
   tests: number;
   failed: number;
+  blocking: GateFailure[];
+}
+
+/** The gate as the report states it: decided by this run's phase 1, read from a file, or none. */
+export interface GateSummary {
+  status: 'passed' | 'failed' | 'not-run' | 'none';
+  source: 'this-run' | 'file' | 'none';
   blocking: GateFailure[];
 }
 
@@ -112,4 +122,115 @@ export function blockNote(gate: Pick<GateFile, 'blocking' | 'failed'>): string {
   if (!first) return `BLOCKED by phase 1: ${gate.failed} phase-1 test(s) failed`;
   const more = Math.max(gate.failed, gate.blocking.length) - 1;
   return `BLOCKED by phase 1: ${first.test} (${first.component}/${first.layer}${first.code !== undefined ? ` ${first.code}` : ''})${more > 0 ? ` and ${more} more` : ''}`;
+}
+
+/** A failed phase-1 test as a blocking failure; a harness error shows as layer `harness`. */
+function blockingOf(test: string, failure: { component?: string; layer?: string; code?: string | number; harnessError?: boolean } | undefined): GateFailure {
+  return {
+    test,
+    component: failure?.component ?? 'unknown',
+    layer: failure?.harnessError ? 'harness' : (failure?.layer ?? 'unknown'),
+    ...(failure?.code !== undefined ? { code: failure.code } : {}),
+  };
+}
+
+/**
+ * The gate's state in the reporter during one run: pending from the start; decided once a
+ * phase-2 module is queued and every queued phase-1 module has ended (or at the run's end, when
+ * phase 2 never came). Phase 2 is queued only after the phase-1 group ended
+ * (sequence.groupOrder), so deciding then never blocks on a test still running.
+ */
+export class Phase1Gate {
+  #decided = false;
+  readonly #open = new Set<string>();
+  readonly #done: TestModule[] = [];
+  #phase2Queued = false;
+
+  constructor(
+    readonly file: string,
+    private readonly context: { runId: () => string | null; redact: (text: string) => string },
+  ) {}
+
+  get decided(): boolean {
+    return this.#decided;
+  }
+
+  /** Writes the gate as pending, before any worker can read it. */
+  start(): void {
+    writeGate(this.file, { schema: GATE_SCHEMA, v: 1, status: 'pending', runId: this.context.runId(), decidedAt: null, tests: 0, failed: 0, blocking: [] });
+  }
+
+  queued(module: TestModule): void {
+    if (this.#decided) return;
+    if (module.project.name === 'phase1') this.#open.add(module.id);
+    if (module.project.name === 'phase2') this.#phase2Queued = true;
+    this.#maybeDecide();
+  }
+
+  ended(module: TestModule): void {
+    if (this.#decided || module.project.name !== 'phase1') return;
+    this.#open.delete(module.id);
+    this.#done.push(module);
+    this.#maybeDecide();
+  }
+
+  #maybeDecide(): void {
+    if (this.#phase2Queued && this.#open.size === 0) this.decide();
+  }
+
+  /** Decides from the phase-1 modules that ended: failed when any test or module failed. */
+  decide(): void {
+    if (this.#decided) return;
+    this.#decided = true;
+    const blocking: GateFailure[] = [];
+    let tests = 0;
+    let failed = 0;
+    for (const module of this.#done) {
+      for (const error of module.errors()) {
+        failed += 1;
+        blocking.push({ test: `${module.relativeModuleId} (failed outside any test: ${firstLine(error.message ?? '')})`, component: 'harness', layer: 'collection' });
+      }
+      for (const test of module.children.allTests()) {
+        tests += 1;
+        if (test.result().state !== 'failed') continue;
+        failed += 1;
+        blocking.push(blockingOf(test.fullName, test.meta().stagecheck?.failure));
+      }
+    }
+    writeGate(this.file, {
+      schema: GATE_SCHEMA,
+      v: 1,
+      status: failed > 0 ? 'failed' : tests > 0 ? 'passed' : 'not-run',
+      runId: this.context.runId(),
+      decidedAt: new Date().toISOString(),
+      tests,
+      failed,
+      blocking: sortBlocking(blocking).map((b) => ({ ...b, test: this.context.redact(b.test) })),
+    });
+  }
+}
+
+/**
+ * The gate for the report, from the records: this run's phase 1 when it ran, else the gate
+ * file handed over (`gateEnv`, STAGECHECK_PHASE1_GATE), else the skip notes of blocked tests
+ * (a merge of phase-2 shards that ran behind a gate), else none.
+ */
+export function summarizeGate(tests: readonly TestRecord[], gateEnv: string | undefined): GateSummary {
+  const phase1 = tests.filter((t) => t.project === 'phase1');
+  if (phase1.length > 0) {
+    const failed = phase1.filter((t) => t.state === 'failed');
+    return {
+      status: failed.length > 0 ? 'failed' : phase1.some((t) => t.state === 'passed') ? 'passed' : 'not-run',
+      source: 'this-run',
+      blocking: sortBlocking(failed.map((t) => blockingOf(t.fullName, (t.meta as { failure?: Parameters<typeof blockingOf>[1] } | undefined)?.failure))),
+    };
+  }
+  const external = gateEnv ? readGate(resolve(gateEnv)) : undefined;
+  if (external && external.status !== 'pending') return { status: external.status, source: 'file', blocking: external.blocking };
+  if (tests.some((t) => t.state === 'skipped' && /^BLOCKED\b/i.test(t.note ?? ''))) {
+    const note = tests.find((t) => /^BLOCKED\b/i.test(t.note ?? ''))?.note ?? '';
+    const m = /^BLOCKED by phase 1: (.*) \(([^/()]+)\/([^()\s]+)[^()]*\)/i.exec(note);
+    return { status: 'failed', source: 'file', blocking: m ? [{ test: m[1] as string, component: m[2] as string, layer: m[3] as string }] : [] };
+  }
+  return { status: 'none', source: 'none', blocking: [] };
 }

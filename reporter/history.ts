@@ -9,7 +9,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Verdict } from './schema.ts';
+import type { BusinessImpactReport, Verdict } from './schema.ts';
 
 export const HISTORY_SCHEMA = 'stagecheck.history';
 export const HISTORY_VERSION = 1;
@@ -97,6 +97,21 @@ export function indexHistory(file: string | null, entries: readonly HistoryEntry
   };
 }
 
+/** A finished run as one history line: each test's and KPI's verdict, keyed as reports key them. */
+export function historyEntry(report: BusinessImpactReport, target: string): HistoryEntry {
+  return {
+    schema: HISTORY_SCHEMA,
+    v: HISTORY_VERSION,
+    runId: report.run.runId,
+    at: report.run.startedAt ?? report.generatedAt,
+    target,
+    version: report.target.after,
+    verdict: report.verdict,
+    tests: Object.fromEntries(report.tests.map((t) => [t.key, t.verdict])),
+    kpis: Object.fromEntries(report.kpis.map((k) => [k.id, { verdict: k.verdict, value: k.value }])),
+  };
+}
+
 export function appendHistory(file: string, entry: HistoryEntry): void {
   mkdirSync(dirname(file), { recursive: true });
   appendFileSync(file, `${JSON.stringify(entry)}\n`);
@@ -110,5 +125,16 @@ export function targetKey(baseUrl: string | null, local: boolean): string {
     return new URL(baseUrl).host;
   } catch {
     return baseUrl;
+  }
+}
+
+/** Whether a base URL is this machine: the reference platform started for the run. */
+export function isLoopback(url: string | null): boolean {
+  if (!url) return false;
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || /^127\./.test(host) || host === '[::1]' || host === '::1';
+  } catch {
+    return false;
   }
 }

@@ -1,36 +1,35 @@
 /**
- * The stagecheck business-impact reporter (a Vitest 4.1 custom reporter).
+ * The stagecheck business-impact reporter (a Vitest 4.1 custom reporter): Vitest's lifecycle,
+ * handing each moment to the module that owns it.
  *
  * Registered in vitest.config.ts; acts only on runs that contain the phase1/phase2 projects.
- * - Phase gate: when phase 1 is part of the run, writes `<report dir>/phase1-gate.json` as
- *   pending at the start, decides it when phase 1 is over (the first phase-2 module is queued
- *   only after the phase-1 group ended, sequence.groupOrder), and hands its path to the
- *   workers with `provide('stagecheckGate')`; reporter/gate-setup.ts skips blocked tests.
- * - At the end: records of every test (TestCase.result(), meta(), tags, diagnostic()), the
- *   verdict engine (reporter/verdicts.ts), and the outputs: terminal summary, business-impact
- *   .json/.md (and $GITHUB_STEP_SUMMARY), index.html, the history store, and the result file
- *   scripts/e2e.ts maps to an exit code. In `--merge-reports` mode it does the same from the
- *   blobs' task meta; in a shard or blob run it prints a partial summary and writes the gate only.
+ * - Run start: the phase-1 gate (reporter/gate.ts) is written pending and its path provided to
+ *   the workers (`provide('stagecheckGate')`), where reporter/gate-setup.ts skips blocked tests;
+ *   each queued and ended module moves the gate towards its decision.
+ * - Run end: records of every test (reporter/records.ts), the verdict engine
+ *   (reporter/verdicts.ts), the terminal summary, and the files (reporter/outputs.ts). In
+ *   `--merge-reports` mode it does the same from the blobs' task meta; in a shard or blob run it
+ *   prints a partial summary and writes the gate only.
  *
  * It never fails a run: any error of its own becomes a warning and an INCONCLUSIVE result.
  */
-import { mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import type { Reporter, TestCase, TestModule, TestSpecification, Vitest } from 'vitest/node';
+import type { Reporter, TestModule, TestSpecification, Vitest } from 'vitest/node';
 import type { SerializedError } from 'vitest';
 import { loadConfig, secretValues } from '../helpers/core/config.ts';
 import { redactDeep, redactSecrets, SECRET_VARIABLES } from '../helpers/core/redact.ts';
-import { loadCatalog, type LoadedCatalog } from './catalog.ts';
-import { GATE_ENV, GATE_FILE_NAME, readGate, sortBlocking, writeGate, type GateFailure, type GateFile, type ModuleTargetMeta } from './gate.ts';
-import { appendHistory, indexHistory, readHistory, targetKey, type HistoryEntry } from './history.ts';
-import { errorDetailsOf, type ModuleRecord, type TestRecord } from './records.ts';
-import { renderHtml } from './render-html.ts';
-import { renderMarkdown, renderTerminal } from './render-text.ts';
+import { loadCatalog } from './catalog.ts';
+import { GATE_ENV, GATE_FILE_NAME, Phase1Gate, summarizeGate, type ModuleTargetMeta } from './gate.ts';
+import { indexHistory, isLoopback, readHistory, targetKey } from './history.ts';
+import { writeOutputs, writeResult } from './outputs.ts';
+import { earliest, firstLine, moduleRecord, testRecords, type ModuleRecord } from './records.ts';
+import { renderTerminal } from './render-text.ts';
 import type { BusinessImpactReport } from './schema.ts';
-import { computeReport, firstLine, type GateSummary } from './verdicts.ts';
+import { computeReport } from './verdicts.ts';
+
+export { OUTPUT_FILES, readResultFile, type ResultFile } from './outputs.ts';
 
 export const SUITE_PROJECTS = new Set(['phase1', 'phase2']);
-export const OUTPUT_FILES = { json: 'business-impact.json', markdown: 'business-impact.md', html: 'index.html' } as const;
 
 export interface StagecheckReporterOptions {
   /** Default: STAGECHECK_REPORT_DIR, else `reports` under the Vitest root. */
@@ -39,25 +38,12 @@ export interface StagecheckReporterOptions {
   historyFile?: string | false;
 }
 
-export interface ResultFile {
-  verdict: BusinessImpactReport['verdict'];
-  exitCode: 0 | 1 | 2;
-  reason: string;
-  mode: BusinessImpactReport['run']['mode'];
-  reportDir: string;
-  files: string[];
-}
-
 export default class StagecheckReporter implements Reporter {
   private vitest?: Vitest;
   private active = false;
   private mode: BusinessImpactReport['run']['mode'] = 'run';
   private startedAt = new Date();
-  private gateFile?: string;
-  private gateDecided = false;
-  private readonly phase1Open = new Set<string>();
-  private readonly phase1Done: TestModule[] = [];
-  private phase2Queued = false;
+  private gate?: Phase1Gate;
   private readonly warnings: string[] = [];
 
   constructor(private readonly options: StagecheckReporterOptions = {}) {}
@@ -83,41 +69,33 @@ export default class StagecheckReporter implements Reporter {
         this.vitest.provide('stagecheckGate', null);
         return;
       }
-      this.gateFile = join(this.reportDir(), GATE_FILE_NAME);
-      writeGate(this.gateFile, { schema: 'stagecheck.gate', v: 1, status: 'pending', runId: this.runId(), decidedAt: null, tests: 0, failed: 0, blocking: [] });
-      this.vitest.provide('stagecheckGate', { file: this.gateFile, source: 'this-run' });
+      this.gate = new Phase1Gate(join(this.reportDir(), GATE_FILE_NAME), {
+        runId: () => this.runId(),
+        redact: (text) => redactSecrets(text, this.secrets()),
+      });
+      this.gate.start();
+      this.vitest.provide('stagecheckGate', { file: this.gate.file, source: 'this-run' });
     });
   }
 
   onTestModuleQueued(module: TestModule): void {
-    this.guard('onTestModuleQueued', () => {
-      if (!this.gateFile || this.gateDecided) return;
-      if (module.project.name === 'phase1') this.phase1Open.add(module.id);
-      if (module.project.name === 'phase2') this.phase2Queued = true;
-      this.maybeDecideGate();
-    });
+    this.guard('onTestModuleQueued', () => this.gate?.queued(module));
   }
 
   onTestModuleEnd(module: TestModule): void {
-    this.guard('onTestModuleEnd', () => {
-      if (!this.gateFile || this.gateDecided || module.project.name !== 'phase1') return;
-      this.phase1Open.delete(module.id);
-      this.phase1Done.push(module);
-      this.maybeDecideGate();
-    });
+    this.guard('onTestModuleEnd', () => this.gate?.ended(module));
   }
 
   async onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): Promise<void> {
     if (!this.active) return;
     let report: BusinessImpactReport | undefined;
     let files: string[] = [];
-    let catalog: LoadedCatalog | undefined;
     try {
-      if (this.gateFile && !this.gateDecided) this.decideGate();
-      catalog = loadCatalog();
+      this.gate?.decide();
+      const catalog = loadCatalog();
       const suiteModules = testModules.filter((m) => SUITE_PROJECTS.has(m.project.name));
-      const tests = suiteModules.flatMap((m) => this.testRecords(m));
-      const modules = suiteModules.map((m) => this.moduleRecord(m));
+      const tests = suiteModules.flatMap((m) => testRecords(m, this.warnings));
+      const modules = suiteModules.map((m) => moduleRecord(m));
       const secrets = this.secrets();
       const baseUrl = this.baseUrl(modules);
       const historyFile = this.historyFile();
@@ -142,16 +120,25 @@ export default class StagecheckReporter implements Reporter {
           durationMs: this.mode === 'merge' ? null : Date.now() - this.startedAt.getTime(),
         },
         target: { baseUrl, snapshots: [] },
-        gate: this.gateSummary(tests),
+        gate: summarizeGate(tests, process.env[GATE_ENV]),
         history: indexHistory(historyFile, past),
       });
       report = redactDeep(report, secrets);
-      files = this.writeOutputs(report, catalog, secrets, historyFile, target);
+      // A shard's report is partial: its files and history line come from the merge.
+      if (this.mode !== 'shard') {
+        files = writeOutputs(report, {
+          dir: this.reportDir(),
+          kpis: catalog.catalog.kpis,
+          secrets,
+          historyFile,
+          target,
+          logError: (message) => this.vitest?.logger.error(message),
+        });
+      }
     } catch (error) {
       const message = `stagecheck reporter failed: ${(error as Error)?.stack ?? String(error)}`;
       this.vitest?.logger.error(firstLine(message));
-      report = undefined;
-      this.writeResult({ verdict: 'INCONCLUSIVE', exitCode: 2, reason: firstLine(message), mode: this.mode, reportDir: this.reportDir(), files });
+      writeResult({ verdict: 'INCONCLUSIVE', exitCode: 2, reason: firstLine(message), mode: this.mode, reportDir: this.reportDir(), files });
       return;
     }
     try {
@@ -159,10 +146,11 @@ export default class StagecheckReporter implements Reporter {
     } catch {
       // a summary that cannot be printed is not worth failing for
     }
-    this.writeResult({ verdict: report.verdict, exitCode: report.exitCode, reason: report.reason, mode: this.mode, reportDir: this.reportDir(), files });
+    writeResult({ verdict: report.verdict, exitCode: report.exitCode, reason: report.reason, mode: this.mode, reportDir: this.reportDir(), files });
   }
 
   // -------------------------------------------------------------------------------------
+  // Where things are, from the options, the environment and what the workers were given
 
   private guard(where: string, fn: () => void): void {
     try {
@@ -222,205 +210,6 @@ export default class StagecheckReporter implements Reporter {
       if (typeof url === 'string') return url;
     }
     return null;
-  }
-
-  private testRecords(module: TestModule): TestRecord[] {
-    const file = module.relativeModuleId.replace(/\\/g, '/');
-    const out: TestRecord[] = [];
-    for (const test of module.children.allTests()) {
-      try {
-        out.push(testRecord(test, file));
-      } catch (error) {
-        this.warnings.push(`${file}: a test could not be read (${(error as Error).message}); left out`);
-      }
-    }
-    return out;
-  }
-
-  private moduleRecord(module: TestModule): ModuleRecord {
-    const file = module.relativeModuleId.replace(/\\/g, '/');
-    let target: unknown;
-    try {
-      target = module.meta().stagecheckTarget;
-    } catch {
-      target = undefined;
-    }
-    return { project: module.project.name, file, errors: module.errors().map((e) => `${e.name ?? 'Error'}: ${e.message}`), target };
-  }
-
-  // -------------------------------------------------------------------------------------
-  // Gate
-
-  private maybeDecideGate(): void {
-    if (this.phase2Queued && this.phase1Open.size === 0) this.decideGate();
-  }
-
-  private decideGate(): void {
-    if (!this.gateFile || this.gateDecided) return;
-    this.gateDecided = true;
-    const blocking: GateFailure[] = [];
-    let tests = 0;
-    let failed = 0;
-    for (const module of this.phase1Done) {
-      for (const error of module.errors()) {
-        failed += 1;
-        blocking.push({ test: `${module.relativeModuleId} (failed outside any test: ${firstLine(error.message ?? '')})`, component: 'harness', layer: 'collection' });
-      }
-      for (const test of module.children.allTests()) {
-        tests += 1;
-        if (test.result().state !== 'failed') continue;
-        failed += 1;
-        const failure = test.meta().stagecheck?.failure;
-        blocking.push({
-          test: test.fullName,
-          component: failure?.component ?? 'unknown',
-          layer: failure?.harnessError ? 'harness' : (failure?.layer ?? 'unknown'),
-          ...(failure?.code !== undefined ? { code: failure.code } : {}),
-        });
-      }
-    }
-    const gate: GateFile = {
-      schema: 'stagecheck.gate',
-      v: 1,
-      status: failed > 0 ? 'failed' : tests > 0 ? 'passed' : 'not-run',
-      runId: this.runId(),
-      decidedAt: new Date().toISOString(),
-      tests,
-      failed,
-      blocking: sortBlocking(blocking).map((b) => ({ ...b, test: redactSecrets(b.test, this.secrets()) })),
-    };
-    writeGate(this.gateFile, gate);
-  }
-
-  private gateSummary(tests: TestRecord[]): GateSummary {
-    const phase1 = tests.filter((t) => t.project === 'phase1');
-    if (phase1.length > 0) {
-      const failed = phase1.filter((t) => t.state === 'failed');
-      return {
-        status: failed.length > 0 ? 'failed' : phase1.some((t) => t.state === 'passed') ? 'passed' : 'not-run',
-        source: 'this-run',
-        blocking: sortBlocking(failed.map((t) => {
-          const f = (t.meta as { failure?: { component?: string; layer?: string; code?: string | number; harnessError?: boolean } } | undefined)?.failure;
-          return { test: t.fullName, component: f?.component ?? 'unknown', layer: f?.harnessError ? 'harness' : (f?.layer ?? 'unknown'), ...(f?.code !== undefined ? { code: f.code } : {}) };
-        })),
-      };
-    }
-    const external = process.env[GATE_ENV] ? readGate(resolve(process.env[GATE_ENV] as string)) : undefined;
-    if (external && external.status !== 'pending') return { status: external.status, source: 'file', blocking: external.blocking };
-    if (tests.some((t) => t.state === 'skipped' && /^BLOCKED\b/i.test(t.note ?? ''))) {
-      const note = tests.find((t) => /^BLOCKED\b/i.test(t.note ?? ''))?.note ?? '';
-      const m = /^BLOCKED by phase 1: (.*) \(([^/()]+)\/([^()\s]+)[^()]*\)/i.exec(note);
-      return { status: 'failed', source: 'file', blocking: m ? [{ test: m[1] as string, component: m[2] as string, layer: m[3] as string }] : [] };
-    }
-    return { status: 'none', source: 'none', blocking: [] };
-  }
-
-  // -------------------------------------------------------------------------------------
-  // Outputs
-
-  private writeOutputs(report: BusinessImpactReport, catalog: LoadedCatalog, secrets: string[], historyFile: string | null, target: string): string[] {
-    if (this.mode === 'shard') return [];
-    const dir = this.reportDir();
-    mkdirSync(dir, { recursive: true });
-    const clean = (text: string) => redactSecrets(text, secrets);
-    const files: string[] = [];
-    const write = (name: string, text: string) => {
-      const file = join(dir, name);
-      writeFileSync(file, text);
-      files.push(file);
-    };
-    write(OUTPUT_FILES.json, `${JSON.stringify(report, null, 2)}\n`);
-    const markdown = clean(renderMarkdown(report));
-    write(OUTPUT_FILES.markdown, markdown);
-    write(OUTPUT_FILES.html, clean(renderHtml(report, catalog.catalog.kpis)));
-    if (process.env.GITHUB_STEP_SUMMARY) {
-      try {
-        appendFileSync(process.env.GITHUB_STEP_SUMMARY, `${markdown}\n`);
-      } catch (error) {
-        this.vitest?.logger.error(`stagecheck: could not append to GITHUB_STEP_SUMMARY: ${(error as Error).message}`);
-      }
-    }
-    if (historyFile) {
-      const entry: HistoryEntry = {
-        schema: 'stagecheck.history',
-        v: 1,
-        runId: report.run.runId,
-        at: report.run.startedAt ?? report.generatedAt,
-        target,
-        version: report.target.after,
-        verdict: report.verdict,
-        tests: Object.fromEntries(report.tests.map((t) => [t.key, t.verdict])),
-        kpis: Object.fromEntries(report.kpis.map((k) => [k.id, { verdict: k.verdict, value: k.value }])),
-      };
-      try {
-        appendHistory(historyFile, redactDeep(entry, secrets));
-      } catch (error) {
-        this.vitest?.logger.error(`stagecheck: could not append to the history ${historyFile}: ${(error as Error).message}`);
-      }
-    }
-    return files;
-  }
-
-  private writeResult(result: ResultFile): void {
-    const file = process.env.STAGECHECK_RESULT_FILE;
-    if (!file) return;
-    try {
-      writeFileSync(file, `${JSON.stringify(result)}\n`);
-    } catch {
-      // scripts/e2e.ts treats a missing result as inconclusive
-    }
-  }
-}
-
-function testRecord(test: TestCase, file: string): TestRecord {
-  const result = test.result();
-  const diagnostic = test.diagnostic();
-  let meta: unknown;
-  try {
-    meta = test.meta().stagecheck;
-  } catch {
-    meta = undefined;
-  }
-  return {
-    id: test.id,
-    project: test.project.name,
-    file,
-    name: test.name,
-    fullName: test.fullName,
-    tags: [...(test.tags ?? test.options.tags ?? [])],
-    state: result.state,
-    mode: test.options.mode,
-    ...(result.state === 'skipped' && result.note ? { note: result.note } : {}),
-    errors: (result.errors ?? []).map((e) => {
-      const details = errorDetailsOf(e);
-      return { ...(e.name ? { name: e.name } : {}), message: String(e.message ?? ''), ...(details ? { details } : {}) };
-    }),
-    ...(diagnostic ? { durationMs: diagnostic.duration, startTime: diagnostic.startTime, retryCount: diagnostic.retryCount, flaky: diagnostic.flaky } : {}),
-    meta,
-  };
-}
-
-function earliest(tests: TestRecord[]): string | null {
-  const starts = tests.map((t) => t.startTime).filter((s): s is number => typeof s === 'number' && s > 0);
-  return starts.length ? new Date(Math.min(...starts)).toISOString() : null;
-}
-
-function isLoopback(url: string | null): boolean {
-  if (!url) return false;
-  try {
-    const host = new URL(url).hostname;
-    return host === 'localhost' || /^127\./.test(host) || host === '[::1]' || host === '::1';
-  } catch {
-    return false;
-  }
-}
-
-/** Reads a result file written by the reporter (scripts/e2e.ts). */
-export function readResultFile(file: string): ResultFile | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as ResultFile;
-  } catch {
-    return undefined;
   }
 }
 

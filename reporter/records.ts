@@ -3,9 +3,11 @@
  *
  * The verdict engine works on these records only, so it is testable without Vitest and works
  * the same on a live run and on `--merge-reports` of blob reports. Metadata that does not have
- * the shape of helpers/meta.ts is never fatal: the part that is wrong is dropped and named in
- * a warning, the rest is used.
+ * the shape of helpers/core/meta.ts is never fatal: the part that is wrong is dropped and named
+ * in a warning, the rest is used. Vitest appears here as types only: the phase-2 workers load
+ * this module (through reporter/gate.ts).
  */
+import type { TestCase, TestModule } from 'vitest/node';
 import type { StagecheckMeta } from '../helpers/core/meta.ts';
 
 export type VitestState = 'passed' | 'failed' | 'skipped' | 'pending';
@@ -46,7 +48,7 @@ export interface ModuleRecord {
   project: string;
   file: string;
   errors: string[];
-  /** Version snapshots taken by reporter/worker-setup.ts around this module (module meta). */
+  /** Version snapshots taken by reporter/target-setup.ts around this module (module meta). */
   target?: unknown;
 }
 
@@ -159,4 +161,72 @@ export function errorDetailsOf(error: unknown): ErrorDetails | undefined {
   const details = isObject(error) ? error.details : undefined;
   if (!isObject(details) || typeof details.component !== 'string' || typeof details.layer !== 'string') return undefined;
   return { component: details.component, layer: details.layer };
+}
+
+/** An error message as one line of a report: its first non-blank line, capped. */
+export function firstLine(text: string): string {
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.length > 240 ? `${line.slice(0, 237)}...` : line;
+}
+
+export function testRecord(test: TestCase, file: string): TestRecord {
+  const result = test.result();
+  const diagnostic = test.diagnostic();
+  let meta: unknown;
+  try {
+    meta = test.meta().stagecheck;
+  } catch {
+    meta = undefined;
+  }
+  return {
+    id: test.id,
+    project: test.project.name,
+    file,
+    name: test.name,
+    fullName: test.fullName,
+    tags: [...(test.tags ?? test.options.tags ?? [])],
+    state: result.state,
+    mode: test.options.mode,
+    ...(result.state === 'skipped' && result.note ? { note: result.note } : {}),
+    errors: (result.errors ?? []).map((e) => {
+      const details = errorDetailsOf(e);
+      return { ...(e.name ? { name: e.name } : {}), message: String(e.message ?? ''), ...(details ? { details } : {}) };
+    }),
+    ...(diagnostic ? { durationMs: diagnostic.duration, startTime: diagnostic.startTime, retryCount: diagnostic.retryCount, flaky: diagnostic.flaky } : {}),
+    meta,
+  };
+}
+
+/** Every test of a module as a record; a test that cannot be read is left out and named. */
+export function testRecords(module: TestModule, warnings: string[]): TestRecord[] {
+  const file = moduleFile(module);
+  const out: TestRecord[] = [];
+  for (const test of module.children.allTests()) {
+    try {
+      out.push(testRecord(test, file));
+    } catch (error) {
+      warnings.push(`${file}: a test could not be read (${(error as Error).message}); left out`);
+    }
+  }
+  return out;
+}
+
+export function moduleRecord(module: TestModule): ModuleRecord {
+  let target: unknown;
+  try {
+    target = module.meta().stagecheckTarget;
+  } catch {
+    target = undefined;
+  }
+  return { project: module.project.name, file: moduleFile(module), errors: module.errors().map((e) => `${e.name ?? 'Error'}: ${e.message}`), target };
+}
+
+function moduleFile(module: TestModule): string {
+  return module.relativeModuleId.replace(/\\/g, '/');
+}
+
+/** When the first test started: a merged run's start, which no process saw. */
+export function earliest(tests: readonly TestRecord[]): string | null {
+  const starts = tests.map((t) => t.startTime).filter((s): s is number => typeof s === 'number' && s > 0);
+  return starts.length ? new Date(Math.min(...starts)).toISOString() : null;
 }

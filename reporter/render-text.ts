@@ -5,7 +5,7 @@
 import type { BusinessImpactReport, KpiOut, TestOut, Verdict } from './schema.ts';
 import { sortBlocking } from './gate.ts';
 import { formatReportMs as formatMs } from '../helpers/core/format.ts';
-import { firstLine } from './verdicts.ts';
+import { firstLine } from './records.ts';
 
 const ICON: Record<Verdict, string> = {
   PASS: '✅',

@@ -3,7 +3,8 @@
  * business function, KPI and run. Pure: records in, report out (reporter/schema.ts), so the
  * same code judges a live run, a merge of shard blobs and the unit tests' hand-made records.
  *
- * Rules (README "Reports"):
+ * Rules (README "Reports"); the evidence of a failure is built in reporter/evidence.ts, the
+ * run's verdict from its parts in reporter/run-verdict.ts:
  * - Test: passed → PASS, or DEGRADED when its own samples of a latency KPI land in that KPI's
  *   degraded band (FAIL past the band); failed → FAIL, or INCONCLUSIVE for a harness error
  *   (told by the failure's structured details, reporter/evidence.ts isHarnessFailure);
@@ -19,8 +20,11 @@ import { formatReportMs as formatMs } from '../helpers/core/format.ts';
 import { percentile, rate, summarize, type Rate, type Summary } from '../helpers/core/stats.ts';
 import { functionsOf, nextStepsFor, tierOf, type Catalog, type KpiDef } from './catalog.ts';
 import type { HistoryIndex } from './history.ts';
+import { summarizeTarget, type VersionSnapshot } from './target-drift.ts';
 import { buildEvidence, isHarnessFailure } from './evidence.ts';
-import { readMeta, type ModuleRecord, type TestRecord } from './records.ts';
+import type { GateSummary } from './gate.ts';
+import { firstLine, readMeta, type ModuleRecord, type TestRecord } from './records.ts';
+import { countVerdicts, EXIT_CODES, judgeRun, worst } from './run-verdict.ts';
 import type { StagecheckMeta } from '../helpers/core/meta.ts';
 import {
   REPORT_SCHEMA_ID,
@@ -31,18 +35,6 @@ import {
   type TestOut,
   type Verdict,
 } from './schema.ts';
-
-export interface VersionSnapshot {
-  version: string | null;
-  at: string;
-  error?: string;
-}
-
-export interface GateSummary {
-  status: 'passed' | 'failed' | 'not-run' | 'none';
-  source: 'this-run' | 'file' | 'none';
-  blocking: { test: string; component: string; layer: string; code?: string | number }[];
-}
 
 export interface EngineInput {
   catalog: Catalog;
@@ -56,29 +48,6 @@ export interface EngineInput {
   gate?: GateSummary;
   history?: HistoryIndex;
   now?: Date;
-}
-
-export const EXIT_CODES: Record<Verdict, 0 | 1 | 2> = {
-  PASS: 0,
-  DEGRADED: 0,
-  FAIL: 1,
-  BLOCKED: 1,
-  INCONCLUSIVE: 2,
-  'NOT RUN': 2,
-};
-
-export function emptyCounts(): Counts {
-  return { PASS: 0, FAIL: 0, DEGRADED: 0, BLOCKED: 0, INCONCLUSIVE: 0, 'NOT RUN': 0, total: 0, executed: 0 };
-}
-
-export function countVerdicts(verdicts: Iterable<Verdict>): Counts {
-  const counts = emptyCounts();
-  for (const verdict of verdicts) {
-    counts[verdict] += 1;
-    counts.total += 1;
-    if (verdict === 'PASS' || verdict === 'FAIL' || verdict === 'DEGRADED') counts.executed += 1;
-  }
-  return counts;
 }
 
 export function testKey(test: Pick<TestRecord, 'project' | 'file' | 'fullName'>): string {
@@ -184,7 +153,7 @@ export function computeReport(input: EngineInput): BusinessImpactReport {
   // ---- run
   const counts = countVerdicts(judged.map((j) => j.out.verdict));
   const gate = input.gate ?? { status: 'none', source: 'none', blocking: [] };
-  const { verdict, reason } = judgeRun({ counts, tiers, kpis, judged, target, gate, moduleErrors: moduleErrors.length, unhandled: (input.unhandledErrors ?? []).length });
+  const { verdict, reason } = judgeRun({ counts, tiers, kpis, tests: judged.map((j) => j.out), target, gate, moduleErrors: moduleErrors.length, unhandled: (input.unhandledErrors ?? []).length });
 
   return {
     schema: REPORT_SCHEMA_ID,
@@ -217,12 +186,6 @@ export function computeReport(input: EngineInput): BusinessImpactReport {
 
 function isSuiteProject(project: string): boolean {
   return project === 'phase1' || project === 'phase2';
-}
-
-/** FAIL > BLOCKED > INCONCLUSIVE > DEGRADED > PASS; NOT RUN only when nothing else. */
-export function worst(verdicts: readonly Verdict[]): Verdict | undefined {
-  for (const v of ['FAIL', 'BLOCKED', 'INCONCLUSIVE', 'DEGRADED', 'PASS', 'NOT RUN'] as const) if (verdicts.includes(v)) return v;
-  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -443,120 +406,10 @@ function kpiFeedHint(kpi: string, j: Judged): boolean {
 }
 
 // ---------------------------------------------------------------------------------------
-// Target drift
-
-function summarizeTarget(
-  given: EngineInput['target'],
-  modules: readonly ModuleRecord[],
-  warnings: string[],
-): BusinessImpactReport['target'] {
-  const snapshots: VersionSnapshot[] = [...(given?.snapshots ?? [])];
-  for (const m of modules) snapshots.push(...readModuleSnapshots(m, warnings));
-  let baseUrl = given?.baseUrl ?? null;
-  for (const m of modules) {
-    const url = (m.target as { baseUrl?: unknown } | undefined)?.baseUrl;
-    if (!baseUrl && typeof url === 'string') baseUrl = url;
-  }
-  const seen = snapshots.filter((s): s is VersionSnapshot & { version: string } => typeof s.version === 'string').sort((a, b) => a.at.localeCompare(b.at));
-  const byVersion = new Map<string, { version: string; firstSeenAt: string; lastSeenAt: string; snapshots: number }>();
-  for (const s of seen) {
-    const entry = byVersion.get(s.version) ?? { version: s.version, firstSeenAt: s.at, lastSeenAt: s.at, snapshots: 0 };
-    entry.snapshots += 1;
-    if (s.at < entry.firstSeenAt) entry.firstSeenAt = s.at;
-    if (s.at > entry.lastSeenAt) entry.lastSeenAt = s.at;
-    byVersion.set(s.version, entry);
-  }
-  return {
-    baseUrl,
-    versions: [...byVersion.values()].sort((a, b) => a.firstSeenAt.localeCompare(b.firstSeenAt)),
-    before: seen[0]?.version ?? null,
-    after: seen[seen.length - 1]?.version ?? null,
-    drift: byVersion.size > 1,
-    unavailable: snapshots.length - seen.length,
-  };
-}
-
-function readModuleSnapshots(module: ModuleRecord, warnings: string[]): VersionSnapshot[] {
-  const raw = module.target;
-  if (raw === undefined) return [];
-  const out: VersionSnapshot[] = [];
-  const snaps = (raw as { snapshots?: unknown }).snapshots;
-  if (!Array.isArray(snaps)) {
-    warnings.push(`${module.project}:${module.file}: malformed target snapshot in the module meta; ignored`);
-    return [];
-  }
-  for (const s of snaps) {
-    const snap = s as { version?: unknown; at?: unknown; error?: unknown };
-    if (typeof snap !== 'object' || snap === null || typeof snap.at !== 'string') {
-      warnings.push(`${module.project}:${module.file}: malformed target snapshot in the module meta; ignored`);
-      continue;
-    }
-    out.push({ version: typeof snap.version === 'string' ? snap.version : null, at: snap.at, ...(typeof snap.error === 'string' ? { error: snap.error } : {}) });
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------
-// Run
-
-function judgeRun(args: {
-  counts: Counts;
-  tiers: BusinessImpactReport['tiers'];
-  kpis: KpiOut[];
-  judged: Judged[];
-  target: BusinessImpactReport['target'];
-  gate: GateSummary;
-  moduleErrors: number;
-  unhandled: number;
-}): { verdict: Verdict; reason: string } {
-  const { counts, tiers, kpis, judged, target, gate } = args;
-  if (counts.total === 0) {
-    return { verdict: 'INCONCLUSIVE', reason: `no test was collected${args.moduleErrors ? ` (${args.moduleErrors} test file(s) failed to load)` : ''}: a run that tested nothing is never healthy` };
-  }
-  if (target.drift) {
-    return { verdict: 'INCONCLUSIVE', reason: `the target changed version during the run (${target.versions.map((v) => v.version).join(' → ')}): results mix two deployments` };
-  }
-  const failedTiers = tiers.filter((t) => t.verdict === 'FAIL');
-  const failedKpis = kpis.filter((k) => k.verdict === 'FAIL');
-  const untieredFails = judged.filter((j) => j.out.verdict === 'FAIL' && !j.out.tier);
-  if (failedTiers.length || failedKpis.length || untieredFails.length || gate.status === 'failed') {
-    const bits: string[] = [];
-    if (failedTiers.length) bits.push(`${failedTiers.map((t) => `${t.name} (${t.protects})`).join(', ')} failed`);
-    if (failedKpis.length) bits.push(`KPI ${failedKpis.map((k) => `${k.name}: ${k.reason}`).join('; ')}`);
-    if (untieredFails.length) bits.push(`${untieredFails.length} untiered test(s) failed`);
-    if (counts.BLOCKED) bits.push(`${counts.BLOCKED} phase-2 test(s) blocked by phase 1`);
-    else if (gate.status === 'failed') bits.push('phase 1 failed (gate)');
-    return { verdict: 'FAIL', reason: bits.join('; ') };
-  }
-  if (counts.executed === 0) {
-    return { verdict: 'INCONCLUSIVE', reason: `none of the ${counts.total} collected tests ran (${counts['NOT RUN']} not run, ${counts.BLOCKED} blocked, ${counts.INCONCLUSIVE} inconclusive): never healthy` };
-  }
-  const inconclusive: string[] = [];
-  if (args.moduleErrors) inconclusive.push(`${args.moduleErrors} test file(s) failed outside any test`);
-  if (args.unhandled) inconclusive.push(`${args.unhandled} unhandled error(s)`);
-  if (counts.INCONCLUSIVE) inconclusive.push(`${counts.INCONCLUSIVE} test(s) inconclusive`);
-  if (counts.BLOCKED) inconclusive.push(`${counts.BLOCKED} test(s) blocked`);
-  const inconclusiveKpis = kpis.filter((k) => k.verdict === 'INCONCLUSIVE');
-  if (inconclusiveKpis.length) inconclusive.push(`KPI ${inconclusiveKpis.map((k) => `${k.name}: ${k.reason}`).join('; ')}`);
-  if (inconclusive.length) return { verdict: 'INCONCLUSIVE', reason: inconclusive.join('; ') };
-  const degraded: string[] = [];
-  const degradedTiers = tiers.filter((t) => t.verdict === 'DEGRADED');
-  if (degradedTiers.length) degraded.push(`${degradedTiers.map((t) => `${t.name}: ${t.reason}`).join('; ')}`);
-  const degradedKpis = kpis.filter((k) => k.verdict === 'DEGRADED');
-  if (degradedKpis.length) degraded.push(`KPI ${degradedKpis.map((k) => `${k.name}: ${k.reason}`).join('; ')}`);
-  if (degraded.length || counts.DEGRADED) return { verdict: 'DEGRADED', reason: degraded.join('; ') || `${counts.DEGRADED} test(s) degraded` };
-  return { verdict: 'PASS', reason: `${counts.PASS} of ${counts.executed} executed tests passed${counts['NOT RUN'] ? `, ${counts['NOT RUN']} not run` : ''}; every measured KPI met its target` };
-}
-
-// ---------------------------------------------------------------------------------------
-// Formatting shared with the renderers
+// Formatting shared with the renderers (firstLine lives in records.ts, which the gate, loaded
+// by the workers, imports without the engine)
 
 export function formatPercent(ratio: number): string {
   const pct = ratio * 100;
   return `${Number.isInteger(pct) ? pct.toFixed(0) : pct.toFixed(1)}%`;
-}
-
-export function firstLine(text: string): string {
-  const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
-  return line.length > 240 ? `${line.slice(0, 237)}...` : line;
 }

@@ -1,6 +1,6 @@
 /**
  * The reporter's parts around the verdict engine: the shipped catalog and its test-to-function
- * mapping, catalog validation, the gate file, the history store, the JSON schema file, the
+ * mapping, catalog validation, the gate file and its decision during a run, the history store, the JSON schema file, the
  * renderers, and how `npm run e2e` splits its own options from Vitest's.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { functionsOf, globToRegExp, loadCatalog, parseCatalog } from '../../reporter/catalog.ts';
-import { awaitDecision, blockNote, readGate, sortBlocking, writeGate, type GateFile } from '../../reporter/gate.ts';
+import type { TestModule } from 'vitest/node';
+import { awaitDecision, blockNote, Phase1Gate, readGate, sortBlocking, writeGate, type GateFile } from '../../reporter/gate.ts';
 import { appendHistory, indexHistory, readHistory, targetKey, type HistoryEntry } from '../../reporter/history.ts';
 import { renderHtml } from '../../reporter/render-html.ts';
 import { renderMarkdown, renderTerminal } from '../../reporter/render-text.ts';
@@ -86,6 +87,64 @@ describe('the phase-1 gate file', () => {
     writeFileSync(file, '{"schema":"other"}');
     expect(readGate(file)).toBeUndefined();
     expect(readGate(join(dir, 'missing.json'))).toBeUndefined();
+  });
+});
+
+describe('the phase-1 gate during a run', () => {
+  type FakeTest = { fullName: string; state: 'passed' | 'failed'; failure?: Record<string, unknown> };
+  const fakeModule = (project: string, id: string, tests: FakeTest[] = [], errors: string[] = []) => ({
+    id,
+    project: { name: project },
+    relativeModuleId: `tests/${id}.test.ts`,
+    errors: () => errors.map((message) => ({ message })),
+    children: { allTests: () => tests.map((t) => ({ fullName: t.fullName, result: () => ({ state: t.state }), meta: () => ({ stagecheck: t.failure ? { failure: t.failure } : undefined }) })) },
+  }) as unknown as TestModule;
+
+  it('stays pending until phase 2 is queued and every phase-1 module has ended, then blocks on the most fundamental failure', () => {
+    const file = join(dir, 'run-gate.json');
+    const gate = new Phase1Gate(file, { runId: () => 'run-1', redact: (text) => text.replace('s3cret', '[redacted]') });
+    gate.start();
+    expect(readGate(file)).toMatchObject({ status: 'pending', runId: 'run-1', decidedAt: null });
+    const auth = fakeModule('phase1', 'auth', [
+      { fullName: 'POST /auth/e2e/test-auth > issues a token for s3cret', state: 'failed', failure: { component: 'auth', layer: 'http-status', code: 503 } },
+      { fullName: 'GET /health > answers', state: 'passed' },
+    ]);
+    const stores = fakeModule('phase1', 'stores', [{ fullName: 'Redis direct probe > answers PING', state: 'failed', failure: { component: 'redis', layer: 'tcp', code: 'ECONNREFUSED' } }]);
+    const harness = fakeModule('phase1', 'ws', [{ fullName: 'WebSocket handshake > accepts', state: 'failed', failure: { component: 'websocket', layer: 'protocol', harnessError: true } }], ['boom\nstack']);
+    for (const m of [auth, stores, harness]) gate.queued(m);
+    gate.ended(auth);
+    gate.queued(fakeModule('phase2', 'golden-path'));
+    gate.ended(stores);
+    expect(gate.decided).toBe(false);
+    expect(readGate(file)?.status).toBe('pending');
+    gate.ended(harness);
+    expect(gate.decided).toBe(true);
+    const decided = readGate(file)!;
+    expect(decided).toMatchObject({ status: 'failed', runId: 'run-1', tests: 4, failed: 4 });
+    expect(decided.blocking).toEqual([
+      { test: 'Redis direct probe > answers PING', component: 'redis', layer: 'tcp', code: 'ECONNREFUSED' },
+      { test: 'POST /auth/e2e/test-auth > issues a token for [redacted]', component: 'auth', layer: 'http-status', code: 503 },
+      { test: 'WebSocket handshake > accepts', component: 'websocket', layer: 'harness' },
+      { test: 'tests/ws.test.ts (failed outside any test: boom)', component: 'harness', layer: 'collection' },
+    ]);
+    gate.ended(fakeModule('phase1', 'late', [{ fullName: 'late', state: 'failed' }]));
+    expect(readGate(file)!.failed).toBe(4); // decided once
+  });
+
+  it('is decided at the end of a run without phase 2: passed when every phase-1 test passed, not-run when none ran', () => {
+    const file = join(dir, 'run-gate-2.json');
+    const gate = new Phase1Gate(file, { runId: () => null, redact: (text) => text });
+    gate.start();
+    const m = fakeModule('phase1', 'health', [{ fullName: 'GET /health > answers', state: 'passed' }]);
+    gate.queued(m);
+    gate.ended(m);
+    expect(readGate(file)?.status).toBe('pending');
+    gate.decide();
+    expect(readGate(file)).toMatchObject({ status: 'passed', tests: 1, failed: 0, blocking: [] });
+    const empty = new Phase1Gate(join(dir, 'run-gate-3.json'), { runId: () => null, redact: (text) => text });
+    empty.start();
+    empty.decide();
+    expect(readGate(empty.file)?.status).toBe('not-run');
   });
 });
 
