@@ -5,6 +5,7 @@
  * fixture's `task.meta.stagecheck.failure` (helpers/core/meta.ts), or from the bare error when
  * the fixture recorded none.
  */
+import { isComponent } from '../helpers/core/errors.ts';
 import { nextStepsFor, type Catalog } from './catalog.ts';
 import type { StagecheckMeta } from '../helpers/core/meta.ts';
 import type { TestRecord } from './records.ts';
@@ -31,7 +32,7 @@ export function buildEvidence(record: TestRecord, meta: StagecheckMeta | undefin
   const base = f
     ? { component: f.component, layer: f.layer, message: f.message, errorName: f.name }
     : {
-        component: components[0] ?? record.tags.find((t) => ['backend', 'auth', 'websocket', 'agent', 'postgres', 'redis', 'network'].includes(t)) ?? 'backend',
+        component: components[0] ?? record.tags.find(isComponent) ?? 'backend',
         layer: 'unknown',
         message: firstError?.message ?? 'failed without an error message',
         ...(firstError?.name ? { errorName: firstError.name } : {}),
