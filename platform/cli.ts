@@ -12,11 +12,21 @@ const usage = `Usage: npm run platform -- [options]
 
 Options:
   --json                 print one JSON line {"ready":true,"env":{...},"startMs":N} instead of .env lines
+  --profile <name>       default (fast) or staging (staging-like: the switches below, PLATFORM_PROFILE)
   --fault <spec>         activate a fault at start, repeatable: pg_slow:ms=500, pg_down, redis_silent, redis_refused
-  --think-ms <ms>        pause between agent events (PLATFORM_AGENT_THINK_MS, default 20)
+  --think-ms <ms>        pause between agent events (PLATFORM_AGENT_THINK_MS; default 20, staging 1000)
+  --event-gap-ms <ms>    the same as --think-ms (PLATFORM_EVENT_GAP_MS)
   --heartbeat-s <s>      WebSocket heartbeat after this much client silence (PLATFORM_WS_HEARTBEAT_S, default 35)
   --access-ttl-s <s>     access-token lifetime (PLATFORM_ACCESS_TOKEN_TTL_S, default 1800)
   --environment <name>   reported environment; "production" disables test-auth (PLATFORM_ENVIRONMENT)
+
+Staging-like switches (each on alone, or all with --profile staging; an explicit value wins):
+  --tls, --no-tls        HTTPS/WSS with a CA generated at start, printed as STAGING_CA_FILE (PLATFORM_TLS)
+  --cold-start-ms <ms>   delay of the first request to backend, auth and WebSocket (PLATFORM_COLD_START_MS; staging 3000)
+  --agent <style>        deterministic or llm (PLATFORM_AGENT; staging llm)
+  --frames <style>       flat or wrapped (PLATFORM_FRAMES; staging wrapped)
+  --history <style>      array or envelope (PLATFORM_HISTORY; staging envelope)
+  --ws-ping-ms <ms>      server WebSocket pings during runs, 0 = none (PLATFORM_WS_PING_MS; staging 2500)
   --help                 show this help
 
 Environment: PLATFORM_FAULTS, PLATFORM_VERSION, PLATFORM_DATABASE_URL, PLATFORM_REDIS_URL,
@@ -43,8 +53,17 @@ function parseCli(argv: string[]): { json: boolean; help: boolean; options: Plat
     args: argv,
     options: {
       json: { type: 'boolean', default: false },
+      profile: { type: 'string' },
       fault: { type: 'string', multiple: true },
       'think-ms': { type: 'string' },
+      'event-gap-ms': { type: 'string' },
+      tls: { type: 'boolean' },
+      'no-tls': { type: 'boolean' },
+      'cold-start-ms': { type: 'string' },
+      agent: { type: 'string' },
+      frames: { type: 'string' },
+      history: { type: 'string' },
+      'ws-ping-ms': { type: 'string' },
       'heartbeat-s': { type: 'string' },
       'access-ttl-s': { type: 'string' },
       environment: { type: 'string' },
@@ -55,8 +74,21 @@ function parseCli(argv: string[]): { json: boolean; help: boolean; options: Plat
   const options: PlatformOptions = { logLevel: 'info', ...optionsFromEnv(), handleSignals: false };
   const faults = [...(typeof options.faults === 'string' ? [options.faults] : []), ...(values.fault ?? [])];
   if (faults.length) options.faults = faults;
-  const thinkMs = numberFlag('think-ms', values['think-ms']);
+  if (values.profile !== undefined) options.profile = values.profile as PlatformOptions['profile'];
+  if (values['think-ms'] !== undefined && values['event-gap-ms'] !== undefined) throw new Error('give --think-ms or --event-gap-ms, not both (they are the same setting)');
+  const thinkMs = numberFlag('think-ms', values['think-ms']) ?? numberFlag('event-gap-ms', values['event-gap-ms']);
   if (thinkMs !== undefined) options.agentThinkMs = thinkMs;
+  if (values.tls && values['no-tls']) throw new Error('give --tls or --no-tls, not both');
+  if (values.tls) options.tls = true;
+  if (values['no-tls']) options.tls = false;
+  const coldStartMs = numberFlag('cold-start-ms', values['cold-start-ms']);
+  if (coldStartMs !== undefined) options.coldStartMs = coldStartMs;
+  if (values.agent !== undefined) options.agentStyle = values.agent as PlatformOptions['agentStyle'];
+  if (values.frames !== undefined) options.frameStyle = values.frames as PlatformOptions['frameStyle'];
+  if (values.history !== undefined) options.historyStyle = values.history as PlatformOptions['historyStyle'];
+  const pingMs = numberFlag('ws-ping-ms', values['ws-ping-ms']);
+  if (pingMs !== undefined) options.wsPingMs = pingMs;
+  // Values are checked by resolveConfig (a bad one fails the start with a readable message).
   const heartbeatS = numberFlag('heartbeat-s', values['heartbeat-s']);
   if (heartbeatS !== undefined) options.wsHeartbeatS = heartbeatS;
   const ttl = numberFlag('access-ttl-s', values['access-ttl-s']);
@@ -65,13 +97,26 @@ function parseCli(argv: string[]): { json: boolean; help: boolean; options: Plat
   return { json: values.json ?? false, help: values.help ?? false, options };
 }
 
+function describeSettings(platform: RunningPlatform): string {
+  const s = platform.settings;
+  return `${s.tls ? 'https/wss' : 'http/ws'}, heartbeat ${s.wsHeartbeatS} s, event gap ${s.agentThinkMs} ms, cold start ${s.coldStartMs} ms, ` +
+    `agent ${s.agentStyle}, frames ${s.frameStyle}, history ${s.historyStyle}, ws pings ${s.wsPingMs ? `every ${s.wsPingMs} ms during runs` : 'off'}`;
+}
+
 function printReady(platform: RunningPlatform, json: boolean): void {
+  const profiled = platform.profile !== 'default';
   if (json) {
-    write(JSON.stringify({ ready: true, env: platform.env, startMs: platform.startMs }));
+    // The default profile's line is exactly as it always was; another profile names itself.
+    write(JSON.stringify({ ready: true, env: platform.env, startMs: platform.startMs, ...(profiled ? { profile: platform.profile, settings: platform.settings } : {}) }));
     return;
   }
   write(`# stagecheck reference platform ${platform.version} (${platform.environment}); stop with Ctrl-C`);
+  if (profiled || platform.settings.tls) write(`# profile ${platform.profile}: ${describeSettings(platform)}`);
   for (const [key, value] of Object.entries(platform.env)) write(`${key}=${value}`);
+  if (platform.tls) {
+    write(`# plain Node trusts the platform's CA only when started with it:`);
+    write(`# NODE_EXTRA_CA_CERTS=${platform.tls.caFile}`);
+  }
   write(`# ready in ${platform.startMs} ms`);
 }
 

@@ -5,17 +5,20 @@
  */
 import { createAuthServer } from './auth/service.ts';
 import { hashPassword } from './auth/passwords.ts';
-import { createBackend } from './backend/server.ts';
+import { createAdminServer, createBackend } from './backend/server.ts';
 import { ADMIN_PREFIX } from './backend/admin.ts';
-import { resolveConfig, type PlatformConfig, type PlatformOptions } from './config.ts';
+import { resolveConfig, type PlatformConfig, type PlatformOptions, type ProfileName, type ProfileSettings } from './config.ts';
 import type { PlatformContext } from './context.ts';
 import { BehaviourSwitches } from './faults/behaviour.ts';
-import { FaultSwitch, validateFault, type ActiveFault } from './faults/switch.ts';
+import { checkFaultAvailable, FaultSwitch, validateFault, type ActiveFault } from './faults/switch.ts';
+import { coldStarts } from './http/cold-start.ts';
 import { TcpProxy } from './faults/tcp-proxy.ts';
 import { closeHttp, listenHttp } from './http/router.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { registerRunning, unregisterRunning } from './process-cleanup.ts';
 import { startStores, type PostgresTarget } from './stores/launcher.ts';
+import { makeTempDir } from './stores/temp-dir.ts';
+import { TlsState } from './tls/tls-state.ts';
 import { createDatabase } from './storage/database.ts';
 import { createRedis } from './storage/redis-client.ts';
 import { purgeKeyPrefix } from './storage/redis-cleanup.ts';
@@ -24,8 +27,8 @@ import { insertUser } from './storage/users.ts';
 import { createLogger } from './util/log.ts';
 import { TeardownStack } from './util/teardown.ts';
 
-export type { PlatformOptions } from './config.ts';
-export { optionsFromEnv } from './config.ts';
+export type { PlatformOptions, ProfileName, ProfileSettings } from './config.ts';
+export { optionsFromEnv, PROFILE_SETTINGS, PROFILES, resolveConfig } from './config.ts';
 export type { ActiveFault } from './faults/switch.ts';
 export { faultCatalog, describeCatalog } from './faults/catalog.ts';
 export { parseFaultSpecs } from './faults/spec.ts';
@@ -45,6 +48,8 @@ export interface PlatformEnv {
   STAGING_JWT_SECRET: string;
   PLATFORM_ADMIN_URL: string;
   PLATFORM_ADMIN_TOKEN: string;
+  /** TLS only: the PEM file of the CA the platform generated, for the suite to trust. */
+  STAGING_CA_FILE?: string;
 }
 
 export interface RunningPlatform {
@@ -62,6 +67,12 @@ export interface RunningPlatform {
   };
   version: string;
   environment: string;
+  /** The profile the settings' defaults came from. */
+  profile: ProfileName;
+  /** The staging-like switches in force (each from the profile unless given explicitly). */
+  settings: ProfileSettings;
+  /** TLS only: the generated CA and server certificate (PEM files, in a temp dir removed on stop). */
+  tls?: { caFile: string; certFile: string; notAfter: string };
   /** Milliseconds from startPlatform() until ready. */
   startMs: number;
   /** The real stores behind the proxies (direct, full-rights URLs: for debugging and tests, never the suite). */
@@ -92,7 +103,7 @@ function viaProxy(directUrl: string, proxyPort: number): string {
   return url.toString();
 }
 
-function buildEnv(config: PlatformConfig, urls: RunningPlatform['urls'], adminUrl: string): PlatformEnv {
+function buildEnv(config: PlatformConfig, urls: RunningPlatform['urls'], adminUrl: string, caFile: string | undefined): PlatformEnv {
   return {
     STAGING_BASE_URL: urls.backend,
     STAGING_AUTH_URL: urls.auth,
@@ -105,7 +116,13 @@ function buildEnv(config: PlatformConfig, urls: RunningPlatform['urls'], adminUr
     STAGING_JWT_SECRET: config.jwtSecret,
     PLATFORM_ADMIN_URL: adminUrl,
     PLATFORM_ADMIN_TOKEN: config.adminToken,
+    ...(caFile ? { STAGING_CA_FILE: caFile } : {}),
   };
+}
+
+function settingsOf(config: PlatformConfig): ProfileSettings {
+  const { tls, coldStartMs, wsHeartbeatS, agentThinkMs, agentStyle, frameStyle, historyStyle, wsPingMs } = config;
+  return { tls, coldStartMs, wsHeartbeatS, agentThinkMs, agentStyle, frameStyle, historyStyle, wsPingMs };
 }
 
 export async function startPlatform(options: PlatformOptions = {}): Promise<RunningPlatform> {
@@ -114,6 +131,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   const log = createLogger(config.logLevel);
   // Reject bad fault requests before anything is started.
   const initialFaults = config.faults.map((fault) => ({ name: fault.name, params: validateFault(fault.name, fault.params) }));
+  for (const fault of initialFaults) checkFaultAvailable(fault.name, { tls: config.tls });
 
   const teardown = new TeardownStack();
   const lifecycle = new Lifecycle();
@@ -160,6 +178,14 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     phase('store clients connected');
     await insertUser(sql, { id: 'user-qa', email: config.testUserEmail, password_hash: await passwordHash, name: 'QA User' });
 
+    let tls: TlsState | undefined;
+    if (config.tls) {
+      const dir = makeTempDir('refplat-tls-');
+      storesToStop.adoptTempDir(dir);
+      tls = await TlsState.create(dir);
+      phase('certificates generated');
+    }
+
     const behaviour = new BehaviourSwitches();
     const context: PlatformContext = {
       config,
@@ -167,38 +193,46 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       redis,
       tokens: { secret: new TextEncoder().encode(config.jwtSecret), accessTtlS: config.accessTokenTtlS },
       lifecycle,
-      faults: new FaultSwitch({ postgresProxy, redisProxy, behaviour }),
+      faults: new FaultSwitch({ postgresProxy, redisProxy, behaviour, tls }),
       behaviour,
       log,
       wsUrl: '',
+      tls,
+      coldStarts: coldStarts(config.coldStartMs),
     };
     const auth = createAuthServer(context);
     const backend = createBackend(context);
-    const [authPort, backendPort] = await Promise.all([listenHttp(auth), listenHttp(backend.server)]);
-    teardown.push('close http servers', () => Promise.all([closeHttp(auth), closeHttp(backend.server)]));
+    const adminServer = tls ? createAdminServer(context) : undefined;
+    const [authPort, backendPort, adminPort] = await Promise.all([listenHttp(auth), listenHttp(backend.server), adminServer ? listenHttp(adminServer) : undefined]);
+    teardown.push('close http servers', () => Promise.all([closeHttp(auth), closeHttp(backend.server), adminServer ? closeHttp(adminServer) : undefined]));
     teardown.push('close websockets', () => backend.gateway.closeAll());
-    context.wsUrl = `ws://127.0.0.1:${backendPort}/ws`;
+    const [httpScheme, wsScheme] = tls ? ['https', 'wss'] : ['http', 'ws'];
+    context.wsUrl = `${wsScheme}://127.0.0.1:${backendPort}/ws`;
 
     for (const fault of initialFaults) await context.faults.set(fault.name, fault.params);
     lifecycle.state = 'ready';
 
     const urls: RunningPlatform['urls'] = {
-      backend: `http://127.0.0.1:${backendPort}`,
-      auth: `http://127.0.0.1:${authPort}`,
+      backend: `${httpScheme}://127.0.0.1:${backendPort}`,
+      auth: `${httpScheme}://127.0.0.1:${authPort}`,
       ws: context.wsUrl,
       database: suiteDatabaseUrl(postgres, readonly, pgProxyPort),
       redis: viaProxy(redisTarget.directUrl, redisProxyPort).replace(/\/$/, ''),
     };
-    const adminUrl = `${urls.backend}${ADMIN_PREFIX}`;
+    // Under TLS the fault switch is plain HTTP on its own port (also still on the backend).
+    const adminUrl = `${adminPort ? `http://127.0.0.1:${adminPort}` : urls.backend}${ADMIN_PREFIX}`;
     const startMs = Math.round(performance.now() - started);
-    log.info(`ready in ${startMs} ms: backend ${backendPort}, auth ${authPort}, postgres proxy ${pgProxyPort}, redis proxy ${redisProxyPort}` +
+    log.info(`ready in ${startMs} ms${config.profile === 'default' ? '' : ` (profile ${config.profile})`}: backend ${backendPort}, auth ${authPort}, postgres proxy ${pgProxyPort}, redis proxy ${redisProxyPort}` +
       (initialFaults.length ? `, faults: ${initialFaults.map((fault) => fault.name).join(', ')}` : ''));
     return {
-      env: buildEnv(config, urls, adminUrl) as PlatformEnv & Record<string, string>,
+      env: buildEnv(config, urls, adminUrl, tls?.caFile) as PlatformEnv & Record<string, string>,
       admin: { url: adminUrl, token: config.adminToken },
       urls,
       version: config.version,
       environment: config.environment,
+      profile: config.profile,
+      settings: settingsOf(config),
+      ...(tls ? { tls: { caFile: tls.caFile, certFile: tls.server.certFile, notAfter: tls.server.notAfter.toISOString() } } : {}),
       startMs,
       stores: {
         postgres: { directUrl: postgres.directUrl, database: postgres.database, schema: postgres.schema, external: postgres.external },
@@ -207,7 +241,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
       resources: {
         pids: storesToStop.pids(),
         tempDirs: storesToStop.tempDirs(),
-        ports: [backendPort, authPort, pgProxyPort, redisProxyPort, ...(postgres.external ? [] : [postgres.endpoint.port]), ...(redisTarget.external ? [] : [redisTarget.endpoint.port])],
+        ports: [backendPort, authPort, ...(adminPort ? [adminPort] : []), pgProxyPort, redisProxyPort, ...(postgres.external ? [] : [postgres.endpoint.port]), ...(redisTarget.external ? [] : [redisTarget.endpoint.port])],
       },
       setFault: (name, params = {}) => context.faults.set(name, params),
       clearFault: (name) => context.faults.clear(name),

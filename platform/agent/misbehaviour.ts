@@ -40,10 +40,14 @@ const TERMINAL = new Set(['agent_completed', 'agent_error']);
  * With no fault on it passes every frame straight through.
  */
 export function faultyEmitter(emit: Emit, faults: EmitFaults): Emit {
-  // agent_double_terminal: every terminal event goes out twice.
+  // agent_double_terminal: every terminal event of the run's own agent goes out twice (a
+  // sub-agent's agent_completed, which names another agent, is not the run's terminal event).
+  let runAgentName: unknown;
   const terminalStage: Emit = (frame) => {
+    if (frame.type === 'agent_started' && runAgentName === undefined) runAgentName = frame.agent_name ?? null;
     emit(frame);
-    if (faults.doubleTerminal && TERMINAL.has(String(frame.type))) emit({ ...frame });
+    const ownAgent = frame.agent_name === undefined || frame.agent_name === runAgentName;
+    if (faults.doubleTerminal && TERMINAL.has(String(frame.type)) && ownAgent) emit({ ...frame });
   };
 
   // agent_tool_unmatched: the first tool execution's tool_completed is dropped.
@@ -59,6 +63,7 @@ export function faultyEmitter(emit: Emit, faults: EmitFaults): Emit {
   // agent_out_of_order: agent_started goes out after the event that follows it, and each
   // tool_executing after its own tool_completed.
   let heldStart: Frame | undefined;
+  let startSeen = false;
   const heldTools = new Map<unknown, Frame>();
   const orderStage: Emit = (frame) => {
     if (!faults.outOfOrder) {
@@ -66,7 +71,9 @@ export function faultyEmitter(emit: Emit, faults: EmitFaults): Emit {
       return;
     }
     const type = String(frame.type);
-    if (type === 'agent_started') {
+    // Only the run's first agent_started is held back (a sub-agent's is not the run's start).
+    if (type === 'agent_started' && !startSeen) {
+      startSeen = true;
       heldStart = frame;
       return;
     }
@@ -113,17 +120,21 @@ export const SLOW_SLICES = 10;
 export class Pacer {
   private readonly thinkMs: number;
   private readonly slice: number;
+  private readonly jitter: number;
   private remaining: number;
 
-  constructor(thinkMs: number, slowMs: number) {
+  /** `jitter` 0.25: each pause is thinkMs ±25% (an LLM agent's events are about, not exactly, a gap apart). */
+  constructor(thinkMs: number, slowMs: number, jitter = 0) {
     this.thinkMs = thinkMs;
     this.remaining = slowMs;
     this.slice = slowMs / SLOW_SLICES;
+    this.jitter = jitter;
   }
 
   think(final = false): Promise<void> {
     const extra = final ? this.remaining : Math.min(this.slice, this.remaining);
     this.remaining -= extra;
-    return sleep(this.thinkMs + extra);
+    const base = this.jitter > 0 ? this.thinkMs * (1 - this.jitter + 2 * this.jitter * Math.random()) : this.thinkMs;
+    return sleep(Math.round(base) + extra);
   }
 }

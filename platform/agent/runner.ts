@@ -3,10 +3,13 @@ import { addMessage, createThread, findOwnedThread, type Thread } from '../stora
 import { recordRunEnd, recordRunStart } from '../storage/runs.ts';
 import { isUuid, newId } from '../util/ids.ts';
 import { isStoreUnavailable } from '../util/store-errors.ts';
+import { ToolFailure, toolUser, type UseTool } from './tool-use.ts';
 import { errorMessage } from '../util/time.ts';
 import { classify, type Intent } from './intents.ts';
+import { LLM_AGENT_NAME, runLlmAgent } from './llm-run.ts';
 import { emitFaultsOf, faultyEmitter, Pacer, RunHalted, type Emit } from './misbehaviour.ts';
-import { cacheKeyFor, cacheLookup, cacheStore, calculator, knowledgeLookup, threadHistory, type Tool } from './tools.ts';
+import { Phrasebook } from './wording.ts';
+import { cacheKeyFor, cacheLookup, cacheStore, calculator, knowledgeLookup, threadHistory } from './tools.ts';
 
 export const AGENT_NAME = 'reference_agent';
 
@@ -22,20 +25,6 @@ export type { Emit } from './misbehaviour.ts';
 
 /** What fault `agent_canned` answers, whatever was asked. */
 export const CANNED_RESPONSE = 'Your request has been processed successfully.';
-
-class ToolFailure extends Error {
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-function errorCodeFor(store: string, error: unknown): string {
-  if (store === 'postgres') return 'DATABASE_UNAVAILABLE';
-  if (store === 'redis') return 'CACHE_UNAVAILABLE';
-  return isStoreUnavailable(error) ? 'SERVICE_UNAVAILABLE' : 'TOOL_FAILED';
-}
 
 function titleFrom(text: string): string {
   const oneLine = text.replace(/\s+/g, ' ').trim();
@@ -64,6 +53,8 @@ export class AgentRunner {
   private readonly context: PlatformContext;
   /** The two most recent run ids (for `frame_garbage` foreign_run_id). */
   private recentRunIds: string[] = [];
+  /** The LLM-style agent's wording, rotating per topic over the platform's life. */
+  private readonly phrases = new Phrasebook();
 
   constructor(context: PlatformContext) {
     this.context = context;
@@ -87,7 +78,9 @@ export class AgentRunner {
     const event = (type: string, fields: Record<string, unknown>): void => {
       out({ type, run_id: runId, ...fields, correlation_id: request.correlationId });
     };
-    const pacer = new Pacer(this.context.config.agentThinkMs, behaviour.get('agent_slow')?.ms ?? 0);
+    const llm = this.context.config.agentStyle === 'llm';
+    // An LLM agent's events come about (not exactly) a gap apart: ±25%.
+    const pacer = new Pacer(this.context.config.agentThinkMs, behaviour.get('agent_slow')?.ms ?? 0, llm ? 0.25 : 0);
     const options = { canned: behaviour.has('agent_canned'), persistAnswer: !behaviour.has('answer_not_persisted') };
     try {
       await this.execute(request, runId, event, pacer, options);
@@ -107,13 +100,29 @@ export class AgentRunner {
   ): Promise<void> {
     const { sql } = this.context;
     const think = (final = false): Promise<void> => pacer.think(final);
+    const llm = this.context.config.agentStyle === 'llm';
+    const agentName = llm ? LLM_AGENT_NAME : AGENT_NAME;
+    /**
+     * A run refused before any work. The deterministic agent answers with agent_error alone; the
+     * LLM-style one starts first (agent_started echoing the requested thread), then refuses. Both
+     * are the contract's; neither stores anything.
+     */
+    const refuse = async (threadId: string | null, fields: Record<string, unknown>): Promise<void> => {
+      if (llm) {
+        event('agent_started', { thread_id: threadId, agent_name: agentName, task_description: request.text });
+        await think();
+        event('agent_error', { thread_id: threadId, agent_name: agentName, ...fields });
+        return;
+      }
+      event('agent_error', { thread_id: threadId, ...fields });
+    };
 
     let thread: Thread | undefined;
     try {
       if (request.threadId) {
         thread = isUuid(request.threadId) ? await findOwnedThread(sql, request.userId, request.threadId) : undefined;
         if (!thread) {
-          event('agent_error', { thread_id: request.threadId, error_code: 'THREAD_NOT_FOUND', message: 'thread not found' });
+          await refuse(request.threadId, { error_code: 'THREAD_NOT_FOUND', message: 'thread not found' });
           return;
         }
       } else {
@@ -123,32 +132,29 @@ export class AgentRunner {
       await recordRunStart(sql, runId, thread.id, request.userId);
     } catch (error) {
       if (error instanceof RunHalted) throw error;
-      event('agent_error', { thread_id: thread?.id ?? request.threadId ?? null, error_code: 'DATABASE_UNAVAILABLE', message: `could not record the run: ${errorMessage(error)}` });
+      await refuse(thread?.id ?? request.threadId ?? null, { error_code: 'DATABASE_UNAVAILABLE', message: `could not record the run: ${errorMessage(error)}` });
       return;
     }
 
     const threadId = thread.id;
-    event('agent_started', { thread_id: threadId, agent_name: AGENT_NAME, task_description: request.text });
+    event('agent_started', { thread_id: threadId, agent_name: agentName, task_description: request.text });
     if (options.canned) {
       await this.canned(runId, threadId, event, think, options.persistAnswer);
       return;
     }
-    const useTool = async <A extends object, R extends object>(tool: Tool<A, R>, args: A): Promise<R> => {
-      const executionId = newId();
-      await think();
-      event('tool_executing', { tool_name: tool.name, tool_args: args, execution_id: executionId });
-      const started = performance.now();
+    const useTool = toolUser(this.context, event, () => think());
+
+    if (llm) {
       try {
-        const results = await tool.run(this.context, args);
-        await think();
-        event('tool_completed', { tool_name: tool.name, execution_id: executionId, results, execution_time: Math.round(performance.now() - started), success: true });
-        return results;
+        await runLlmAgent({ context: this.context, phrases: this.phrases, runId, threadId, text: request.text, event, think, useTool, persistAnswer: options.persistAnswer });
       } catch (error) {
         if (error instanceof RunHalted) throw error;
-        event('tool_completed', { tool_name: tool.name, execution_id: executionId, results: { error: errorMessage(error) }, execution_time: Math.round(performance.now() - started), success: false });
-        throw new ToolFailure(errorCodeFor(tool.store, error), `${tool.name} failed: ${errorMessage(error)}`);
+        const code = error instanceof ToolFailure ? error.code : isStoreUnavailable(error) ? 'DATABASE_UNAVAILABLE' : 'AGENT_FAILED';
+        event('agent_error', { thread_id: threadId, agent_name: agentName, error_code: code, message: errorMessage(error) });
+        await recordRunEnd(sql, runId, 'error', code).catch(() => undefined);
       }
-    };
+      return;
+    }
 
     try {
       const intent = classify(request.text);
@@ -207,7 +213,7 @@ export class AgentRunner {
     intent: Intent,
     text: string,
     previousQuestions: string[],
-    useTool: <A extends object, R extends object>(tool: Tool<A, R>, args: A) => Promise<R>,
+    useTool: UseTool,
   ): Promise<string> {
     switch (intent.kind) {
       case 'arithmetic': {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import { z } from 'zod';
 import type { PlatformContext } from '../context.ts';
 import { createRequestListener, HttpError, type Reply, type RequestContext, type Route } from '../http/router.ts';
@@ -170,6 +171,11 @@ function routes(context: PlatformContext): Route[] {
   ];
 }
 
-export function createAuthServer(context: PlatformContext): http.Server {
-  return http.createServer(createRequestListener(routes(context), context.log, 'auth'));
+export function createAuthServer(context: PlatformContext): http.Server | https.Server {
+  const listener = createRequestListener(routes(context), context.log, 'auth');
+  // The auth service's own cold start (none unless configured).
+  const gated: http.RequestListener = (req, res) => context.coldStarts.auth.run(() => listener(req, res));
+  const server = context.tls ? https.createServer(context.tls.serverOptions(), gated) : http.createServer(gated);
+  context.tls?.attach(server);
+  return server;
 }

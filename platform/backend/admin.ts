@@ -1,6 +1,6 @@
 import { secretsEqual } from '../auth/passwords.ts';
 import type { PlatformContext } from '../context.ts';
-import { InvalidFaultParamsError, UnknownFaultError } from '../faults/switch.ts';
+import { FaultUnavailableError, InvalidFaultParamsError, UnknownFaultError } from '../faults/switch.ts';
 import { HttpError, type RequestContext, type Route } from '../http/router.ts';
 
 export const ADMIN_PREFIX = '/__platform';
@@ -17,6 +17,7 @@ function requireAdmin(context: PlatformContext, request: RequestContext): void {
 function faultError(error: unknown): never {
   if (error instanceof UnknownFaultError) throw new HttpError(404, 'unknown_fault', error.message);
   if (error instanceof InvalidFaultParamsError) throw new HttpError(422, 'invalid_fault_params', error.message);
+  if (error instanceof FaultUnavailableError) throw new HttpError(409, 'fault_unavailable', error.message);
   throw error;
 }
 

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import { AgentRunner } from '../agent/runner.ts';
 import type { PlatformContext } from '../context.ts';
 import { correlationIdOf, createRequestListener, sendJson } from '../http/router.ts';
@@ -9,8 +10,16 @@ import { threadRoutes } from './threads.ts';
 import { ticketRoutes } from './tickets.ts';
 
 export interface Backend {
-  server: http.Server;
+  server: http.Server | https.Server;
   gateway: WebSocketGateway;
+}
+
+/**
+ * The fault switch alone, on plain HTTP: under TLS it gets its own loopback port so that the
+ * harness can switch faults whatever certificate the service presents (a `tls_*` fault included).
+ */
+export function createAdminServer(context: PlatformContext): http.Server {
+  return http.createServer(createRequestListener(adminRoutes(context), context.log, 'admin'));
 }
 
 export function isAdminPath(rawUrl: string | undefined): boolean {
@@ -28,7 +37,7 @@ export function createBackend(context: PlatformContext): Backend {
     ...adminRoutes(context),
   ];
   const listener = createRequestListener(routes, context.log, 'backend');
-  const server = http.createServer((req, res) => {
+  const handle: http.RequestListener = (req, res) => {
     // Fault backend_503: everything but the fault switch itself answers 503.
     if (context.behaviour.has('backend_503') && !isAdminPath(req.url)) {
       req.resume();
@@ -36,7 +45,11 @@ export function createBackend(context: PlatformContext): Backend {
       return;
     }
     listener(req, res);
-  });
+  };
+  // The fault switch is the harness's, not the service's: it never waits for a cold start.
+  const gated: http.RequestListener = (req, res) => (isAdminPath(req.url) ? handle(req, res) : context.coldStarts.backend.run(() => handle(req, res)));
+  const server = context.tls ? https.createServer(context.tls.serverOptions(), gated) : http.createServer(gated);
+  context.tls?.attach(server);
   server.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
   return { server, gateway };
 }

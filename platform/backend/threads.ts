@@ -3,7 +3,7 @@ import { requireUser } from '../auth/authenticate.ts';
 import type { PlatformContext } from '../context.ts';
 import { HttpError, type Route } from '../http/router.ts';
 import { parseBody } from '../http/validate.ts';
-import { createThread, deleteOwnedThread, findAnyThread, findOwnedThread, listMessages, type Thread } from '../storage/threads.ts';
+import { createThread, deleteOwnedThread, findAnyThread, findOwnedThread, listMessages, type Message, type Thread } from '../storage/threads.ts';
 import { isUuid } from '../util/ids.ts';
 
 const createBody = z.object({ title: z.string().trim().min(1).max(200).optional() });
@@ -17,6 +17,33 @@ async function ownedThreadOr404(context: PlatformContext, userId: string, id: st
   const thread = isUuid(id) ? await find() : undefined;
   if (!thread) throw new HttpError(404, 'thread_not_found', 'thread not found');
   return thread;
+}
+
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 200;
+
+function pageParam(url: URL, name: string, fallback: number, max: number): number {
+  const raw = url.searchParams.get(name);
+  if (raw === null || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > max) throw new HttpError(422, 'invalid_query', `${name} must be an integer from 0 to ${max}`);
+  return value;
+}
+
+/**
+ * The history as `historyStyle: envelope` serves it, like the platform the contract comes from:
+ * `{messages, total, limit, offset}` (oldest first, `?limit=&offset=`), each message's content
+ * as text parts `[{type:"text", text:{value}}]`.
+ */
+function historyEnvelope(messages: Message[], url: URL): Record<string, unknown> {
+  const limit = pageParam(url, 'limit', DEFAULT_PAGE, MAX_PAGE) || DEFAULT_PAGE;
+  const offset = pageParam(url, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  return {
+    messages: messages.slice(offset, offset + limit).map((message) => ({ ...message, content: [{ type: 'text', text: { value: message.content } }] })),
+    total: messages.length,
+    limit,
+    offset,
+  };
 }
 
 export function threadRoutes(context: PlatformContext): Route[] {
@@ -44,7 +71,8 @@ export function threadRoutes(context: PlatformContext): Route[] {
       handler: async (request) => {
         const user = await requireUser(context, request);
         const thread = await ownedThreadOr404(context, user.sub, request.params.id ?? '');
-        return { status: 200, body: await listMessages(context.sql, thread.id) };
+        const messages = await listMessages(context.sql, thread.id);
+        return { status: 200, body: context.config.historyStyle === 'envelope' ? historyEnvelope(messages, request.url) : messages };
       },
     },
     {

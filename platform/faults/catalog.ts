@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BehaviourSwitches, FractionCounter, GARBAGE_KINDS, STALL_POINTS } from './behaviour.ts';
 import type { TcpProxy } from './tcp-proxy.ts';
+import type { TlsFaultName, TlsState } from '../tls/tls-state.ts';
 
 /**
  * Everything a fault may switch. Store faults act on the proxies; the others set a behaviour
@@ -11,9 +12,14 @@ export interface FaultContext {
   postgresProxy: TcpProxy;
   redisProxy: TcpProxy;
   behaviour: BehaviourSwitches;
+  /** The certificates served, when the platform runs with TLS (staging profile). */
+  tls: TlsState | undefined;
 }
 
-export type FaultComponent = 'postgres' | 'redis' | 'backend' | 'auth' | 'websocket' | 'agent';
+export type FaultComponent = 'postgres' | 'redis' | 'backend' | 'auth' | 'websocket' | 'agent' | 'network';
+
+/** What a fault needs from the running platform: `tls` faults only make sense over HTTPS/WSS. */
+export type FaultRequirement = 'tls';
 
 export interface FaultDefinition {
   name: string;
@@ -21,6 +27,7 @@ export interface FaultDefinition {
   description: string;
   /** Validates (and coerces: CLI params arrive as strings) the parameters. */
   params: z.ZodType<Record<string, unknown>>;
+  requires?: FaultRequirement;
   apply(context: FaultContext, params: Record<string, unknown>): Promise<void> | void;
   clear(context: FaultContext): Promise<void> | void;
 }
@@ -30,6 +37,7 @@ function defineFault<S extends z.ZodType<Record<string, unknown>>>(definition: {
   component: FaultComponent;
   description: string;
   params: S;
+  requires?: FaultRequirement;
   apply(context: FaultContext, params: z.infer<S>): Promise<void> | void;
   clear(context: FaultContext): Promise<void> | void;
 }): FaultDefinition {
@@ -37,6 +45,25 @@ function defineFault<S extends z.ZodType<Record<string, unknown>>>(definition: {
 }
 
 const noParams = z.object({}).strict();
+
+function tlsOf(context: FaultContext): TlsState {
+  // FaultSwitch refuses these faults without TLS before calling apply; this is the backstop.
+  if (!context.tls) throw new Error('TLS faults need the platform started with TLS (--profile staging or --tls)');
+  return context.tls;
+}
+
+/** A fault that makes the platform serve a broken certificate on HTTPS and WSS. */
+function tlsFault(name: TlsFaultName, description: string, params: z.ZodType<Record<string, unknown>> = noParams): FaultDefinition {
+  return defineFault({
+    name,
+    component: 'network',
+    description,
+    params,
+    requires: 'tls',
+    apply: (context, values) => tlsOf(context).serveFault(name, values as { days?: number }),
+    clear: (context) => context.tls?.restore(name),
+  });
+}
 
 export const faultCatalog: readonly FaultDefinition[] = [
   defineFault({
@@ -241,6 +268,23 @@ export const faultCatalog: readonly FaultDefinition[] = [
     apply: (context, params) => context.behaviour.set('frame_garbage', { kind: params.kind }),
     clear: (context) => context.behaviour.clear('frame_garbage'),
   }),
+  tlsFault(
+    'tls_expired',
+    'HTTPS and WSS present a certificate from the printed CA, for the right names, that expired a day ago (TLS profile only; new connections, idle ones are closed).',
+  ),
+  tlsFault(
+    'tls_wrong_name',
+    'HTTPS and WSS present a valid certificate from the printed CA issued for another host name (wrong-host.stagecheck.invalid), not localhost/127.0.0.1/::1 (TLS profile only).',
+  ),
+  tlsFault(
+    'tls_untrusted',
+    'HTTPS and WSS present a self-signed certificate for the right names and dates that the printed CA did not issue (TLS profile only).',
+  ),
+  tlsFault(
+    'tls_expiring',
+    'HTTPS and WSS present a valid certificate from the printed CA that expires in `days` days (default 7): still trusted, soon to break (TLS profile only).',
+    z.object({ days: z.coerce.number().positive().max(365).default(7) }).strict(),
+  ),
 ];
 
 /** The catalog as JSON for GET /__platform/faults. */
@@ -249,11 +293,13 @@ export function describeCatalog(catalog: readonly FaultDefinition[] = faultCatal
   component: FaultComponent;
   description: string;
   params: unknown;
+  requires?: FaultRequirement;
 }> {
   return catalog.map((fault) => ({
     name: fault.name,
     component: fault.component,
     description: fault.description,
     params: z.toJSONSchema(fault.params, { io: 'input', unrepresentable: 'any' }),
+    ...(fault.requires ? { requires: fault.requires } : {}),
   }));
 }

@@ -15,6 +15,24 @@ export class InvalidFaultParamsError extends Error {
   }
 }
 
+/** A known fault with valid parameters that this platform cannot produce (a TLS fault without TLS). */
+export class FaultUnavailableError extends Error {
+  constructor(name: string, requirement: string) {
+    super(
+      requirement === 'tls'
+        ? `fault "${name}" needs HTTPS/WSS: start the platform with --profile staging (or --tls); this one serves plain HTTP`
+        : `fault "${name}" needs ${requirement}, which this platform does not have`,
+    );
+    this.name = 'FaultUnavailableError';
+  }
+}
+
+/** Throws FaultUnavailableError when `name` needs something the platform lacks. */
+export function checkFaultAvailable(name: string, available: { tls: boolean }, catalog: readonly FaultDefinition[] = faultCatalog): void {
+  const definition = catalog.find((fault) => fault.name === name);
+  if (definition?.requires === 'tls' && !available.tls) throw new FaultUnavailableError(name, 'tls');
+}
+
 export interface ActiveFault {
   name: string;
   params: Record<string, unknown>;
@@ -63,6 +81,7 @@ export class FaultSwitch {
     return this.serial(async () => {
       const definition = this.definition(name);
       const valid = this.validate(name, params);
+      checkFaultAvailable(name, { tls: Boolean(this.context.tls) }, this.catalog);
       if (this.active.has(name)) await definition.clear(this.context);
       await definition.apply(this.context, valid);
       const entry = { name, params: valid, since: new Date().toISOString() };

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type https from 'node:https';
 import { newId } from '../util/ids.ts';
 import type { Logger } from '../util/log.ts';
 import { isStoreUnavailable } from '../util/store-errors.ts';
@@ -181,7 +182,7 @@ export function createRequestListener(routes: Route[], log: Logger, service: str
 }
 
 /** Loopback-only HTTP server on an OS-assigned port (no port race for our own listeners). */
-export async function listenHttp(server: http.Server): Promise<number> {
+export async function listenHttp(server: http.Server | https.Server): Promise<number> {
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
@@ -198,7 +199,7 @@ export async function listenHttp(server: http.Server): Promise<number> {
   return address.port;
 }
 
-export async function closeHttp(server: http.Server): Promise<void> {
+export async function closeHttp(server: http.Server | https.Server): Promise<void> {
   if (!server.listening) return;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();

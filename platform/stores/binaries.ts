@@ -75,3 +75,10 @@ export function findRedisServer(): string {
       'or set PLATFORM_REDIS_URL to an existing Redis',
   );
 }
+
+/** The openssl CLI, which generates the TLS profile's CA and certificates. */
+export function findOpenssl(): string {
+  const found = onPath('openssl') ?? (isExecutable('/usr/bin/openssl') ? '/usr/bin/openssl' : undefined);
+  if (found) return found;
+  throw new MissingBinaryError('openssl not found: the TLS (staging) profile generates its CA with it; install it with `apt-get install openssl` or `brew install openssl`');
+}

@@ -36,6 +36,8 @@ export interface Stores {
   redis: RedisTarget;
   pids(): number[];
   tempDirs(): string[];
+  /** Removes `dir` with the stores' own (on stop, on exit, and by the watchdog if we are killed). */
+  adoptTempDir(dir: string): void;
   stop(): Promise<void>;
   /** Synchronous last-resort teardown for process 'exit'. */
   killNow(): void;
@@ -138,6 +140,10 @@ export async function startStores(options: StoreOptions): Promise<Stores> {
     redis: redis.value,
     pids: () => [pgServer?.process.pid, redisServer?.process.pid].filter((pid): pid is number => typeof pid === 'number'),
     tempDirs: () => [...dirs],
+    adoptTempDir: (dir) => {
+      dirs.push(dir);
+      watchdog?.trackDir(dir);
+    },
     stop,
     killNow,
   };

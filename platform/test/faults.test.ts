@@ -47,6 +47,8 @@ const ALL_FAULTS = [
   'pg_down', 'pg_slow', 'redis_refused', 'redis_silent', 'backend_503', 'health_lies', 'ws_reject_503', 'ws_close_1011',
   'ws_accept_invalid_tokens', 'revocation_ignored', 'bypass_key_ignored', 'auth_input_unchecked', 'agent_stall', 'agent_canned', 'agent_out_of_order', 'agent_tool_unmatched',
   'agent_double_terminal', 'answer_not_persisted', 'thread_leak', 'agent_slow', 'no_heartbeat', 'frame_garbage',
+  // TLS profile only (platform/test/staging-profile.test.ts).
+  'tls_expired', 'tls_wrong_name', 'tls_untrusted', 'tls_expiring',
 ];
 
 function track(handshake: Handshake): Handshake {
@@ -86,7 +88,7 @@ describe('GET /__platform/faults', () => {
     const catalog = body.catalog as Array<{ name: string; component: string; description: string; params: Record<string, any> }>;
     expect(catalog.map((fault) => fault.name).sort()).toEqual([...ALL_FAULTS].sort());
     for (const fault of catalog) {
-      expect(['backend', 'auth', 'websocket', 'agent', 'postgres', 'redis'], fault.name).toContain(fault.component);
+      expect(['backend', 'auth', 'websocket', 'agent', 'postgres', 'redis', 'network'], fault.name).toContain(fault.component);
       expect(fault.description.length, fault.name).toBeGreaterThan(20);
       expect(fault.params.type, fault.name).toBe('object');
     }
@@ -111,6 +113,14 @@ describe('GET /__platform/faults', () => {
     ] as const) {
       expect((await admin(platform, 'PUT', `/faults/${name}`, params)).status, name).toBe(422);
     }
+    expect(platform.activeFaults()).toEqual([]);
+  });
+
+  it('refuses a TLS fault with 409 on a plain-HTTP platform, naming the staging profile', async () => {
+    const response = await admin(platform, 'PUT', '/faults/tls_expiring', { days: 3 });
+    expect(response.status).toBe(409);
+    expect(response.body).toMatchObject({ error: 'fault_unavailable', message: expect.stringMatching(/tls_expiring.*--profile staging/) });
+    expect((await admin(platform, 'PUT', '/faults/tls_expiring', { days: -1 })).status).toBe(422);
     expect(platform.activeFaults()).toEqual([]);
   });
 

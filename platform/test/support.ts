@@ -2,7 +2,9 @@
  * Test helpers for the platform's own tests: everything goes over real sockets (fetch, ws),
  * exactly as the suite will talk to a deployment.
  */
+import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
+import { Agent, fetch as undiciFetch } from 'undici';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startPlatform, type PlatformOptions, type RunningPlatform } from '../index.ts';
@@ -20,9 +22,26 @@ export interface JsonResponse<T = any> {
   headers: Headers;
 }
 
+/** The PEM of the CA a TLS platform generated (undefined for a plain-HTTP one). */
+export function caOf(platform: RunningPlatform): string | undefined {
+  return platform.tls ? readFileSync(platform.tls.caFile, 'utf8') : undefined;
+}
+
+/** fetch over HTTPS trusting `ca` (a fresh connection pool per call: no TLS session is reused). */
+async function fetchTrusting(url: string, init: RequestInit, ca: string): Promise<Response> {
+  const dispatcher = new Agent({ connect: { ca } });
+  try {
+    const response = await undiciFetch(url, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]);
+    const text = await response.text();
+    return new Response(text || null, { status: response.status, headers: response.headers as unknown as Headers });
+  } finally {
+    await dispatcher.close();
+  }
+}
+
 export async function request<T = any>(
   url: string,
-  init: { method?: string; token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  init: { method?: string; token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string>; ca?: string | undefined } = {},
 ): Promise<JsonResponse<T>> {
   const headers: Record<string, string> = { ...init.headers };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
@@ -30,7 +49,8 @@ export async function request<T = any>(
   if (init.rawBody !== undefined) body = init.rawBody;
   else if (init.body !== undefined) body = JSON.stringify(init.body);
   if (body !== undefined) headers['content-type'] ??= 'application/json';
-  const response = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, ...(body !== undefined ? { body } : {}) });
+  const requestInit: RequestInit = { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, ...(body !== undefined ? { body } : {}) };
+  const response = init.ca ? await fetchTrusting(url, requestInit, init.ca) : await fetch(url, requestInit);
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -50,6 +70,7 @@ export interface Tokens {
 export async function login(platform: RunningPlatform): Promise<Tokens> {
   const response = await request<Tokens>(`${platform.urls.auth}/auth/login`, {
     body: { email: platform.env.STAGING_TEST_EMAIL, password: platform.env.STAGING_TEST_PASSWORD },
+    ca: caOf(platform),
   });
   if (response.status !== 200) throw new Error(`login failed: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
@@ -59,6 +80,7 @@ export async function testAuth(platform: RunningPlatform, email: string): Promis
   const response = await request<Tokens>(`${platform.urls.auth}/auth/e2e/test-auth`, {
     body: { email },
     headers: { 'x-e2e-bypass-key': platform.env.E2E_BYPASS_KEY ?? '' },
+    ca: caOf(platform),
   });
   if (response.status !== 200) throw new Error(`test-auth failed: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
@@ -146,11 +168,11 @@ export class WsClient {
 
 export function connectWs(
   url: string,
-  options: { protocols?: string[]; headers?: Record<string, string> } = {},
+  options: { protocols?: string[]; headers?: Record<string, string>; ca?: string | undefined } = {},
   onUpgradeHeaders?: (headers: Record<string, unknown>) => void,
 ): Promise<Handshake> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {} });
+    const socket = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {}, ...(options.ca ? { ca: options.ca } : {}) });
     if (onUpgradeHeaders) socket.once('upgrade', (response) => onUpgradeHeaders(response.headers));
     // Record frames from the first byte: the server may send before our 'open' handler runs.
     const client = new WsClient(socket);
@@ -168,7 +190,7 @@ export function connectWs(
 
 /** Opens an authenticated connection and waits for `connection_established`. */
 export async function openSession(platform: RunningPlatform, token: string): Promise<WsClient> {
-  const handshake = await connectWs(platform.urls.ws, { headers: { authorization: `Bearer ${token}` } });
+  const handshake = await connectWs(platform.urls.ws, { headers: { authorization: `Bearer ${token}` }, ca: caOf(platform) });
   if (handshake.kind !== 'open') throw new Error(`handshake failed with HTTP ${handshake.status}`);
   await handshake.client.waitForType('connection_established');
   return handshake.client;

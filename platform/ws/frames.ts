@@ -1,3 +1,4 @@
+import type { FrameStyle } from '../config.ts';
 import type { GarbageKind } from '../faults/behaviour.ts';
 import { isoNow } from '../util/time.ts';
 
@@ -5,6 +6,35 @@ import { isoNow } from '../util/time.ts';
 export function frame(type: string, fields: Record<string, unknown> = {}): string {
   const { correlation_id, ...rest } = fields;
   return JSON.stringify({ type, ...rest, timestamp: isoNow(), ...(correlation_id ? { correlation_id } : {}) });
+}
+
+/** Agent events whose fields the `wrapped` style nests in `data`, as the platform the contract comes from does. */
+const NESTED_AGENT_EVENTS = new Set(['agent_thinking', 'tool_executing', 'tool_completed', 'agent_completed', 'agent_progress', 'partial_result']);
+/** Kept at the root of a nested agent event (the contract keeps type, run_id and tool_name there). */
+const ROOT_FIELDS = new Set(['run_id', 'tool_name', 'agent_name']);
+/** Field names of the nested form: `data.parameters`, `data.result`. */
+const NESTED_NAMES: Record<string, string> = { tool_args: 'parameters', results: 'result' };
+
+/**
+ * A server frame in the connection's style. `flat` is `frame()`. `wrapped`: a frame without a
+ * `run_id` (connection_established, pong, ack, heartbeat, error) carries its fields in `data`;
+ * an agent event of a nesting type keeps `type`, `run_id`, `tool_name` and `agent_name` at the
+ * root and the rest in `data` (`tool_args` as `parameters`, `results` as `result`);
+ * `agent_started` and `agent_error` stay flat. `timestamp` and `correlation_id` stay at the root.
+ */
+export function renderFrame(style: FrameStyle, type: string, fields: Record<string, unknown> = {}): string {
+  if (style === 'flat') return frame(type, fields);
+  const { correlation_id, ...rest } = fields;
+  const tail = { timestamp: isoNow(), ...(correlation_id ? { correlation_id } : {}) };
+  if (!('run_id' in rest)) return JSON.stringify({ type, data: rest, ...tail });
+  if (!NESTED_AGENT_EVENTS.has(type)) return frame(type, fields);
+  const root: Record<string, unknown> = {};
+  const data: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(rest)) {
+    if (ROOT_FIELDS.has(key)) root[key] = value;
+    else data[NESTED_NAMES[key] ?? key] = value;
+  }
+  return JSON.stringify({ type, ...root, data, ...tail });
 }
 
 export const CLOSE = {

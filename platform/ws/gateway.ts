@@ -60,8 +60,15 @@ export class WebSocketGateway {
   }
 
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    const correlationId = correlationIdOf(req);
     socket.on('error', () => undefined);
+    // The WebSocket service's own cold start (0 ms unless configured): the handshake waits.
+    this.context.coldStarts.websocket.run(() => {
+      if (!socket.destroyed) this.handleWarmUpgrade(req, socket, head);
+    });
+  }
+
+  private handleWarmUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const correlationId = correlationIdOf(req);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const behaviour = this.context.behaviour;
     if (behaviour.has('backend_503')) {

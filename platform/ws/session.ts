@@ -1,11 +1,12 @@
 import WebSocket from 'ws';
 import type { AgentRunner } from '../agent/runner.ts';
+import type { FrameStyle } from '../config.ts';
 import type { PlatformContext } from '../context.ts';
 import type { BehaviourSwitches, GarbageKind } from '../faults/behaviour.ts';
 import type { Logger } from '../util/log.ts';
 import { newId } from '../util/ids.ts';
 import { errorMessage } from '../util/time.ts';
-import { frame, garbageFrame } from './frames.ts';
+import { garbageFrame, renderFrame } from './frames.ts';
 
 export interface SessionUser {
   id: string;
@@ -26,6 +27,11 @@ export class Session {
   private readonly behaviour: BehaviourSwitches;
   private readonly heartbeatMs: number;
   private heartbeat: NodeJS.Timeout | undefined;
+  private readonly frameStyle: FrameStyle;
+  /** Server WebSocket pings while a run is active (0: none). */
+  private readonly pingMs: number;
+  private pinger: NodeJS.Timeout | undefined;
+  private activeRuns = 0;
 
   constructor(socket: WebSocket, user: SessionUser, agent: AgentRunner, context: PlatformContext) {
     this.socket = socket;
@@ -34,10 +40,20 @@ export class Session {
     this.log = context.log;
     this.behaviour = context.behaviour;
     this.heartbeatMs = context.config.wsHeartbeatS * 1000;
+    this.frameStyle = context.config.frameStyle;
+    this.pingMs = context.config.wsPingMs;
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
-    socket.on('close', () => clearTimeout(this.heartbeat));
+    socket.on('close', () => {
+      clearTimeout(this.heartbeat);
+      clearInterval(this.pinger);
+    });
     socket.on('error', () => undefined);
-    this.send('connection_established', { connection_id: this.id, user_id: user.id });
+    // The wrapped (staging-like) form also advertises the heartbeat interval, as real servers often do.
+    this.send('connection_established', {
+      connection_id: this.id,
+      user_id: user.id,
+      ...(this.frameStyle === 'wrapped' ? { heartbeat_interval_s: context.config.wsHeartbeatS } : {}),
+    });
     this.armHeartbeat();
   }
 
@@ -51,7 +67,26 @@ export class Session {
   }
 
   send(type: string, fields: Record<string, unknown> = {}): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame(type, fields));
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(renderFrame(this.frameStyle, type, fields));
+  }
+
+  private ping(): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.ping();
+  }
+
+  /** Pings now and every `pingMs` while at least one run of this connection is active. */
+  private runStarted(): void {
+    this.activeRuns += 1;
+    if (this.pingMs <= 0 || this.pinger) return;
+    this.ping();
+    this.pinger = setInterval(() => this.ping(), this.pingMs);
+  }
+
+  private runEnded(): void {
+    this.activeRuns = Math.max(0, this.activeRuns - 1);
+    if (this.activeRuns > 0 || !this.pinger) return;
+    clearInterval(this.pinger);
+    this.pinger = undefined;
   }
 
   private sendError(code: string, message: string, correlationId?: string): void {
@@ -104,6 +139,7 @@ export class Session {
     const request = { userId: this.user.id, text: text.trim(), threadId: threadId || undefined, correlationId: correlationId ?? newId() };
     // Fault frame_garbage: one malformed frame right after this run's agent_started.
     let garbage: GarbageKind | undefined = this.behaviour.get('frame_garbage')?.kind;
+    this.runStarted();
     this.agent
       .run(request, (event) => {
         const { type, ...fields } = event;
@@ -113,7 +149,8 @@ export class Session {
           garbage = undefined;
         }
       })
-      .catch((error: unknown) => this.log.warn(`agent run crashed: ${errorMessage(error)}`));
+      .catch((error: unknown) => this.log.warn(`agent run crashed: ${errorMessage(error)}`))
+      .finally(() => this.runEnded());
   }
 
   private sendGarbage(kind: GarbageKind, runId: string): void {
@@ -124,6 +161,7 @@ export class Session {
 
   close(code: number, reason: string): void {
     clearTimeout(this.heartbeat);
+    clearInterval(this.pinger);
     this.socket.close(code, reason);
   }
 }
