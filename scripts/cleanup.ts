@@ -28,6 +28,7 @@ import { messageOf } from '../helpers/core/errors.ts';
 import { createHttpClient, type HttpClient } from '../helpers/transport/http.ts';
 import { configuredSecrets, redactSecrets } from '../helpers/core/redact.ts';
 import { runScopedKeyPrefix, runScopedPrefix } from '../helpers/core/run-names.ts';
+import { deleteThread } from '../helpers/contract/threads.ts';
 import { cleanupRedisRunKeys } from '../helpers/transport/stores.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -151,14 +152,9 @@ export async function cleanupRun(config: SuiteConfig, options: { dryRun?: boolea
           result.failed.push({ thread, reason: client });
           continue;
         }
-        try {
-          const answer = await client.request('DELETE', `/api/threads/${encodeURIComponent(thread.id)}`, { auth: true });
-          // 404: gone in the meantime (a fixture got to it first), which is what we want.
-          if (answer.status === 204 || answer.status === 404) result.deleted.push(thread.id);
-          else result.failed.push({ thread, reason: `DELETE answered HTTP ${answer.status}` });
-        } catch (error) {
-          result.failed.push({ thread, reason: redactSecrets(messageOf(error), secrets) });
-        }
+        const left = await deleteThread(client, thread.id, secrets);
+        if (left) result.failed.push({ thread, reason: left.reason });
+        else result.deleted.push(thread.id);
       }
     }
   } catch (error) {

@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, decodeJwt } from 'jose';
 import { CheckError } from '../core/errors.ts';
-import { createHttpClient, expectStatus, type HttpClient } from '../transport/http.ts';
+import { createHttpClient, type HttpClient } from '../transport/http.ts';
+import { expectStatus } from '../contract/http-checks.ts';
 import type { SuiteConfig } from '../core/config.ts';
 import { runScopedEmail, runScopedName } from '../core/run-names.ts';
 

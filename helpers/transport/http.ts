@@ -2,7 +2,7 @@
  * HTTP client for the backend and auth service (undici), with per-request phase timings and
  * transport failures classified by layer.
  *
- * `request()` never throws for an HTTP status: the caller asserts with {@link expectStatus}.
+ * `request()` never throws for an HTTP status: the caller asserts with `expectStatus` (helpers/contract/http-checks.ts).
  * It throws a {@link CheckError} (component = the client's component) for a transport failure:
  *
  * | what happened                                        | layer         | code                                  |
@@ -36,8 +36,7 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import dns from 'node:dns';
 import type { ConnectionOptions } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
-import type { ZodType } from 'zod';
-import { CheckError, messageOf, type Component } from '../core/errors.ts';
+import { CheckError, messageOf } from '../core/errors.ts';
 import { errorCode, layerOfNetworkCode, TIMEOUT_CODES } from '../core/network-errors.ts';
 import { redactSecrets, redactUrl } from '../core/redact.ts';
 
@@ -514,66 +513,7 @@ function truncate(text: string, max = BODY_EVIDENCE_CHARS): string {
   return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more chars]`;
 }
 
-/**
- * Assert the status. Throws a CheckError (layer 'http-status', code = the status received) with the
- * truncated, redacted body, correlation id and timings as evidence. Returns the result for chaining.
- * `component` defaults to the client's component (pass it when the endpoint belongs to another
- * component, e.g. `/ws/health` → 'websocket').
- */
-export function expectStatus(result: HttpResult, expected: number | readonly number[], what: string, component?: Component): HttpResult {
-  const allowed = typeof expected === 'number' ? [expected] : [...expected];
-  if (allowed.includes(result.status)) return result;
-  const secrets = resultSecrets.get(result) ?? [];
-  throw new CheckError(`${what}: expected HTTP ${allowed.join(' or ')}, got ${result.status}`, {
-    component: component ?? result.component,
-    layer: 'http-status',
-    endpoint: `${result.method} ${result.url}`,
-    code: result.status,
-    correlationId: result.correlationId,
-    elapsedMs: result.timings.totalMs,
-    evidence: {
-      status: result.status,
-      expected: allowed,
-      body: truncate(redactSecrets(result.body, secrets)),
-      contentType: result.headers['content-type'],
-      correlationId: result.correlationId,
-      timings: result.timings,
-    },
-  });
-}
-
-/**
- * Validate the JSON body against a zod schema and return the parsed value. A missing/invalid JSON
- * body or a body not matching throws a CheckError (layer 'content') naming the first bad field.
- */
-export function expectJsonBody<T>(result: HttpResult, schema: ZodType<T>, what: string, component?: Component): T {
-  const secrets = resultSecrets.get(result) ?? [];
-  const base = {
-    component: component ?? result.component,
-    layer: 'content' as const,
-    endpoint: `${result.method} ${result.url}`,
-    correlationId: result.correlationId,
-    elapsedMs: result.timings.totalMs,
-  };
-  if (result.json === undefined) {
-    throw new CheckError(`${what}: expected a JSON body`, {
-      ...base,
-      code: 'INVALID_JSON',
-      evidence: { status: result.status, contentType: result.headers['content-type'], body: truncate(redactSecrets(result.body, secrets)) },
-    });
-  }
-  const parsed = schema.safeParse(result.json);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.map((part) => String(part)).join('.');
-  throw new CheckError(`${what}: body field \`${field}\` ${issue?.message ?? 'is invalid'}`, {
-    ...base,
-    code: 'SCHEMA_MISMATCH',
-    evidence: {
-      field,
-      issue: issue?.code,
-      issues: parsed.error.issues.slice(0, 5).map((i) => ({ path: i.path.map((p) => String(p)).join('.'), message: i.message })),
-      body: truncate(redactSecrets(result.body, secrets)),
-    },
-  });
+/** The response body fit for evidence: truncated, with this request's secrets and every configured one removed. */
+export function bodyForEvidence(result: HttpResult): string {
+  return truncate(redactSecrets(result.body, resultSecrets.get(result) ?? []));
 }

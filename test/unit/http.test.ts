@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CheckError } from '../../helpers/core/errors.ts';
-import { createHttpClient, expectJsonBody, expectStatus, type HttpClient } from '../../helpers/transport/http.ts';
+import { createHttpClient, type HttpClient } from '../../helpers/transport/http.ts';
+import { expectJsonBody, expectStatus } from '../../helpers/contract/http-checks.ts';
 import { checkErrorOf, closeServer, listen, refusedPort } from '../support/net.ts';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJlMmUtdW5pdCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ';

@@ -4,25 +4,22 @@
  * run ids, no stalls, failures reported), which breaks chat for some requests, not all.
  */
 import { randomUUID } from 'node:crypto';
+import { expectPersistedTurns } from '../../helpers/contract/threads.ts';
+import { expectOnlyRuns, framesOfRun, pingBarrier } from '../../helpers/contract/session-checks.ts';
 import {
-  describe,
-  expect,
   expectCorrectAnswer,
-  expectOnlyRuns,
-  expectPersistedTurns,
-  followRun,
-  framesOfRun,
-  pingBarrier,
-  recordTimeline,
-  test,
-} from '../../fixtures/agent.ts';
-import { DIVISION_BY_ZERO_PROMPT, HANDLED_DIVISION_BY_ZERO, INVENTED_DIVISION_RESULT, loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
-import { startAgentRun } from '../../helpers/contract/agent-run.ts';
+  DIVISION_BY_ZERO_PROMPT,
+  HANDLED_DIVISION_BY_ZERO,
+  INVENTED_DIVISION_RESULT,
+  loadGoldenPrompts,
+} from '../../fixtures/golden-prompts.ts';
+import { describe, expect, recordTimeline, test } from '../../fixtures/index.ts';
+import { followAgentRun, startAgentRun } from '../../helpers/contract/agent-run.ts';
 import { check } from '../../helpers/contract/body.ts';
 import { CheckError } from '../../helpers/core/errors.ts';
 import { compactFrame, runIdOf } from '../../helpers/core/frames.ts';
 import { assertRunSequence, isAgentEventType, isTerminalEventType } from '../../helpers/contract/agent-events.ts';
-import { expectStatus } from '../../helpers/transport/http.ts';
+import { expectStatus } from '../../helpers/contract/http-checks.ts';
 
 const prompts = loadGoldenPrompts();
 /** A prompt that needs a lookup besides the bookkeeping tools (capital), else the first one. */
@@ -174,8 +171,7 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
     const golden = prompts[0]!;
     const thread = await threads.create('p2-given-thread');
     const session = await ws.open();
-    const run = await followRun(session, {
-      frame: { type: 'start_agent', payload: { user_request: golden.prompt, thread_id: thread.id } },
+    const run = await followAgentRun(session, { type: 'start_agent', payload: { user_request: golden.prompt, thread_id: thread.id } }, {
       threadId: thread.id,
       budget: budget('agent run', config.budgets.agentRun + config.budgets.coldStart),
       stallMs: config.budgets.stall,

@@ -12,7 +12,8 @@
 import type { Budget } from '../../helpers/core/budgets.ts';
 import { check, expectFields } from '../../helpers/contract/body.ts';
 import { CheckError, type Component } from '../../helpers/core/errors.ts';
-import { expectStatus, type HttpResult } from '../../helpers/transport/http.ts';
+import { type HttpResult } from '../../helpers/transport/http.ts';
+import { expectStatus } from '../../helpers/contract/http-checks.ts';
 import type { StagecheckMeta } from '../../helpers/core/meta.ts';
 import { runScopedName } from '../../helpers/core/run-names.ts';
 import { summarize } from '../../helpers/core/stats.ts';

@@ -17,10 +17,11 @@ import { expectHandshakeAccepted, expectHandshakeRefused } from '../../helpers/c
 import { check, expectFields } from '../../helpers/contract/body.ts';
 import type { SuiteConfig } from '../../helpers/core/config.ts';
 import { CheckError } from '../../helpers/core/errors.ts';
-import { expectStatus, type HttpClient } from '../../helpers/transport/http.ts';
+import { type HttpClient } from '../../helpers/transport/http.ts';
+import { expectStatus } from '../../helpers/contract/http-checks.ts';
 import type { StagecheckMeta } from '../../helpers/core/meta.ts';
 import { probeHandshake } from '../../helpers/transport/ws-handshake.ts';
-import { describe, expect, test, unknownThreadPath } from '../../fixtures/users.ts';
+import { describe, expect, test, unknownThreadPath } from '../../fixtures/index.ts';
 
 /** The token passes the backend's authentication: an unknown thread answers 404, not 401. */
 async function expectAccepted(api: HttpClient, token: string, what: string): Promise<void> {

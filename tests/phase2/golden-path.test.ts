@@ -6,10 +6,11 @@
  * new thread, receive the five events in order within the run budget (plus the cold-start
  * allowance) without stalls, get the right answer, read both messages back over HTTP.
  */
-import { describe, expect, expectCorrectAnswer, expectPersistedTurns, test } from '../../fixtures/agent.ts';
-import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
+import { expectPersistedTurns } from '../../helpers/contract/threads.ts';
+import { expectCorrectAnswer, loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
+import { describe, expect, test } from '../../fixtures/index.ts';
 import { expectFields } from '../../helpers/contract/body.ts';
-import { expectStatus } from '../../helpers/transport/http.ts';
+import { expectStatus } from '../../helpers/contract/http-checks.ts';
 
 const prompts = loadGoldenPrompts();
 

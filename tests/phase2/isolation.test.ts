@@ -10,7 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'vitest';
-import { describe, expect, expectPersistedTurns, pingBarrier, readMessages, test, type CrowdUser } from '../../fixtures/agent.ts';
+import { expectPersistedTurns, readMessages } from '../../helpers/contract/threads.ts';
+import { pingBarrier } from '../../helpers/contract/session-checks.ts';
+import { describe, expect, test, type CrowdUser } from '../../fixtures/index.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
 import { waitForRun } from '../../helpers/contract/agent-run.ts';
 import { check, expectFields } from '../../helpers/contract/body.ts';
@@ -18,7 +20,8 @@ import type { SuiteConfig } from '../../helpers/core/config.ts';
 import { CheckError } from '../../helpers/core/errors.ts';
 import { compactFrame, runIdOf, type CapturedFrame } from '../../helpers/core/frames.ts';
 import { isAgentEventType } from '../../helpers/contract/agent-events.ts';
-import { expectStatus, type HttpClient, type HttpResult } from '../../helpers/transport/http.ts';
+import { type HttpClient, type HttpResult } from '../../helpers/transport/http.ts';
+import { expectStatus } from '../../helpers/contract/http-checks.ts';
 import type { StagecheckMeta } from '../../helpers/core/meta.ts';
 import type { TokenSession } from '../../helpers/auth/tokens.ts';
 

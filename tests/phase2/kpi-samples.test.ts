@@ -6,8 +6,10 @@
  * bounded in count and time, attaches them to `report.kpis` with their denominator, and fails
  * with a CheckError listing every failed sample's reason when the target is missed.
  */
-import { assertKpi, describe, expectCorrectAnswer, expectPersistedTurns, recordTimeline, sampleConcurrently, test } from '../../fixtures/agent.ts';
-import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
+import { assertKpi, sampleConcurrently } from '../../helpers/contract/kpi.ts';
+import { expectPersistedTurns } from '../../helpers/contract/threads.ts';
+import { expectCorrectAnswer, loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
+import { describe, recordTimeline, test } from '../../fixtures/index.ts';
 import { rateKpiTarget } from '../../fixtures/kpi-targets.ts';
 import { startAgentRun } from '../../helpers/contract/agent-run.ts';
 

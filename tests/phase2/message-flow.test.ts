@@ -3,21 +3,13 @@
  * are how chat is used beyond the first answer; when they break, conversations degrade
  * (lost context, mixed-up answers) while single questions still work, so P3, below the P1 path.
  */
-import {
-  describe,
-  expect,
-  expectCorrectAnswer,
-  expectOnlyRuns,
-  expectPersistedTurns,
-  followRun,
-  pingBarrier,
-  recordTimeline,
-  test,
-} from '../../fixtures/agent.ts';
-import { loadGoldenPrompts, PREVIOUS_QUESTION_PROMPT, quotesQuestion, type GoldenPrompt } from '../../fixtures/golden-prompts.ts';
-import { startAgentRun, type AgentRunResult } from '../../helpers/contract/agent-run.ts';
+import { expectPersistedTurns } from '../../helpers/contract/threads.ts';
+import { expectOnlyRuns, pingBarrier } from '../../helpers/contract/session-checks.ts';
+import { expectCorrectAnswer, loadGoldenPrompts, PREVIOUS_QUESTION_PROMPT, quotesQuestion, type GoldenPrompt } from '../../fixtures/golden-prompts.ts';
+import { describe, expect, recordTimeline, test } from '../../fixtures/index.ts';
+import { followAgentRun, startAgentRun, type AgentRunResult } from '../../helpers/contract/agent-run.ts';
 import { check, expectFields } from '../../helpers/contract/body.ts';
-import { expectStatus } from '../../helpers/transport/http.ts';
+import { expectStatus } from '../../helpers/contract/http-checks.ts';
 
 const prompts = loadGoldenPrompts();
 const first = prompts[0]!;
@@ -39,8 +31,7 @@ describe('conversation context across turns', { tags: ['p3', 'agent', 'websocket
   test('answers a follow-up user_message on the same thread with the previous question, messages oldest first', async ({ runAgent, ws, budget, config, report, api }) => {
     const session = await ws.open();
     const turn1 = await runAgent(first.prompt, { session, label: 'turn 1' });
-    const turn2 = await followRun(session, {
-      frame: { type: 'user_message', payload: { message: PREVIOUS_QUESTION_PROMPT, thread_id: turn1.threadId } },
+    const turn2 = await followAgentRun(session, { type: 'user_message', payload: { message: PREVIOUS_QUESTION_PROMPT, thread_id: turn1.threadId } }, {
       threadId: turn1.threadId,
       budget: budget('turn 2', config.budgets.agentRun),
       stallMs: config.budgets.stall,
@@ -61,8 +52,7 @@ describe('conversation context across turns', { tags: ['p3', 'agent', 'websocket
     const session = await ws.open();
     const turn1 = await runAgent(older.prompt, { session, label: 'turn 1' });
     const follow = (message: string, name: string) =>
-      followRun(session, {
-        frame: { type: 'user_message', payload: { message, thread_id: turn1.threadId } },
+      followAgentRun(session, { type: 'user_message', payload: { message, thread_id: turn1.threadId } }, {
         threadId: turn1.threadId,
         budget: budget(name, config.budgets.agentRun),
         stallMs: config.budgets.stall,

@@ -9,14 +9,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, expectPersistedTurns, recordTimeline, test } from '../../fixtures/agent.ts';
+import { expectPersistedTurns } from '../../helpers/contract/threads.ts';
+import { describe, expect, recordTimeline, test } from '../../fixtures/index.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
 import { expectHandshakeAccepted, expectHandshakeRefused } from '../../helpers/contract/handshake-checks.ts';
 import { startAgentRun } from '../../helpers/contract/agent-run.ts';
 import { check, expectFields } from '../../helpers/contract/body.ts';
 import type { Budget } from '../../helpers/core/budgets.ts';
 import { compactFrame, type CapturedFrame } from '../../helpers/core/frames.ts';
-import { expectStatus, type HttpClient } from '../../helpers/transport/http.ts';
+import { type HttpClient } from '../../helpers/transport/http.ts';
+import { expectStatus } from '../../helpers/contract/http-checks.ts';
 import { summarize } from '../../helpers/core/stats.ts';
 import { probeHandshake } from '../../helpers/transport/ws-handshake.ts';
 import type { WsSession } from '../../helpers/transport/ws.ts';

@@ -6,7 +6,7 @@
 import { describe, expect, test } from '../../../fixtures/index.ts';
 import { DEFAULT_GOLDEN_PROMPTS, loadGoldenPrompts, missedExpectations } from '../../../fixtures/golden-prompts.ts';
 import { assertRunSequence } from '../../../helpers/contract/agent-events.ts';
-import { expectStatus } from '../../../helpers/transport/http.ts';
+import { expectStatus } from '../../../helpers/contract/http-checks.ts';
 import { CheckError } from '../../../helpers/core/errors.ts';
 
 describe('agent run over WebSocket', { tags: ['p1', 'agent', 'websocket'], concurrent: true }, () => {

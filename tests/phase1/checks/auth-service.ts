@@ -7,7 +7,7 @@ import { describe, expect, test } from '../../../fixtures/index.ts';
 import { JWT_AUDIENCE, JWT_ISSUER, tamperSignature } from '../../../helpers/auth/tokens.ts';
 import { expectFields } from '../../../helpers/contract/body.ts';
 import { runScopedEmail, runScopedName } from '../../../helpers/core/run-names.ts';
-import { expectStatus } from '../../../helpers/transport/http.ts';
+import { expectStatus } from '../../../helpers/contract/http-checks.ts';
 
 describe('auth GET /health', { tags: ['p1', 'auth'], concurrent: true }, () => {
   test('answers 200 healthy with its database connected', async ({ authApi }) => {

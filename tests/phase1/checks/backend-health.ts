@@ -5,7 +5,7 @@
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
 import { check, expectFields } from '../../../helpers/contract/body.ts';
-import { expectStatus } from '../../../helpers/transport/http.ts';
+import { expectStatus } from '../../../helpers/contract/http-checks.ts';
 
 const UNHEALTHY = /degraded|unhealthy|down|error|disconnected|fail/i;
 

@@ -5,7 +5,7 @@
 import { describe, expect, test } from '../../../fixtures/index.ts';
 import { expectFields } from '../../../helpers/contract/body.ts';
 import { runScopedName } from '../../../helpers/core/run-names.ts';
-import { expectStatus } from '../../../helpers/transport/http.ts';
+import { expectStatus } from '../../../helpers/contract/http-checks.ts';
 
 describe('POST /api/threads', { tags: ['p1', 'backend', 'postgres'], concurrent: true }, () => {
   test('creates a thread owned by the caller and reads it back', async ({ api, threads, identity, config }) => {
