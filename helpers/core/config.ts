@@ -6,7 +6,8 @@
  * `describeConfig` is the only view meant for output.
  */
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_BUDGETS, validateBudgets, type BudgetName } from './budgets.ts';
+import { DEFAULT_BUDGETS, type BudgetName } from './budgets.ts';
+import { validateBudgets } from './budget-rules.ts';
 import { REDACTED, redactUrl, SECRET_VARIABLES } from './redact.ts';
 
 export type AuthMethod = 'test-auth' | 'login' | 'mint';

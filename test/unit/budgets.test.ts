@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Budget, BudgetExceededError, DEFAULT_BUDGETS, validateBudgets } from '../../helpers/core/budgets.ts';
+import { Budget, BudgetExceededError, DEFAULT_BUDGETS } from '../../helpers/core/budgets.ts';
+import { validateBudgets } from '../../helpers/core/budget-rules.ts';
 import { CheckError } from '../../helpers/core/errors.ts';
 import { rejectionOf } from '../support/net.ts';
 
