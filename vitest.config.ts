@@ -5,6 +5,16 @@ import { SUITE_TAGS } from './tests/tags.ts';
 // Workers inherit this process's environment, so .env is read once, here.
 loadDotenv({ quiet: true });
 
+/**
+ * Files of the project's own tests (unit, platform, fast self-tests) run side by side: Vitest
+ * needs one worker count for projects that share a group. Three on two cores, because the
+ * self-test files mostly wait on the child runs they start.
+ */
+const OWN_TESTS_WORKERS = 3;
+
+/** Whole-suite runs too long for `npm test` (the fast tier); `npm run test:slow` runs them. */
+const SLOW_SELFTESTS = ['test/selftest/fault-matrix.test.ts'];
+
 /** The suite against a target: phase 1 (infrastructure) and phase 2 (business functions). */
 const suiteProject = (name: 'phase1' | 'phase2') => ({
   extends: true as const,
@@ -48,15 +58,37 @@ export default defineConfig({
       suiteProject('phase2'),
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000 },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000, maxWorkers: OWN_TESTS_WORKERS },
       },
       {
         extends: true,
-        test: { name: 'platform', include: ['platform/test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000 },
+        test: { name: 'platform', include: ['platform/test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000, maxWorkers: OWN_TESTS_WORKERS },
+      },
+      // The suite run end to end against healthy and faulted reference platforms. The fast tier
+      // (`npm test`) runs its files side by side: each starts its own platforms on ephemeral
+      // ports and keeps its reports in a temp dir, and most of their time is spent waiting on
+      // child runs. The slow tier (`npm run test:slow`) holds what cannot fit in 3 minutes.
+      {
+        extends: true,
+        test: {
+          name: 'selftest',
+          include: ['test/selftest/**/*.test.ts'],
+          exclude: SLOW_SELFTESTS,
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
+          maxWorkers: OWN_TESTS_WORKERS,
+        },
       },
       {
         extends: true,
-        test: { name: 'selftest', include: ['test/selftest/**/*.test.ts'], testTimeout: 180_000, hookTimeout: 60_000 },
+        test: {
+          name: 'selftest-slow',
+          include: SLOW_SELFTESTS,
+          testTimeout: 600_000,
+          hookTimeout: 120_000,
+          maxWorkers: 2,
+          sequence: { groupOrder: 3 },
+        },
       },
     ],
   },

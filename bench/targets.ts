@@ -9,39 +9,19 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { childEnv } from '../test/support/child-env.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = fileURLToPath(new URL('../platform/cli.ts', import.meta.url));
 const PROXY = fileURLToPath(new URL('./delay-proxy.ts', import.meta.url));
 export const TSX_LOADER = createRequire(import.meta.url).resolve('tsx');
 
-/** Variables that point the suite at a target, or change the platform: never inherited from the caller's shell. */
-export const TARGET_VARIABLES = [
-  'STAGING_BASE_URL', 'STAGING_AUTH_URL', 'STAGING_WS_URL', 'STAGING_DATABASE_URL', 'STAGING_REDIS_URL',
-  'E2E_BYPASS_KEY', 'STAGING_TEST_EMAIL', 'STAGING_TEST_PASSWORD', 'STAGING_JWT_SECRET',
-  'PLATFORM_ADMIN_URL', 'PLATFORM_ADMIN_TOKEN', 'PLATFORM_FAULTS', 'STAGECHECK_RUN_ID', 'STAGING_WS_HEARTBEAT_S',
-  // The reporter's inputs and outputs (bench/vitest-run.ts points the outputs at a temp dir).
-  'STAGECHECK_PHASE1_GATE', 'STAGECHECK_REPORT_DIR', 'STAGECHECK_HISTORY_FILE', 'STAGECHECK_HISTORY', 'STAGECHECK_RESULT_FILE', 'STAGECHECK_CATALOG',
-] as const;
-
 /**
- * The benchmark's own environment with every target variable set to '' (not deleted: the
- * suite's dotenv never overrides a variable that exists, so a developer's .env cannot point a
- * run elsewhere) and the Vitest worker variables removed.
+ * The benchmark's own environment cleaned for a child run (test/support/child-env.ts: target,
+ * platform, budget and report variables of the caller's shell never reach what is measured).
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  // Platform options, budgets and sample counts from the caller's shell would change what is
-  // measured: removed (blank would mean something else, e.g. PLATFORM_E2E_BYPASS_KEY='' turns test-auth off).
-  for (const name of Object.keys(env)) {
-    if (name.startsWith('PLATFORM_') || name.startsWith('BUDGET_') || name.startsWith('KPI_')) delete env[name];
-  }
-  for (const name of TARGET_VARIABLES) env[name] = '';
-  delete env.VITEST;
-  delete env.VITEST_POOL_ID;
-  delete env.VITEST_WORKER_ID;
-  delete env.NODE_OPTIONS;
-  return { ...env, ...extra };
+  return childEnv(extra);
 }
 
 export interface StartedPlatform {

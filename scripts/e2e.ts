@@ -181,7 +181,14 @@ async function main(): Promise<number> {
     };
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
-    const code = await new Promise<number | null>((done) => child.once('exit', (c) => done(c)));
+    const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+      child.once('exit', (c, s) => done({ code: c, signal: s })),
+    );
+    // Ctrl-C reaches Vitest and this process at once. On a busy machine Vitest's exit can be
+    // seen before our own SIGINT handler has run: its exit status says it was interrupted too,
+    // and when it left no verdict a short pause lets a signal already on its way arrive.
+    interrupted ??= interruptionOf(code, signal);
+    if (!interrupted && !existsSync(resultFile)) interrupted = await signalArriving(() => interrupted);
     process.off('SIGINT', forward);
     process.off('SIGTERM', forward);
     if (interrupted && !args.merge) {
@@ -198,6 +205,21 @@ async function main(): Promise<number> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The signal a child's exit status reports: killed by it, or exited with 128 + its number as Vitest does. */
+export function interruptionOf(code: number | null, signal: NodeJS.Signals | null): NodeJS.Signals | undefined {
+  if (signal === 'SIGINT' || signal === 'SIGTERM') return signal;
+  if (code === 130) return 'SIGINT';
+  if (code === 143) return 'SIGTERM';
+  return undefined;
+}
+
+/** Waits up to `ms` for `seen()` to report a signal this process was sent alongside its child. */
+async function signalArriving(seen: () => NodeJS.Signals | undefined, ms = 100): Promise<NodeJS.Signals | undefined> {
+  const end = performance.now() + ms;
+  while (!seen() && performance.now() < end) await new Promise((tick) => setTimeout(tick, 10));
+  return seen();
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -14,10 +14,16 @@ if [ ! -x /usr/bin/chromium ] && [ -z "${STAGECHECK_SKIP_BROWSER:-}" ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then need+=(chromium)
   else echo "note: /usr/bin/chromium is missing; the report self-test needs it (apt-get install chromium)" >&2; fi
 fi
+# Graphviz's `dot` draws docs/architecture.svg (npm run deps:graph). The check itself (npm run deps,
+# part of npm test) does not need it, so off root its absence is only a note.
+if ! command -v dot >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then need+=(graphviz)
+  else echo "note: Graphviz 'dot' is missing; npm run deps:graph needs it (apt-get install graphviz)" >&2; fi
+fi
 if [ "${#need[@]}" -eq 0 ]; then exit 0; fi
 
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing ${need[*]} (needed by the reference platform and the report self-test)" >&2
+  echo "installing ${need[*]} (needed by the reference platform, the report self-test and the architecture graph)" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 else

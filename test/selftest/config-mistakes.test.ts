@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it, type ExpectStatic, type TestContext } from 'vitest';
-import { KNOWN_VARIABLES } from '../../helpers/core/config.ts';
+import { childEnvWithReports } from '../support/child-env.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const E2E = join(ROOT, 'scripts', 'e2e.ts');
@@ -80,27 +80,14 @@ function withoutTarget(env: Env): Env {
   return rest;
 }
 
-/**
- * The child's environment: the developer's suite variables blanked (set empty, not deleted,
- * so a local .env cannot fill them back in: dotenv never overrides a set variable), a
- * reference platform's stores pointed at the tripwire, reports kept in a temp dir.
- */
-function childEnv(port: number, reportDir: string, env: Env): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = { ...process.env };
-  for (const name of Object.keys(out)) {
-    if (/^(STAGING_|STAGECHECK_|BUDGET_|KPI_|E2E_|PLATFORM_|VITEST)/.test(name) || name === 'GITHUB_STEP_SUMMARY') delete out[name];
-  }
-  for (const name of KNOWN_VARIABLES) out[name] = '';
-  return {
-    ...out,
-    NO_COLOR: '1',
-    STAGECHECK_REPORT_DIR: reportDir,
-    STAGECHECK_HISTORY_FILE: join(reportDir, 'history.jsonl'),
+/** The child's clean environment, a reference platform's stores pointed at the tripwire, reports in a temp dir. */
+function mistakeEnv(port: number, reportDir: string, env: Env): Record<string, string | undefined> {
+  return childEnvWithReports(reportDir, {
     PLATFORM_DATABASE_URL: `postgres://platform:x@127.0.0.1:${port}/platform`,
     PLATFORM_REDIS_URL: `redis://127.0.0.1:${port}`,
     PLATFORM_ADMIN_TOKEN: SECRETS.adminToken,
     ...env,
-  };
+  });
 }
 
 interface Run {
@@ -115,7 +102,7 @@ async function run(argv: string[], port: number, env: Env, onTestFinished: TestC
   const reportDir = mkdtempSync(join(tmpdir(), 'stagecheck-config-mistake-'));
   onTestFinished(() => rmSync(reportDir, { recursive: true, force: true }));
   const started = performance.now();
-  const child = spawn(process.execPath, argv, { cwd: ROOT, env: childEnv(port, reportDir, env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, argv, { cwd: ROOT, env: mistakeEnv(port, reportDir, env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -1,6 +1,9 @@
 /**
  * Ctrl-C during `npm run e2e`, sent as a terminal sends it: SIGINT to the whole foreground
- * process group (npm, tsx, the e2e script, Vitest, its workers, a platform the suite started).
+ * process group (npm, the e2e script, Vitest, its workers, a platform the suite started). npm
+ * starts the script as `node --import tsx`, not through the tsx CLI: the CLI relays a signal and
+ * SIGKILLs a child that has not acknowledged it within ~30 ms, so on a busy machine e2e died
+ * before its own handler could print or clean up.
  * Vitest ends its workers at once, so the fixtures' teardowns never run; what the run created
  * must still not outlive it:
  * - against a deployment, e2e removes what its tests in flight left (scripts/cleanup.ts), and
@@ -27,7 +30,8 @@ import { loadConfig, type SuiteConfig } from '../../helpers/core/config.ts';
 import { createHttpClient } from '../../helpers/transport/http.ts';
 import { startLocalPlatform } from '../../helpers/transport/local-platform.ts';
 import { afterInterrupt } from '../../scripts/cleanup.ts';
-import { ROOT, TARGET_AND_REPORT_VARIABLES } from '../support/run-e2e.ts';
+import { childEnv, childEnvWithReports } from '../support/child-env.ts';
+import { ROOT } from '../support/run-e2e.ts';
 import { LOCAL_HEARTBEAT_S } from '../support/target-platform.ts';
 
 /** An agent run that outlasts the test: its thread is in flight whenever the signal comes. */
@@ -44,22 +48,12 @@ afterAll(() => {
 // ---------------------------------------------------------------------------------------
 // npm run e2e as a terminal runs it
 
-/**
- * This process's environment with every target and report variable blanked (dotenv never
- * overrides a set one, so a developer's .env cannot point the child elsewhere).
- */
-function cleanEnv(): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...process.env };
-  for (const name of TARGET_AND_REPORT_VARIABLES) env[name] = '';
-  return env;
-}
-
 interface Interrupted {
   /** How npm ended, as a shell sees it. */
   ended: string;
   /** From the signal until every process of the run had ended. */
   ms: number;
-  /** e2e processes (tsx and the script) seen before the signal, and those still running when npm exited. */
+  /** e2e processes seen before the signal, and those still running when npm exited. */
   e2eSeen: number;
   e2eRunningAfterNpm: string[];
 }
@@ -74,10 +68,8 @@ interface Interruptible {
 function startE2e(args: string[], env: Record<string, string>, onTestFinished: TestContext['onTestFinished']): Interruptible {
   const reportDir = mkdtempSync(join(tmpdir(), 'stagecheck-interrupt-'));
   tempDirs.push(reportDir);
-  const childEnv = cleanEnv();
-  Object.assign(childEnv, { STAGECHECK_REPORT_DIR: reportDir, STAGECHECK_HISTORY_FILE: join(reportDir, 'history.jsonl'), NO_COLOR: '1' }, env);
   // Its own process group, like a terminal's foreground job.
-  const child: ChildProcess = spawn('npm', ['run', 'e2e', '--', ...args], { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('npm', ['run', 'e2e', '--', ...args], { cwd: ROOT, env: childEnvWithReports(reportDir, env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -113,9 +105,7 @@ async function until(what: string, check: () => Promise<boolean> | boolean, ms: 
 
 /** npm run cleanup, to its end. */
 function runCleanupCommand(runId: string, env: Record<string, string>): Promise<{ ended: string; output: string }> {
-  const childEnv = cleanEnv();
-  Object.assign(childEnv, env);
-  const child = spawn('npm', ['run', '--silent', 'cleanup', '--', '--run-id', runId], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['run', '--silent', 'cleanup', '--', '--run-id', runId], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -129,7 +119,7 @@ const INTERRUPTED_ENDS = ['signal SIGINT', 'code 130', 'code 2'];
 function expectPromptEnd(expect: TestContext['expect'], interrupted: Interrupted, run: Interruptible): void {
   expect(interrupted.ms, run.output()).toBeLessThan(PROMPT_EXIT_MS);
   expect(INTERRUPTED_ENDS, run.output()).toContain(interrupted.ended);
-  expect(interrupted.e2eSeen, 'control: the tsx and e2e processes were seen').toBeGreaterThanOrEqual(2);
+  expect(interrupted.e2eSeen, 'control: the e2e process was seen').toBeGreaterThanOrEqual(1);
   expect(interrupted.e2eRunningAfterNpm, 'e2e processes still running when npm exited').toEqual([]);
 }
 
@@ -285,7 +275,7 @@ describe.concurrent('Ctrl-C during npm run e2e', () => {
 
     expectPromptEnd(expect, interrupted, run);
     const output = run.output();
-    expect(output).toContain(`stagecheck: interrupted (SIGINT): run ${runId} stopped before a verdict.`);
+    expect(output, output).toContain(`stagecheck: interrupted (SIGINT): run ${runId} stopped before a verdict.`);
     const removed = /threads {2}(\d+) found, (\d+) deleted/.exec(output);
     expect(removed, output).not.toBeNull();
     expect(Number(removed![1]), 'threads of the run found after the interrupt').toBeGreaterThan(0);
@@ -349,8 +339,8 @@ describe.concurrent('Ctrl-C during npm run e2e', () => {
     for (const dir of dataDirs) expect(existsSync(dir), `control: ${dir} exists while the run goes on`).toBe(true);
 
     expectPromptEnd(expect, await run.interrupt(), run);
-    expect(run.output()).toContain(`stagecheck: interrupted (SIGINT): run ${runId} stopped before a verdict.`);
-    expect(run.output()).toContain('It ran against the bundled reference platform, which stops with its data');
+    expect(run.output(), run.output()).toContain(`stagecheck: interrupted (SIGINT): run ${runId} stopped before a verdict.`);
+    expect(run.output(), run.output()).toContain('It ran against the bundled reference platform, which stops with its data');
 
     // The platform stops its stores on the signal; its watchdog finishes within a second or two.
     await until('every process of the run to end', () => stillRunning(processes).length === 0, 5_000).catch(() => undefined);

@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { deadTargetEnv, runSuite } from './run-suite.ts';
 
+const HTTP_BUDGET_MS = 20_000;
+
 describe('phase 1 against the reference platform', () => {
   it('passes on a healthy platform with at least 20 tests and none skipped', async () => {
     const run = await runSuite({ args: ['--project', 'phase1'] });
@@ -16,8 +18,10 @@ describe('phase 1 against the reference platform', () => {
     for (const test of run.tests) expect(test.meta.stagecheck?.schema, `${test.fullName} records its meta`).toBe(1);
   });
 
-  it('fails every Redis check within 5 s, naming redis and the layer, when Redis stops answering', async () => {
-    const run = await runSuite({ args: ['--project', 'phase1'], env: { PLATFORM_FAULTS: 'redis_silent' } });
+  it('fails every Redis check at its store budget, not the HTTP budget, naming redis and the layer, when Redis stops answering', async () => {
+    // The checks must stop at the 3 s store-connect budget. The HTTP budget is set far above
+    // the bound, so a check that waited it out is told apart however loaded the machine is.
+    const run = await runSuite({ args: ['--project', 'phase1'], env: { PLATFORM_FAULTS: 'redis_silent', BUDGET_HTTP_MS: String(HTTP_BUDGET_MS) } });
     expect(run.exitCode).toBe(1);
     const redisChecks = run.tests.filter((t) => t.tags.includes('redis'));
     expect(redisChecks.map((t) => t.title)).toEqual(expect.arrayContaining([
@@ -26,7 +30,7 @@ describe('phase 1 against the reference platform', () => {
     ]));
     for (const test of redisChecks) {
       expect(test.status, test.fullName).toBe('failed');
-      expect(test.duration ?? Infinity, `${test.fullName} took too long`).toBeLessThan(5_000);
+      expect(test.duration ?? Infinity, `${test.fullName} took too long`).toBeLessThan(HTTP_BUDGET_MS / 2);
       const failure = test.meta.stagecheck?.failure;
       expect(failure?.component, `${test.fullName}: ${failure?.message}`).toBe('redis');
       expect(['tcp', 'budget', 'protocol', 'content'], `${test.fullName} layer`).toContain(failure?.layer);

@@ -32,11 +32,12 @@ function expectHealthyRun(run: SuiteRun): void {
 
 /** A platform of this test's own, stopped when the test finishes; and the env pointing phase 2 at it. */
 async function ownPlatform(options: Parameters<typeof startPlatform>[0] = {}): Promise<{ platform: RunningPlatform; runId: string; env: Record<string, string> }> {
-  const platform = await startPlatform({ wsHeartbeatS: HEARTBEAT_S, ...options });
+  const heartbeatS = options.wsHeartbeatS ?? HEARTBEAT_S;
+  const platform = await startPlatform({ ...options, wsHeartbeatS: heartbeatS });
   onTestFinished(() => platform.stop());
   const runId = `selftest-${randomUUID().slice(0, 8)}`;
   // STAGING_BASE_URL is set, so the child's global setup starts no platform of its own.
-  return { platform, runId, env: { ...platform.env, STAGECHECK_RUN_ID: runId, STAGING_WS_HEARTBEAT_S: String(HEARTBEAT_S) } };
+  return { platform, runId, env: { ...platform.env, STAGECHECK_RUN_ID: runId, STAGING_WS_HEARTBEAT_S: String(heartbeatS) } };
 }
 
 describe('phase 2 against the reference platform', () => {
@@ -92,7 +93,11 @@ describe('phase 2 against the reference platform', () => {
 
   it('passes with 3 s access tokens, and an identity never gets a 401 over more than three token lifetimes', async () => {
     const ttlS = 3;
-    const { platform, runId, env } = await ownPlatform({ accessTokenTtlS: ttlS });
+    // The run is held open on purpose, not hoped to be slow: phase 2's heartbeat check waits for
+    // two heartbeats the platform sends after heartbeatS of silence each, so the run lasts at
+    // least 2 x heartbeatS = 8 s, more than two 3 s token lifetimes, however fast the machine.
+    const heartbeatS = 4;
+    const { platform, runId, env } = await ownPlatform({ accessTokenTtlS: ttlS, wsHeartbeatS: heartbeatS });
     const config = loadConfig({ ...env, STAGECHECK_RUN_ID: runId });
 
     // Alongside the suite: one identity asking every 200 ms for 3.5 token lifetimes.
@@ -101,7 +106,9 @@ describe('phase 2 against the reference platform', () => {
     const { requests, refused, history } = await loop;
 
     expectHealthyRun(run);
-    expect(run.wallMs, 'phase 2 outlasts two token lifetimes').toBeGreaterThan(2 * ttlS * 1000);
+    const heldOpen = run.tests.find((t) => t.title.startsWith('sends a heartbeat after heartbeatS of client silence'));
+    expect(heldOpen?.duration, 'control: the heartbeat check held the run open for two heartbeats').toBeGreaterThanOrEqual(2 * heartbeatS * 1000 - 500);
+    expect(run.wallMs, 'control: phase 2 outlasts two token lifetimes').toBeGreaterThan(2 * ttlS * 1000);
     expect(refused, 'requests refused with the identity\'s current token').toEqual([]);
     expect(requests).toBeGreaterThan(20);
     expect(history.filter((r) => r.origin === 'refresh').length, 'tokens renewed through /auth/refresh ahead of exp').toBeGreaterThanOrEqual(3);

@@ -9,17 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StagecheckMeta } from '../../helpers/core/meta.ts';
+import { childEnvWithReports } from '../support/child-env.ts';
 import { refusedPort } from '../support/net.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
-
-/** Variables that would point the child at a real target: cleared so nothing leaks in from a developer's shell. */
-const TARGET_VARIABLES = [
-  'STAGING_BASE_URL', 'STAGING_AUTH_URL', 'STAGING_WS_URL', 'STAGING_DATABASE_URL', 'STAGING_REDIS_URL',
-  'E2E_BYPASS_KEY', 'STAGING_TEST_EMAIL', 'STAGING_TEST_PASSWORD', 'STAGING_JWT_SECRET',
-  'PLATFORM_ADMIN_URL', 'PLATFORM_ADMIN_TOKEN', 'PLATFORM_FAULTS', 'STAGECHECK_RUN_ID',
-];
 
 export interface SuiteTestResult {
   fullName: string;
@@ -43,12 +37,9 @@ export interface SuiteRun {
 export async function runSuite(options: { args: string[]; env?: Record<string, string>; timeoutMs?: number }): Promise<SuiteRun> {
   const dir = mkdtempSync(join(tmpdir(), 'stagecheck-selftest-'));
   const output = join(dir, 'report.json');
-  const env: Record<string, string | undefined> = { ...process.env };
-  for (const name of TARGET_VARIABLES) env[name] = '';
-  delete env.VITEST; // the child is a fresh Vitest run, not a worker of this one
-  delete env.VITEST_POOL_ID;
-  delete env.VITEST_WORKER_ID;
-  Object.assign(env, options.env);
+  // Reports in the run's own directory: a gate file shared between runs side by side would
+  // let one run's phase 1 gate another's phase 2.
+  const env = childEnvWithReports(dir, options.env);
 
   const started = performance.now();
   const child = spawn(process.execPath, [VITEST, 'run', ...options.args, '--reporter=json', `--outputFile=${output}`], {

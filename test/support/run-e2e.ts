@@ -10,19 +10,11 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BusinessImpactReport } from '../../reporter/schema.ts';
+import { childEnvWithReports } from './child-env.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const E2E = join(ROOT, 'scripts', 'e2e.ts');
 const TSX = createRequire(import.meta.url).resolve('tsx');
-
-/** Variables that would point the child at another target or leak a CI summary: cleared. */
-export const TARGET_AND_REPORT_VARIABLES = [
-  'STAGING_BASE_URL', 'STAGING_AUTH_URL', 'STAGING_WS_URL', 'STAGING_DATABASE_URL', 'STAGING_REDIS_URL',
-  'E2E_BYPASS_KEY', 'STAGING_TEST_EMAIL', 'STAGING_TEST_PASSWORD', 'STAGING_JWT_SECRET', 'STAGING_WS_HEARTBEAT_S',
-  'PLATFORM_ADMIN_URL', 'PLATFORM_ADMIN_TOKEN', 'PLATFORM_FAULTS', 'PLATFORM_VERSION', 'STAGECHECK_RUN_ID',
-  'STAGECHECK_REPORT_DIR', 'STAGECHECK_HISTORY_FILE', 'STAGECHECK_CATALOG', 'STAGECHECK_PHASE1_GATE', 'STAGECHECK_RESULT_FILE',
-  'STAGECHECK_ALLOW_PRODUCTION', 'GITHUB_STEP_SUMMARY', 'VITEST', 'VITEST_POOL_ID', 'VITEST_WORKER_ID',
-];
 
 export interface E2eRun {
   exitCode: number | null;
@@ -44,15 +36,7 @@ export interface E2eOptions {
 }
 
 export async function runE2e(args: readonly string[], options: E2eOptions): Promise<E2eRun> {
-  const env: Record<string, string | undefined> = { ...process.env };
-  // Blanked, not deleted: dotenv never overrides a variable that is set, so a developer's .env
-  // cannot point the child elsewhere.
-  for (const name of TARGET_AND_REPORT_VARIABLES) env[name] = '';
-  Object.assign(
-    env,
-    { STAGECHECK_REPORT_DIR: options.reportDir, STAGECHECK_HISTORY_FILE: join(options.reportDir, 'history.jsonl'), NO_COLOR: '1' },
-    options.env,
-  );
+  const env = childEnvWithReports(options.reportDir, options.env);
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', TSX, E2E, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
