@@ -31,6 +31,7 @@ import { createHttpClient } from '../../helpers/transport/http.ts';
 import { startLocalPlatform } from '../../helpers/transport/local-platform.ts';
 import { afterInterrupt } from '../../scripts/cleanup.ts';
 import { childEnv, childEnvWithReports } from '../support/child-env.ts';
+import { refusedPort } from '../support/net.ts';
 import { ROOT } from '../support/run-e2e.ts';
 import { LOCAL_HEARTBEAT_S } from '../support/target-platform.ts';
 
@@ -352,9 +353,11 @@ describe.concurrent('Ctrl-C during npm run e2e', () => {
 describe('after an interrupt, with no database to look in', () => {
   it('prints the run id and the exact cleanup command: the API lists no threads, so they may be left', async ({ expect }) => {
     const lines: string[] = [];
-    const target = 'http://127.0.0.1:9';
+    // A loopback port known to refuse, rather than one hoped to be closed.
+    const port = await refusedPort();
+    const target = `http://127.0.0.1:${port}`;
     await afterInterrupt(
-      { STAGING_BASE_URL: target, STAGING_AUTH_URL: target, STAGING_WS_URL: 'ws://127.0.0.1:9/ws', E2E_BYPASS_KEY: 'selftest-key', STAGECHECK_RUN_ID: 'selftest-nodb' },
+      { STAGING_BASE_URL: target, STAGING_AUTH_URL: target, STAGING_WS_URL: `ws://127.0.0.1:${port}/ws`, E2E_BYPASS_KEY: 'selftest-key', STAGECHECK_RUN_ID: 'selftest-nodb' },
       'SIGTERM',
       { write: (text) => lines.push(text) },
     );
