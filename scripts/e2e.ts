@@ -26,7 +26,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as loadDotenv } from 'dotenv';
-import { assertConfigValid, ConfigError, generateRunId, tagsFilterProblems, withinOneEdit } from '../helpers/core/config.ts';
+import { assertConfigValid, ConfigError, generateRunId } from '../helpers/core/config.ts';
+import { withinOneEdit } from '../helpers/core/config-parsers.ts';
+import { tagsFilterProblems } from '../helpers/core/tags-filter.ts';
 import { SUITE_TAGS } from '../tests/tags.ts';
 import { readResultFile } from '../reporter/index.ts';
 

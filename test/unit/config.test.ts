@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, checkBudgetRelations, describeConfig, loadConfig, secretValues, tagsFilterProblems, type Budgets } from '../../helpers/core/config.ts';
+import { ConfigError, checkBudgetRelations, describeConfig, loadConfig, secretValues, type Budgets } from '../../helpers/core/config.ts';
+import { tagsFilterProblems } from '../../helpers/core/tags-filter.ts';
 import { SUITE_TAGS } from '../../tests/tags.ts';
 import { DEFAULT_BUDGETS } from '../../helpers/core/budgets.ts';
 
