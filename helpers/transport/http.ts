@@ -32,12 +32,10 @@
  *   like curl's time_starttransfer). `waitMs`: from request headers written to response headers.
  * - `totalMs`: from the call until the body was fully read.
  */
-import diagnosticsChannel from 'node:diagnostics_channel';
-import dns from 'node:dns';
-import type { ConnectionOptions } from 'node:tls';
-import { Agent, buildConnector } from 'undici';
+import { Agent } from 'undici';
 import { CheckError, messageOf } from '../core/errors.ts';
 import { errorCode, layerOfNetworkCode, TIMEOUT_CODES } from '../core/network-errors.ts';
+import { connDurations, dispatchWithCtx, installChannels, PHASE, timedConnector, timeoutCodeForPhase, type ConnectTls, type ConnPhase, type ConnTiming, type RequestCtx } from './http-timing.ts';
 import { redactSecrets, redactUrl } from '../core/redact.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
@@ -52,7 +50,7 @@ export interface HttpClientOptions {
   /** Supplies the bearer token for `auth: true` requests. */
   getToken?: () => Promise<string>;
   /** Extra TLS options for new connections (e.g. a private CA for staging). */
-  tls?: Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized' | 'servername'>;
+  tls?: ConnectTls;
   /** Keep-alive idle time for pooled connections (default 4000 ms, undici's default). */
   keepAliveTimeoutMs?: number;
 }
@@ -103,153 +101,6 @@ export interface HttpClient {
   /** Close pooled connections. */
   close(): Promise<void>;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Connection timing: a custom undici connector that times DNS (custom lookup), TCP connect and the
-// TLS handshake of every new socket, and a diagnostics_channel hook that tells which socket each
-// request was written to.
-
-type ConnPhase = 'dns' | 'tcp' | 'tls' | 'done';
-
-interface ConnTiming {
-  origin: string;
-  secure: boolean;
-  startedAt: number;
-  lookupStartedAt?: number;
-  lookupEndedAt?: number;
-  tcpAt?: number;
-  secureAt?: number;
-  phase: ConnPhase;
-  /** Requests already written on this socket. */
-  requests: number;
-}
-
-const socketTimings = new WeakMap<object, ConnTiming>();
-const PHASE = Symbol('stagecheck.connectPhase');
-
-interface RequestCtx {
-  request?: object;
-  socket?: object;
-  conn?: ConnTiming;
-  reused?: boolean;
-  sentAt?: number;
-}
-
-let creatingCtx: RequestCtx | undefined;
-const requestCtx = new WeakMap<object, RequestCtx>();
-let channelsInstalled = false;
-
-function installChannels(): void {
-  if (channelsInstalled) return;
-  channelsInstalled = true;
-  // Published synchronously inside dispatch(), so `creatingCtx` is the call being dispatched.
-  diagnosticsChannel.subscribe('undici:request:create', (message) => {
-    const { request } = message as { request: object };
-    if (creatingCtx !== undefined && creatingCtx.request === undefined) {
-      creatingCtx.request = request;
-      requestCtx.set(request, creatingCtx);
-    }
-  });
-  diagnosticsChannel.subscribe('undici:client:sendHeaders', (message) => {
-    const { request, socket } = message as { request: object; socket: object };
-    const ctx = requestCtx.get(request);
-    if (ctx === undefined) return;
-    ctx.socket = socket;
-    ctx.sentAt = performance.now();
-    const conn = socketTimings.get(socket);
-    if (conn !== undefined) {
-      ctx.conn = conn;
-      ctx.reused = conn.requests > 0;
-      conn.requests += 1;
-    }
-  });
-}
-
-type LookupCallback = (err: NodeJS.ErrnoException | null, ...rest: unknown[]) => void;
-
-function timedConnector(
-  base: { timeout: number; tls?: HttpClientOptions['tls'] },
-  inFlight: Set<ConnTiming>,
-): buildConnector.connector {
-  return (options, callback) => {
-    const secure = options.protocol === 'https:';
-    const timing: ConnTiming = {
-      origin: `${options.protocol}//${options.hostname}:${options.port}`,
-      secure,
-      startedAt: performance.now(),
-      phase: 'tcp',
-      requests: 0,
-    };
-    inFlight.add(timing);
-    const lookup = (hostname: string, lookupOptions: object, cb: LookupCallback): void => {
-      timing.lookupStartedAt = performance.now();
-      timing.phase = 'dns';
-      dns.lookup(hostname, lookupOptions as dns.LookupAllOptions, ((err: NodeJS.ErrnoException | null, ...rest: unknown[]) => {
-        timing.lookupEndedAt = performance.now();
-        if (!err) timing.phase = 'tcp';
-        cb(err, ...rest);
-      }) as never);
-    };
-    // One connector per connection so the lookup closure belongs to this socket. (TLS session
-    // resumption across connections is deliberately off: each handshake is measured in full.)
-    const connector = buildConnector({ ...(base.tls ?? {}), timeout: base.timeout, lookup, maxCachedSessions: 0 } as buildConnector.BuildOptions);
-    const maybeSocket = (connector as unknown as (o: buildConnector.Options, cb: buildConnector.Callback) => unknown)(
-      options,
-      (err, socket) => {
-        inFlight.delete(timing);
-        if (err) {
-          if (typeof err === 'object') (err as unknown as Record<symbol, unknown>)[PHASE] = timing.phase;
-          callback(err, null);
-          return;
-        }
-        const now = performance.now();
-        if (timing.tcpAt === undefined) timing.tcpAt = now;
-        if (secure && timing.secureAt === undefined) timing.secureAt = now;
-        timing.phase = 'done';
-        socketTimings.set(socket as object, timing);
-        callback(null, socket as NonNullable<typeof socket>);
-      },
-    );
-    if (maybeSocket !== null && typeof maybeSocket === 'object' && 'once' in maybeSocket) {
-      const socket = maybeSocket as NodeJS.EventEmitter;
-      socket.once('connect', () => {
-        timing.tcpAt = performance.now();
-        if (secure) timing.phase = 'tls';
-      });
-      if (secure) socket.once('secureConnect', () => (timing.secureAt = performance.now()));
-    }
-  };
-}
-
-function connDurations(conn: ConnTiming | undefined): { dnsMs: number; connectMs: number; tlsMs: number } {
-  if (conn === undefined) return { dnsMs: 0, connectMs: 0, tlsMs: 0 };
-  const dnsMs = conn.lookupStartedAt !== undefined && conn.lookupEndedAt !== undefined ? conn.lookupEndedAt - conn.lookupStartedAt : 0;
-  const tcpStart = conn.lookupEndedAt ?? conn.startedAt;
-  const connectMs = conn.tcpAt !== undefined ? Math.max(0, conn.tcpAt - tcpStart) : 0;
-  const tlsMs = conn.secure && conn.secureAt !== undefined && conn.tcpAt !== undefined ? Math.max(0, conn.secureAt - conn.tcpAt) : 0;
-  return { dnsMs, connectMs, tlsMs };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Error classification
-
-function timeoutCodeForPhase(phase: ConnPhase | 'headers' | 'body'): { layer: 'dns' | 'tcp' | 'tls' | 'http-status'; code: string; stuck: string } {
-  switch (phase) {
-    case 'dns':
-      return { layer: 'dns', code: TIMEOUT_CODES.dns, stuck: 'DNS lookup did not answer' };
-    case 'tcp':
-      return { layer: 'tcp', code: TIMEOUT_CODES.tcp, stuck: 'TCP connect did not complete' };
-    case 'tls':
-      return { layer: 'tls', code: TIMEOUT_CODES.tls, stuck: 'TLS handshake did not complete' };
-    case 'done':
-    case 'headers':
-      return { layer: 'http-status', code: TIMEOUT_CODES.headers, stuck: 'no response headers arrived' };
-    case 'body':
-      return { layer: 'http-status', code: TIMEOUT_CODES.body, stuck: 'response body did not complete' };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 
 const resultSecrets = new WeakMap<HttpResult, string[]>();
 const SECRET_HEADERS = /^(authorization|cookie|x-e2e-bypass-key|x-api-key|proxy-authorization)$/i;
@@ -416,20 +267,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     };
 
     try {
-      let responsePromise: ReturnType<typeof agent.request>;
-      creatingCtx = ctx;
-      try {
-        responsePromise = agent.request({
+      const responsePromise = dispatchWithCtx(ctx, () =>
+        agent.request({
           origin: url.origin,
           path: `${url.pathname}${url.search}`,
           method: method as HttpMethod,
           headers,
           body,
           signal: controller.signal,
-        });
-      } finally {
-        creatingCtx = undefined;
-      }
+        }),
+      );
       let response: Awaited<typeof responsePromise>;
       try {
         responsePromise.catch(() => {}); // may settle after the deadline already decided
