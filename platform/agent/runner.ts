@@ -107,7 +107,7 @@ export class AgentRunner {
      * LLM-style one starts first (agent_started echoing the requested thread), then refuses. Both
      * are the contract's; neither stores anything.
      */
-    const refuse = async (threadId: string | null, fields: Record<string, unknown>): Promise<void> => {
+    const refuse = async (threadId: string, fields: Record<string, unknown>): Promise<void> => {
       if (llm) {
         event('agent_started', { thread_id: threadId, agent_name: agentName, task_description: request.text });
         await think();
@@ -132,7 +132,8 @@ export class AgentRunner {
       await recordRunStart(sql, runId, thread.id, request.userId);
     } catch (error) {
       if (error instanceof RunHalted) throw error;
-      await refuse(thread?.id ?? request.threadId ?? null, { error_code: 'DATABASE_UNAVAILABLE', message: `could not record the run: ${errorMessage(error)}` });
+      // Not a refusal: the run could not start at all (no agent_started in either style).
+      event('agent_error', { thread_id: thread?.id ?? request.threadId ?? null, ...(llm ? { agent_name: agentName } : {}), error_code: 'DATABASE_UNAVAILABLE', message: `could not record the run: ${errorMessage(error)}` });
       return;
     }
 

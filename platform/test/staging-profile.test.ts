@@ -350,6 +350,38 @@ describe('staging profile over real sockets', () => {
     expect(answerOf(recall.terminal)).toContain('What is the capital of Japan?');
   });
 
+  it('keeps the agent faults meaningful for the LLM-style agent and its sub-agent', async () => {
+    const faultOn = async (name: string, params?: Record<string, unknown>): Promise<void> => {
+      expect((await admin(platform, 'PUT', `/faults/${name}`, params)).status, name).toBe(200);
+    };
+    await faultOn('agent_double_terminal');
+    const doubled = await runOf(client, { type: 'start_agent', payload: { user_request: 'What is the capital of France?' } });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const completions = client.frames.filter((frame) => frame.run_id === doubled.runId && frame.type === 'agent_completed');
+    expect(completions.map((frame) => frame.agent_name)).toEqual(['research_agent', 'supervisor_agent', 'supervisor_agent']);
+    await platform.clearFaults();
+
+    await faultOn('agent_tool_unmatched');
+    const unmatched = await runOf(client, { type: 'start_agent', payload: { user_request: 'What is 17 * 3?' } });
+    expect(unmatched.events.filter((event) => event.type.startsWith('tool_')).map((event) => event.type)).toEqual(['tool_executing']);
+    expect(unmatched.terminal.type).toBe('agent_completed');
+    await platform.clearFaults();
+
+    await faultOn('agent_stall', { after: 'tool_executing' });
+    const from = client.frames.length;
+    client.send({ type: 'start_agent', payload: { user_request: 'What is 17 * 3?' }, correlation_id: 'stalled' });
+    const executing = await client.waitFor((frame) => frame.type === 'tool_executing', 5000, 'tool_executing', from);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(client.frames.slice(from).filter((frame) => frame.run_id === executing.run_id).map((frame) => frame.type).at(-1)).toBe('tool_executing');
+    await platform.clearFaults();
+
+    await faultOn('pg_down');
+    const down = await runOf(client, { type: 'start_agent', payload: { user_request: 'What is 17 * 3?' } });
+    expect(down.events.map((event) => event.type)).toEqual(['agent_error']);
+    expect(down.terminal).toMatchObject({ error_code: 'DATABASE_UNAVAILABLE' });
+    await platform.clearFaults();
+  });
+
   it('removes its certificates on stop', async () => {
     const dir = path.dirname(platform.tls?.caFile ?? '');
     expect(existsSync(dir)).toBe(true);
