@@ -31,7 +31,16 @@ export interface SuiteConfig {
     email?: string;
     password?: string;
     jwtSecret?: string;
+    /** A second login account (STAGING_TEST_EMAIL_2/_PASSWORD_2): the other user of isolation and multi-user tests in login mode. */
+    second?: { email: string; password: string };
   };
+  /**
+   * Names the suite's stable test identities (`e2e-<prefix>-w1`, `-other`, ...): the same small set
+   * in every run, so runs do not pile up users on a shared deployment (STAGECHECK_IDENTITY_PREFIX).
+   */
+  identityPrefix: string;
+  /** At most this many agent runs at once per worker (STAGECHECK_MAX_CONCURRENCY); unset: no cap. */
+  maxConcurrency?: number;
   hostPattern: RegExp;
   allowProduction: boolean;
   budgets: Budgets;
@@ -78,7 +87,7 @@ const STORE_URL_VARIABLES = ['STAGING_DATABASE_URL', 'STAGING_REDIS_URL'] as con
  */
 export const KNOWN_VARIABLES = [
   ...TARGET_URL_VARIABLES, ...STORE_URL_VARIABLES, ...SECRET_VARIABLES, ...Object.values(BUDGET_VARIABLES),
-  'STAGING_TEST_EMAIL', 'STAGING_HOST_PATTERN', 'STAGING_WS_HEARTBEAT_S', 'KPI_DB_SAMPLES', 'KPI_REDIS_SAMPLES', 'KPI_WS_HANDSHAKES',
+  'STAGING_TEST_EMAIL', 'STAGING_TEST_EMAIL_2', 'STAGECHECK_IDENTITY_PREFIX', 'STAGECHECK_MAX_CONCURRENCY', 'STAGING_HOST_PATTERN', 'STAGING_WS_HEARTBEAT_S', 'KPI_DB_SAMPLES', 'KPI_REDIS_SAMPLES', 'KPI_WS_HANDSHAKES',
   'STAGECHECK_ALLOW_PRODUCTION', 'STAGECHECK_RUN_ID', 'STAGECHECK_REPORT_DIR', 'STAGECHECK_HISTORY_FILE', 'STAGECHECK_HISTORY',
   'STAGECHECK_CATALOG', 'STAGECHECK_PHASE1_GATE', 'STAGECHECK_RESULT_FILE', 'GOLDEN_PROMPTS_FILE', 'PLATFORM_ADMIN_URL', 'PLATFORM_FAULTS',
 ];
@@ -173,6 +182,18 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
       email ? 'STAGING_TEST_PASSWORD is missing: STAGING_TEST_EMAIL needs it' : 'STAGING_TEST_EMAIL is missing: STAGING_TEST_PASSWORD needs it',
     );
   }
+  const email2 = value('STAGING_TEST_EMAIL_2');
+  const password2 = value('STAGING_TEST_PASSWORD_2');
+  if ((email2 === undefined) !== (password2 === undefined)) {
+    problems.push(
+      email2 ? 'STAGING_TEST_PASSWORD_2 is missing: STAGING_TEST_EMAIL_2 needs it' : 'STAGING_TEST_EMAIL_2 is missing: STAGING_TEST_PASSWORD_2 needs it',
+    );
+  } else if (email2 && !email) {
+    problems.push('STAGING_TEST_EMAIL_2 is set but STAGING_TEST_EMAIL is not: the second login account is the other user beside the first');
+  } else if (email2 && email && email2.toLowerCase() === email.toLowerCase()) {
+    problems.push('STAGING_TEST_EMAIL_2 is the same account as STAGING_TEST_EMAIL: isolation tests need a second, distinct account');
+  }
+  const second = email2 && password2 && email && email2.toLowerCase() !== email.toLowerCase() ? { email: email2, password: password2 } : undefined;
   const method: AuthMethod | undefined = bypassKey ? 'test-auth' : email && password ? 'login' : jwtSecret ? 'mint' : undefined;
   if (mode === 'staging' && !method) {
     problems.push(
@@ -192,6 +213,13 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
     redis: parsePositiveInt(value('KPI_REDIS_SAMPLES'), 'KPI_REDIS_SAMPLES', 10, problems, 10, "the KPI catalog's minimum"),
     wsHandshakes: parsePositiveInt(value('KPI_WS_HANDSHAKES'), 'KPI_WS_HANDSHAKES', 20, problems, 20, "the KPI catalog's minimum"),
   };
+
+  const identityPrefix = (value('STAGECHECK_IDENTITY_PREFIX') ?? 'stagecheck').toLowerCase();
+  if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(identityPrefix)) {
+    problems.push(`STAGECHECK_IDENTITY_PREFIX "${identityPrefix}" must be 1-32 letters, digits or dashes (it names the test users e2e-<prefix>-w1, ...)`);
+  }
+  const rawConcurrency = value('STAGECHECK_MAX_CONCURRENCY');
+  const maxConcurrency = rawConcurrency === undefined ? undefined : parsePositiveInt(rawConcurrency, 'STAGECHECK_MAX_CONCURRENCY', 1, problems);
 
   const heartbeatS = parsePositiveInt(value('STAGING_WS_HEARTBEAT_S'), 'STAGING_WS_HEARTBEAT_S', 35, problems);
 
@@ -213,7 +241,9 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
     wsUrl: wsUrl.href,
     databaseUrl: databaseUrl?.href,
     redisUrl: redisUrl?.href,
-    auth: { method: method ?? 'mint', bypassKey, email, password, jwtSecret },
+    auth: { method: method ?? 'mint', bypassKey, email, password, jwtSecret, ...(second ? { second } : {}) },
+    identityPrefix,
+    ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
     hostPattern: hostPattern ?? new RegExp(DEFAULT_HOST_PATTERN),
     allowProduction,
     budgets,
@@ -245,7 +275,9 @@ function misspeltVariableProblems(env: Env): string[] {
   const problems: string[] = [];
   for (const [name, raw] of Object.entries(env)) {
     if (known.has(name) || raw === undefined || raw.trim() === '') continue;
-    const meant = KNOWN_VARIABLES.find((candidate) => withinOneEdit(squash(name), squash(candidate)));
+    // The same name but for case and separators first: STAGING_TEST_EMAIL2 means STAGING_TEST_EMAIL_2.
+    const meant = KNOWN_VARIABLES.find((candidate) => squash(name) === squash(candidate)) ??
+      KNOWN_VARIABLES.find((candidate) => withinOneEdit(squash(name), squash(candidate)));
     if (meant) problems.push(`${name} is set but stagecheck reads no such variable: did you mean ${meant}?`);
   }
   return problems;
@@ -273,13 +305,16 @@ export function describeConfig(config: SuiteConfig): Record<string, unknown> {
     database: config.databaseUrl ? redactUrl(config.databaseUrl) : 'NOT CONFIGURED',
     redis: config.redisUrl ? redactUrl(config.redisUrl) : 'NOT CONFIGURED',
     authMethod: config.auth.method,
+    secondLoginAccount: config.auth.second ? 'configured' : 'NOT CONFIGURED',
+    identityPrefix: config.identityPrefix,
+    maxConcurrency: config.maxConcurrency ?? 'no cap',
     budgets: config.budgets,
   };
 }
 
 /** Every secret value in the config, for redaction of evidence and output. */
 export function secretValues(config: SuiteConfig): string[] {
-  const secrets = [config.auth.bypassKey, config.auth.password, config.auth.jwtSecret, config.platformAdmin?.token];
+  const secrets = [config.auth.bypassKey, config.auth.password, config.auth.second?.password, config.auth.jwtSecret, config.platformAdmin?.token];
   for (const url of [config.databaseUrl, config.redisUrl]) {
     if (url) {
       const password = new URL(url).password;

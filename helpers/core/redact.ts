@@ -21,6 +21,7 @@ export const REDACTED = '[redacted]';
 export const SECRET_VARIABLES = [
   'E2E_BYPASS_KEY',
   'STAGING_TEST_PASSWORD',
+  'STAGING_TEST_PASSWORD_2',
   'STAGING_JWT_SECRET',
   'PLATFORM_ADMIN_TOKEN',
 ] as const;

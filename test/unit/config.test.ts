@@ -186,6 +186,42 @@ describe('checkBudgetRelations', () => {
   });
 });
 
+describe('login accounts, identities and the concurrency cap', () => {
+  const LOGIN = { ...STAGING, E2E_BYPASS_KEY: undefined, STAGING_TEST_EMAIL: 'qa@example.com', STAGING_TEST_PASSWORD: 'sentinel-pw-1' };
+
+  it('takes a second login account, and its password is a secret', () => {
+    const config = loadConfig({ ...LOGIN, STAGING_TEST_EMAIL_2: 'qa2@example.com', STAGING_TEST_PASSWORD_2: 'sentinel-pw-2' });
+    expect(config.auth.method).toBe('login');
+    expect(config.auth.second).toEqual({ email: 'qa2@example.com', password: 'sentinel-pw-2' });
+    expect(secretValues(config)).toContain('sentinel-pw-2');
+    expect(JSON.stringify(describeConfig(config))).not.toContain('sentinel-pw-2');
+    expect(loadConfig(LOGIN).auth.second).toBeUndefined();
+  });
+
+  it('names a half-set second account, one without a first, and one equal to the first', () => {
+    expect(problemsOf({ ...LOGIN, STAGING_TEST_EMAIL_2: 'qa2@example.com' })).toEqual(['STAGING_TEST_PASSWORD_2 is missing: STAGING_TEST_EMAIL_2 needs it']);
+    expect(problemsOf({ ...LOGIN, STAGING_TEST_PASSWORD_2: 'x' })).toEqual(['STAGING_TEST_EMAIL_2 is missing: STAGING_TEST_PASSWORD_2 needs it']);
+    expect(problemsOf({ ...STAGING, STAGING_TEST_EMAIL_2: 'qa2@example.com', STAGING_TEST_PASSWORD_2: 'x' })).toEqual([expect.stringMatching(/^STAGING_TEST_EMAIL_2 is set but STAGING_TEST_EMAIL is not/)]);
+    expect(problemsOf({ ...LOGIN, STAGING_TEST_EMAIL_2: 'QA@example.com', STAGING_TEST_PASSWORD_2: 'x' })).toEqual([expect.stringMatching(/same account as STAGING_TEST_EMAIL/)]);
+  });
+
+  it('derives the identity prefix (default stagecheck) and validates it', () => {
+    expect(loadConfig(STAGING).identityPrefix).toBe('stagecheck');
+    expect(loadConfig({ ...STAGING, STAGECHECK_IDENTITY_PREFIX: 'Team-A' }).identityPrefix).toBe('team-a');
+    expect(problemsOf({ ...STAGING, STAGECHECK_IDENTITY_PREFIX: 'no spaces' })).toEqual([expect.stringMatching(/^STAGECHECK_IDENTITY_PREFIX "no spaces" must be/)]);
+  });
+
+  it('has no concurrency cap by default and takes a positive one', () => {
+    expect(loadConfig(STAGING).maxConcurrency).toBeUndefined();
+    expect(loadConfig({ ...STAGING, STAGECHECK_MAX_CONCURRENCY: '2' }).maxConcurrency).toBe(2);
+    expect(problemsOf({ ...STAGING, STAGECHECK_MAX_CONCURRENCY: '0' })).toEqual(['STAGECHECK_MAX_CONCURRENCY must be at least 1, got 0']);
+  });
+
+  it('knows the new variables, so a typo of them is caught', () => {
+    expect(problemsOf({ ...STAGING, STAGING_TEST_EMAIL2: 'qa2@example.com' })).toEqual(['STAGING_TEST_EMAIL2 is set but stagecheck reads no such variable: did you mean STAGING_TEST_EMAIL_2?']);
+  });
+});
+
 describe('tagsFilterProblems', () => {
   const tags = SUITE_TAGS.map((tag) => tag.name);
 
