@@ -19,7 +19,9 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../core/frames.ts';
 import { formatMs, truncateText } from '../core/format.ts';
 import { errorCode } from '../core/network-errors.ts';
 import { redactSecrets, redactUrl } from '../core/redact.ts';
-import { DEFAULT_HARD_MAX_FRAME_BYTES, describeClose, WsSession, type ConnectOptions, type WsAuth } from './ws.ts';
+import { WsSession } from './ws.ts';
+import { describeClose } from './ws-evidence.ts';
+import { DEFAULT_HARD_MAX_FRAME_BYTES, type ConnectOptions, type WsAuth } from './ws-options.ts';
 
 export type HandshakeOutcome =
   | { kind: 'established'; protocol: string; connectionId: string; userId: string; ms: number }

@@ -17,60 +17,17 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import { Budget } from '../core/budgets.ts';
-import { CheckError, type CheckErrorDetails, type Component } from '../core/errors.ts';
+import type { Budget } from '../core/budgets.ts';
+import { CheckError, type Component } from '../core/errors.ts';
 import { errorCode } from '../core/network-errors.ts';
 import { redactSecrets } from '../core/redact.ts';
-import { compactFrame, FrameError, INVALID_FRAME_TYPE, normalizeFrame, type CapturedFrame } from '../core/frames.ts';
-import { formatBytes, formatMs, plural, truncateText } from '../core/format.ts';
+import { compactFrame, FrameError, normalizeFrame, type CapturedFrame } from '../core/frames.ts';
+import { truncateText } from '../core/format.ts';
+import { badFrameError, closedError, describeLastFrame, dumpSession, invalidFrame, recentFrames, sendAfterCloseError, unreadableFrameError, type CloseInfo, type SentFrame, type SessionView } from './ws-evidence.ts';
+import type { FrameLimits } from './ws-options.ts';
 
-export type WsAuth =
-  | { method: 'subprotocol'; token: string }
-  | { method: 'header'; token: string }
-  | { method: 'ticket'; ticketId: string }
-  | { method: 'none' };
-
-export interface ConnectOptions {
-  url: string;
-  auth: WsAuth;
-  /** Covers the upgrade and the `connection_established` frame. */
-  budget: Budget;
-  /** Replaces the offered subprotocols (e.g. to provoke close 1003). */
-  protocols?: string[];
-  headers?: Record<string, string>;
-  /** Frames over this size are captured as invalid, with their exact size (default 1 MiB). */
-  maxFrameBytes?: number;
-  /**
-   * Frames over this size are not even read (ws `maxPayload`): the client closes with 1009 and
-   * captures an invalid frame naming the cap, so no frame can exhaust the worker's memory
-   * (default 16 MiB; never below `maxFrameBytes`).
-   */
-  hardMaxFrameBytes?: number;
-}
-
-/** Above the classification limit so that a frame of a few MB is still measured exactly. */
-export const DEFAULT_HARD_MAX_FRAME_BYTES = 16 * 1024 * 1024;
-
-export interface FrameLimits {
-  maxFrameBytes: number;
-  hardMaxFrameBytes: number;
-}
-
-export interface CloseInfo {
-  code: number;
-  reason: string;
-  /** ms since the session started connecting. */
-  atMs: number;
-  /** Who started the closing handshake. */
-  by: 'client' | 'server';
-}
-
-export interface SentFrame {
-  type: string;
-  atMs: number;
-  sizeBytes: number;
-  preview: string;
-}
+export { CLOSE_CODE_MEANINGS, describeClose, type CloseInfo, type SentFrame } from './ws-evidence.ts';
+export { DEFAULT_HARD_MAX_FRAME_BYTES, type ConnectOptions, type FrameLimits, type WsAuth } from './ws-options.ts';
 
 export type SessionEvent = { kind: 'frame'; frame: CapturedFrame } | { kind: 'close'; info: CloseInfo };
 
@@ -101,25 +58,6 @@ export interface SessionWaitOptions extends Omit<WaitOptions, 'what'> {
   progress?: () => string;
   /** Merged into the budget error's evidence. */
   evidence?: () => Record<string, unknown>;
-}
-
-/** Close codes the contract gives a meaning to. */
-export const CLOSE_CODE_MEANINGS: Readonly<Record<number, string>> = {
-  1000: 'normal closure',
-  1001: 'going away',
-  1002: 'protocol error',
-  1003: 'unsupported subprotocol',
-  1006: 'abnormal closure, no close frame',
-  1008: 'policy violation: authentication failed',
-  1009: 'message too big',
-  1011: 'server error: service not ready',
-  1012: 'service restart',
-  1013: 'try again later',
-};
-
-export function describeClose(code: number, reason: string): string {
-  const meaning = CLOSE_CODE_MEANINGS[code];
-  return `code ${code}${meaning ? ` (${meaning})` : ''}${reason ? ` "${reason}"` : ''}`;
 }
 
 /**
@@ -247,15 +185,7 @@ export class WsSession {
     if (this.#ws.readyState !== WebSocket.OPEN) {
       if (this.#brokenFrame) throw this.#badFrameError(this.#brokenFrame, `and the client closed the connection over it, so ${type} cannot be sent`, this.nowMs());
       const info = this.#closeInfo;
-      if (info && info.by === 'server') {
-        throw new CheckError(`cannot send ${type}: the server closed the WebSocket (${describeClose(info.code, info.reason)}) at t+${formatMs(info.atMs)}`, {
-          component: 'websocket',
-          layer: 'ws-close',
-          endpoint: this.endpoint,
-          code: info.code,
-          evidence: { closeInfo: info, lastFrames: this.recentFrames(5) },
-        });
-      }
+      if (info && info.by === 'server') throw sendAfterCloseError(this.#view(), info, type);
       throw new Error(`cannot send ${type}: the WebSocket is not open (readyState ${this.#ws.readyState}); the suite closed it or never opened it`);
     }
     const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
@@ -383,34 +313,6 @@ export class WsSession {
     return this.#closePromise;
   }
 
-  /** Readable text of everything captured (and sent), for failure evidence. */
-  dump(options: { maxFrames?: number; maxChars?: number } = {}): string {
-    const maxFrames = options.maxFrames ?? 200;
-    const maxChars = options.maxChars ?? 300;
-    const header = `WebSocket ${this.endpoint}${this.protocol ? ` protocol ${this.protocol}` : ''}${this.connectionId ? ` connection ${this.connectionId}` : ''}${this.userId ? ` user ${this.userId}` : ''}: ${plural(this.#frames.length, 'frame')} received, ${this.#sent.length} sent`;
-    type Line = { t: number; text: string };
-    const received: Line[] = this.#frames.map((f) => ({
-      t: f.receivedAt,
-      text: `#${String(f.index).padEnd(4)} t+${String(Math.round(f.receivedAt)).padStart(6)} ms  <- ${f.type}  ${truncateText(redactSecrets(f.error ? `${f.error.message} | ${f.raw}` : f.raw, this.#secrets), maxChars)}`,
-    }));
-    let shown = received;
-    if (received.length > maxFrames) {
-      const head = Math.min(20, Math.floor(maxFrames / 2));
-      shown = [
-        ...received.slice(0, head),
-        { t: received[head]!.t, text: `      … ${received.length - maxFrames} frames omitted …` },
-        ...received.slice(received.length - (maxFrames - head)),
-      ];
-    }
-    const sent: Line[] = this.#sent.map((s) => ({ t: s.atMs, text: `      t+${String(s.atMs).padStart(6)} ms  -> ${s.type}  ${truncateText(s.preview, maxChars)}` }));
-    const lines = [...shown, ...sent].sort((a, b) => a.t - b.t).map((l) => l.text);
-    const info = this.#closeInfo;
-    const footer = info
-      ? `closed by ${info.by} at t+${info.atMs} ms: ${describeClose(info.code, info.reason)}${this.#lastError ? `; last error: ${this.#lastError.message}` : ''}`
-      : 'still open';
-    return [header, ...lines, footer].join('\n');
-  }
-
   #capture(data: RawData, isBinary: boolean): void {
     const receivedAt = this.nowMs();
     const receivedAtEpoch = Date.now();
@@ -421,7 +323,7 @@ export class WsSession {
       frame = { ...normalized, index, receivedAt, receivedAtEpoch };
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
-      frame = this.#invalidFrame(error, index, receivedAt, receivedAtEpoch);
+      frame = invalidFrame(error, index, receivedAt, receivedAtEpoch);
     }
     this.#record(frame);
   }
@@ -433,24 +335,10 @@ export class WsSession {
    */
   #captureUnreadable(error: Error): void {
     if (this.#brokenFrame) return;
-    const code = errorCode(error);
-    const cap = this.#limits.hardMaxFrameBytes;
-    const frameError =
-      code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'
-        ? new FrameError(
-          'too-large',
-          `received a frame that exceeds the client's ${formatBytes(cap)} hard cap (${cap} bytes); the client stopped reading it at its header and closed the connection with 1009 (message too big)`,
-          `<not read: over ${cap} bytes>`,
-          cap + 1, // a lower bound: the frame was never read
-        )
-        : new FrameError('ws-protocol', `received a broken WebSocket frame (${error.message}); the client closed the connection`, '<not read>', 0); // size unknown
-    const frame = this.#invalidFrame(frameError, this.#frames.length, this.nowMs(), Date.now());
+    const frameError = unreadableFrameError(error, this.#limits.hardMaxFrameBytes);
+    const frame = invalidFrame(frameError, this.#frames.length, this.nowMs(), Date.now());
     this.#brokenFrame = frame;
     this.#record(frame);
-  }
-
-  #invalidFrame(error: FrameError, index: number, receivedAt: number, receivedAtEpoch: number): CapturedFrame {
-    return { type: INVALID_FRAME_TYPE, fields: {}, wrapped: 'flat', raw: error.preview, sizeBytes: error.sizeBytes, index, receivedAt, receivedAtEpoch, error };
   }
 
   #record(frame: CapturedFrame): void {
@@ -458,69 +346,45 @@ export class WsSession {
     this.#emit({ kind: 'frame', frame });
   }
 
-  /** The wait in progress fails on a bad frame: classified by its FrameError, with where it came. */
-  #badFrameError(frame: CapturedFrame, context: string, startedMs: number, runEvents?: CapturedFrame[]): CheckError {
-    const error = frame.error!;
-    const preview = redactSecrets(error.preview, this.#secrets);
-    // The preview shows what the text was; for an oversize or unread frame it says nothing new.
-    const shown = error.problem === 'too-large' || error.problem === 'ws-protocol' ? '' : `; frame: ${preview}`;
-    return new CheckError(
-      `the server sent a bad frame (#${frame.index} at t+${formatMs(frame.receivedAt)}) ${context}: ${error.message}${shown}`,
-      {
-        ...error.details,
-        endpoint: this.endpoint,
-        elapsedMs: Math.max(0, Math.round(this.nowMs() - startedMs)),
-        evidence: {
-          ...error.details.evidence,
-          preview,
-          frameIndex: frame.index,
-          ...(runEvents ? { runEvents: runEvents.map((e) => compactFrame(e)) } : {}),
-          lastFrames: this.recentFrames(10),
-        },
-      },
-      { cause: error },
-    );
-  }
-
   #emit(event: SessionEvent): void {
     for (const listener of [...this.#listeners]) listener(event);
   }
 
+  #closedError(what: string, startedMs: number, runEvents?: CapturedFrame[]): Error {
+    return closedError(this.#view(), this.#brokenFrame, what, startedMs, runEvents);
+  }
+
+  #badFrameError(frame: CapturedFrame, context: string, startedMs: number, runEvents?: CapturedFrame[]): CheckError {
+    return badFrameError(this.#view(), frame, context, startedMs, runEvents);
+  }
+
+  /** Readable text of everything captured (and sent), for failure evidence. */
+  dump(options: { maxFrames?: number; maxChars?: number } = {}): string {
+    return dumpSession(this.#view(), options);
+  }
+
   /** `#12 agent_thinking at t+850 ms`, or `none`: for wait errors. */
   describeLastFrame(): string {
-    const last = this.#frames[this.#frames.length - 1];
-    if (!last) return 'none';
-    return `#${last.index} ${last.type} at t+${formatMs(last.receivedAt)}`;
+    return describeLastFrame(this.#frames);
   }
 
   /** The last `n` frames in their small evidence form. */
   recentFrames(n: number): ReturnType<typeof compactFrame>[] {
-    return this.#frames.slice(-n).map((f) => compactFrame(f));
+    return recentFrames(this.#frames, n);
   }
 
-  #closedError(what: string, startedMs: number, runEvents?: CapturedFrame[]): Error {
-    // The client closed over a frame it could not read: that frame is the failure, not the close.
-    if (this.#brokenFrame) return this.#badFrameError(this.#brokenFrame, `while waiting for ${what}`, startedMs, runEvents);
-    const info = this.#closeInfo!;
-    if (info.by === 'client') {
-      return new Error(`the suite closed the WebSocket session while still waiting for ${what}`);
-    }
-    const details: CheckErrorDetails = {
-      component: 'websocket',
-      layer: 'ws-close',
-      code: info.code,
+  #view(): SessionView {
+    return {
       endpoint: this.endpoint,
-      elapsedMs: Math.round(this.nowMs() - startedMs),
-      evidence: {
-        closeInfo: info,
-        ...(this.#lastError ? { lastError: `${this.#lastError.name}: ${this.#lastError.message}` } : {}),
-        ...(runEvents ? { runEvents: runEvents.map((e) => compactFrame(e)) } : {}),
-        lastFrames: this.recentFrames(10),
-      },
+      protocol: this.protocol,
+      connectionId: this.connectionId,
+      userId: this.userId,
+      frames: this.#frames,
+      sent: this.#sent,
+      closeInfo: this.#closeInfo,
+      lastError: this.#lastError,
+      secrets: this.#secrets,
+      nowMs: () => this.nowMs(),
     };
-    return new CheckError(
-      `the server closed the WebSocket (${describeClose(info.code, info.reason)}) at t+${formatMs(info.atMs)} while waiting for ${what}; last frame seen: ${this.describeLastFrame()}`,
-      details,
-    );
   }
 }
