@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_BUDGETS, type BudgetName } from './budgets.ts';
 import { validateBudgets } from './budget-rules.ts';
+import { DEFAULT_CATALOG_PATH, readKpiThresholds, type KpiThresholds } from './kpi-thresholds.ts';
 import { joinNames, parseBoolean, parsePattern, parsePositiveInt, parseUrl, stripTrailingSlash, TARGET_HTTP_URL, TARGET_WS_URL, withinOneEdit } from './config-parsers.ts';
 import { redactUrl, SECRET_VARIABLES } from './redact.ts';
 
@@ -67,11 +68,18 @@ export const BUDGET_VARIABLES: Record<BudgetName, string> = {
 };
 
 /**
- * KPI thresholds a budget must exceed, by budget name: a request or query cut off at or
- * below the database response-time KPI's failure threshold (5 s) could never be measured
- * as DEGRADED, only as dead.
+ * The KPI thresholds a budget must exceed, by budget name: a request or query cut off at or
+ * below the database response-time KPI's failure threshold (the catalog's `failMs`) could
+ * never be measured as DEGRADED, only as dead.
  */
-const BUDGET_KPI_THRESHOLDS: Record<string, number> = { dbProbe: 5_000, httpRequest: 5_000 };
+export function budgetKpiThresholds(thresholds: KpiThresholds = readKpiThresholds()): Record<string, number> {
+  const { failMs } = thresholds.latency(DATABASE_KPI);
+  return { dbProbe: failMs, httpRequest: failMs };
+}
+
+/** The catalog KPIs whose minimum samples bound the sample counts a user may set. */
+const DATABASE_KPI = 'database-response-p95';
+const SAMPLED_KPIS = { database: DATABASE_KPI, redis: 'redis-connectivity', wsHandshakes: 'ws-connection-success' } as const;
 
 /** Hosts a run may target without --allow-production: staging names and loopback. */
 export const DEFAULT_HOST_PATTERN = String.raw`(^|[.-])(staging|stage|stg)([.-]|$)|^localhost$|^127\.\d+\.\d+\.\d+$|^\[?::1\]?$`;
@@ -205,14 +213,21 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
   for (const [key, variable] of Object.entries(BUDGET_VARIABLES) as [BudgetName, string][]) {
     budgets[key] = parsePositiveInt(value(variable), variable, DEFAULT_BUDGETS[key], problems);
   }
-  problems.push(...checkBudgetRelations(budgets));
 
-  // Fewer samples than the KPI catalog's minimum could only ever give INCONCLUSIVE.
-  const samples = {
-    database: parsePositiveInt(value('KPI_DB_SAMPLES'), 'KPI_DB_SAMPLES', 10, problems, 10, "the KPI catalog's minimum"),
-    redis: parsePositiveInt(value('KPI_REDIS_SAMPLES'), 'KPI_REDIS_SAMPLES', 10, problems, 10, "the KPI catalog's minimum"),
-    wsHandshakes: parsePositiveInt(value('KPI_WS_HANDSHAKES'), 'KPI_WS_HANDSHAKES', 20, problems, 20, "the KPI catalog's minimum"),
-  };
+  // Fewer samples than the KPI catalog's minimum could only ever give INCONCLUSIVE: the
+  // minimum is both the default and the floor.
+  const samples = { database: 10, redis: 10, wsHandshakes: 20 };
+  const sampleVariables = { database: 'KPI_DB_SAMPLES', redis: 'KPI_REDIS_SAMPLES', wsHandshakes: 'KPI_WS_HANDSHAKES' } as const;
+  try {
+    const kpis = readKpiThresholds(value('STAGECHECK_CATALOG') ?? DEFAULT_CATALOG_PATH);
+    for (const key of Object.keys(samples) as (keyof typeof samples)[]) {
+      const minimum = kpis.minSamples(SAMPLED_KPIS[key]);
+      samples[key] = parsePositiveInt(value(sampleVariables[key]), sampleVariables[key], minimum, problems, minimum, `the KPI catalog's minimum for ${SAMPLED_KPIS[key]}`);
+    }
+    problems.push(...checkBudgetRelations(budgets, kpis));
+  } catch (error) {
+    problems.push(`STAGECHECK_CATALOG: ${(error as Error).message}`);
+  }
 
   const identityPrefix = (value('STAGECHECK_IDENTITY_PREFIX') ?? 'stagecheck').toLowerCase();
   if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(identityPrefix)) {
@@ -289,8 +304,8 @@ function squash(name: string): string {
 }
 
 /** Budget relations the contract and the KPI catalog impose, named by env variable. */
-export function checkBudgetRelations(budgets: Budgets): string[] {
-  return validateBudgets(budgets, BUDGET_KPI_THRESHOLDS, {}, (key) => `${BUDGET_VARIABLES[key as BudgetName]}=${budgets[key as BudgetName]}`)
+export function checkBudgetRelations(budgets: Budgets, thresholds?: KpiThresholds): string[] {
+  return validateBudgets(budgets, budgetKpiThresholds(thresholds), {}, (key) => `${BUDGET_VARIABLES[key as BudgetName]}=${budgets[key as BudgetName]}`)
     .map((problem) => problem.replace(/=(\d+) \(\1 ms\)/g, '=$1'));
 }
 

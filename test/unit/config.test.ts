@@ -104,7 +104,7 @@ describe('loadConfig', () => {
     ['STAGING_WS_HEARTBEAT_S', 'soon', /^STAGING_WS_HEARTBEAT_S must be a positive whole number of seconds, got "soon"/],
     ['KPI_WS_HANDSHAKES', 'many', /^KPI_WS_HANDSHAKES must be a positive whole number, got "many"/],
     ['BUDGET_HTTP_MS', '0', /^BUDGET_HTTP_MS must be at least 1, got 0/],
-    ['KPI_DB_SAMPLES', '3', /^KPI_DB_SAMPLES must be at least 10 \(the KPI catalog's minimum\), got 3/],
+    ['KPI_DB_SAMPLES', '3', /^KPI_DB_SAMPLES must be at least 10 \(the KPI catalog's minimum for database-response-p95\), got 3/],
     ['STAGECHECK_ALLOW_PRODUCTION', 'maybe', /^STAGECHECK_ALLOW_PRODUCTION must be true or false/],
     ['STAGING_HOST_PATTERN', '(', /^STAGING_HOST_PATTERN is not a valid regular expression/],
     ['STAGECHECK_RUN_ID', 'has spaces!', /^STAGECHECK_RUN_ID "has spaces!" must be 4-64 letters/],

@@ -7,9 +7,11 @@ import { describe, expect, test } from '../../../fixtures/index.ts';
 import { assertStoreProbe, probePostgres, probeRedis } from '../../../helpers/transport/stores.ts';
 import { summarize } from '../../../helpers/core/stats.ts';
 import { CheckError } from '../../../helpers/core/errors.ts';
+import { formatMs } from '../../../helpers/core/format.ts';
+import { readKpiThresholds } from '../../../helpers/core/kpi-thresholds.ts';
 
-/** KPI catalog: database response time p95 target < 3 s, degraded 3-5 s. */
-const DB_P95_FAIL_MS = 5_000;
+/** The database response-time KPI's thresholds, from the catalog (DEGRADED from targetMs, FAIL from failMs). */
+const DB_KPI = readKpiThresholds().latency('database-response-p95');
 
 describe('PostgreSQL direct probe', { tags: ['p1', 'postgres'], concurrent: true }, () => {
   test('answers every query of the sample within the response-time KPI', async ({ config, report, skip }) => {
@@ -27,8 +29,8 @@ describe('PostgreSQL direct probe', { tags: ['p1', 'postgres'], concurrent: true
     report.measurements.push({ name: 'postgres connect', unit: 'ms', samples: [result.connectMs] });
     assertStoreProbe(result);
     const stats = summarize(result.samples);
-    if (stats.p95 !== null && stats.p95 >= DB_P95_FAIL_MS) {
-      throw new CheckError(`PostgreSQL p95 ${stats.p95.toFixed(0)} ms is past the KPI's 5 s failure threshold (${result.rate.text} answered)`, {
+    if (stats.p95 !== null && stats.p95 >= DB_KPI.failMs) {
+      throw new CheckError(`PostgreSQL p95 ${stats.p95.toFixed(0)} ms is past the KPI's ${formatMs(DB_KPI.failMs)} failure threshold (${result.rate.text} answered)`, {
         component: 'postgres', layer: 'budget', endpoint: result.endpoint, evidence: { ...stats },
       });
     }
