@@ -22,7 +22,8 @@ function runCli(args: string[], env: Record<string, string> = {}): Cli {
   // Spawn node directly (not npm/npx) so SIGTERM reaches the CLI itself.
   const child = spawn(process.execPath, ['--import', 'tsx', 'platform/cli.ts', ...args], {
     cwd: root,
-    env: { ...process.env, PLATFORM_AGENT_THINK_MS: '2', ...env },
+    // The default profile, whatever the caller's environment says (PLATFORM_PROFILE=staging would be HTTPS).
+    env: { ...process.env, PLATFORM_AGENT_THINK_MS: '2', PLATFORM_PROFILE: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

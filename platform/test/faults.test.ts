@@ -421,6 +421,8 @@ describe('faults at start from PLATFORM_FAULTS (CLI)', () => {
         ...process.env,
         PLATFORM_FAULTS: 'ws_reject_503:rate=0.5,agent_stall:after=agent_thinking,no_heartbeat',
         PLATFORM_AGENT_THINK_MS: '2',
+        // These tests are about the default profile, whatever the caller's environment says.
+        PLATFORM_PROFILE: '',
         PLATFORM_WS_HEARTBEAT_S: '0.25',
         PLATFORM_LOG_LEVEL: 'error',
       },
