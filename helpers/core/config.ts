@@ -216,7 +216,8 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
 
   // Fewer samples than the KPI catalog's minimum could only ever give INCONCLUSIVE: the
   // minimum is both the default and the floor.
-  const samples = { database: 10, redis: 10, wsHandshakes: 20 };
+  // (0 only while the catalog is unreadable, which is itself a problem: no config is returned.)
+  const samples = { database: 0, redis: 0, wsHandshakes: 0 };
   const sampleVariables = { database: 'KPI_DB_SAMPLES', redis: 'KPI_REDIS_SAMPLES', wsHandshakes: 'KPI_WS_HANDSHAKES' } as const;
   try {
     const kpis = readKpiThresholds(value('STAGECHECK_CATALOG') ?? DEFAULT_CATALOG_PATH);
