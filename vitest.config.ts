@@ -33,7 +33,7 @@ const suiteProject = (name: 'phase1' | 'phase2') => ({
     // describe also says `concurrent: true`.)
     maxWorkers: 4,
     // One module graph per worker, not per file: the helpers load once, and a worker's clients
-    // and tokens serve every file it runs (bench/: phase 1 5.85x -> 4.53x the floor). Files share
+    // and tokens serve every file it runs (measured: README, Performance). Files share
     // no mutable module state; each test's data carries its own ids.
     isolate: false,
     // Phase 1 runs to the end before phase 2 starts (groups run in order), so the reporter can
@@ -51,7 +51,7 @@ export default defineConfig({
     passWithNoTests: false,
     // The business-impact reporter acts only on runs of phase1/phase2 (README "Reports").
     // Named by path, not imported: Vitest evaluates this config once per project, and importing
-    // the reporter here cost ~1 s per run (bench/, NOTES.md).
+    // the reporter here cost time on every run (measured: README, Performance).
     reporters: ['default', './reporter/index.ts'],
     projects: [
       suiteProject('phase1'),

@@ -10,7 +10,7 @@
  * failing one whose suite holds different, wrong sentinels, so the requests carrying them are
  * refused and failure evidence is written: evidence is where leaks happen. In that run the auth
  * service echoes each refused request on its error page, as debug pages of a staging do; before
- * helpers/redact.ts removed every configured secret, the echoed login password reached JUnit
+ * helpers/core/redact.ts removed every configured secret, the echoed login password reached JUnit
  * through Vitest's serialized error.
  */
 import { randomUUID } from 'node:crypto';

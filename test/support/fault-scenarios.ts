@@ -13,7 +13,7 @@ export interface FaultScenario {
   fault: FaultSwitch;
   /** `start`: set before the platform is ready (its pools see it); `runtime`: switched on once it runs. */
   when: 'start' | 'runtime';
-  /** Budget overrides for the suite run (their variables, helpers/budgets.ts). */
+  /** Budget overrides for the suite run (their variables, helpers/core/budgets.ts). */
   env?: Record<string, string>;
   /** What the fault stands for, in the README's words. */
   means: string;

@@ -2,8 +2,8 @@
  * Phase 1, infrastructure health, as one test module on purpose. The checks live per component
  * in ./checks/; importing them here registers their describes in this module, so one worker
  * loads the helper stack once and all phase-1 checks run concurrently. As seven modules, four
- * forks loaded it on two cores before the first probe: phase 1 took ~4.0 s against a 0.93 s
- * bare-probe floor, as one module ~2.75 s (bench/, README Performance).
+ * forks loaded it on two cores before the first probe, which cost more than the probes
+ * themselves (measured: README, Performance).
  *
  * One component: `--tags-filter redis` (tags, tests/tags.ts) or `-t 'Redis direct probe'`.
  */
