@@ -44,6 +44,12 @@ export function createBackend(context: PlatformContext): Backend {
       sendJson(res, { status: 503, body: backendUnavailableBody() }, correlationIdOf(req));
       return;
     }
+    // Fault http_slow: the matching endpoint answers `ms` late.
+    const slow = context.behaviour.get('http_slow');
+    if (slow && (!slow.method || slow.method === req.method) && slow.pattern.test(new URL(req.url ?? '/', 'http://127.0.0.1').pathname)) {
+      setTimeout(() => listener(req, res), slow.ms);
+      return;
+    }
     listener(req, res);
   };
   // The fault switch is the harness's, not the service's: it never waits for a cold start.

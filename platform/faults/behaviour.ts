@@ -55,6 +55,7 @@ export interface BehaviourParams {
   agent_slow: { ms: number };
   no_heartbeat: None;
   frame_garbage: { kind: GarbageKind };
+  http_slow: { path: string; pattern: RegExp; method?: string; ms: number };
 }
 
 export type BehaviourName = keyof BehaviourParams;

@@ -65,6 +65,12 @@ function tlsFault(name: TlsFaultName, description: string, params: z.ZodType<Rec
   });
 }
 
+/** A path with `*` wildcards (one segment each) → a regular expression matching a whole path. */
+function pathPattern(path: string): RegExp {
+  const parts = path.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('[^/]+')}/?$`);
+}
+
 export const faultCatalog: readonly FaultDefinition[] = [
   defineFault({
     name: 'pg_slow',
@@ -248,6 +254,22 @@ export const faultCatalog: readonly FaultDefinition[] = [
     params: z.object({ ms: z.coerce.number().int().min(0).max(600_000).default(40_000) }).strict(),
     apply: (context, params) => context.behaviour.set('agent_slow', { ms: params.ms }),
     clear: (context) => context.behaviour.clear('agent_slow'),
+  }),
+  defineFault({
+    name: 'http_slow',
+    component: 'backend',
+    description:
+      'The backend answers requests whose path matches `path` (`*` is one path segment, e.g. /api/threads/*/messages) `ms` milliseconds late, ' +
+      'all of them or only those of `method`: a slow endpoint, everything else at full speed.',
+    params: z
+      .object({
+        path: z.string().regex(/^\/[^\s?#]*$/, 'a path such as /api/threads/*/messages'),
+        ms: z.coerce.number().int().min(0).max(120_000).default(4_000),
+        method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']).optional(),
+      })
+      .strict(),
+    apply: (context, params) => context.behaviour.set('http_slow', { path: params.path, pattern: pathPattern(params.path), ms: params.ms, ...(params.method ? { method: params.method } : {}) }),
+    clear: (context) => context.behaviour.clear('http_slow'),
   }),
   defineFault({
     name: 'no_heartbeat',

@@ -46,7 +46,7 @@ afterEach(async () => {
 const ALL_FAULTS = [
   'pg_down', 'pg_slow', 'redis_refused', 'redis_silent', 'backend_503', 'health_lies', 'ws_reject_503', 'ws_close_1011',
   'ws_accept_invalid_tokens', 'revocation_ignored', 'bypass_key_ignored', 'auth_input_unchecked', 'agent_stall', 'agent_canned', 'agent_out_of_order', 'agent_tool_unmatched',
-  'agent_double_terminal', 'answer_not_persisted', 'thread_leak', 'agent_slow', 'no_heartbeat', 'frame_garbage',
+  'agent_double_terminal', 'answer_not_persisted', 'thread_leak', 'agent_slow', 'no_heartbeat', 'frame_garbage', 'http_slow',
   // TLS profile only (platform/test/staging-profile.test.ts).
   'tls_expired', 'tls_wrong_name', 'tls_untrusted', 'tls_expiring',
 ];
@@ -212,6 +212,29 @@ describe('backend_503', () => {
     await faultOff(platform, 'backend_503');
     expect((await request(`${platform.urls.backend}/health`)).body.status).toBe('healthy');
     expect(await handshakeOutcome(tokens.access_token)).toBe('established user-qa');
+  });
+});
+
+describe('http_slow', () => {
+  it('answers the matching endpoint `ms` late and every other one at full speed; cleared, at full speed again', async () => {
+    const created = await request(`${platform.urls.backend}/api/threads`, { token: tokens.access_token, body: { title: 'http_slow' } });
+    const messages = `${platform.urls.backend}/api/threads/${created.body.id as string}/messages`;
+    const timed = async (url: string): Promise<{ status: number; ms: number }> => {
+      const started = performance.now();
+      const { status } = await request(url, { token: tokens.access_token });
+      return { status, ms: performance.now() - started };
+    };
+    expect(await faultOn(platform, 'http_slow', { path: '/api/threads/*/messages', ms: 600 })).toMatchObject({ path: '/api/threads/*/messages', ms: 600 });
+    const slow = await timed(messages);
+    expect(slow.status).toBe(200);
+    expect(slow.ms).toBeGreaterThanOrEqual(590);
+    const thread = await timed(`${platform.urls.backend}/api/threads/${created.body.id as string}`);
+    expect(thread.status).toBe(200);
+    expect(thread.ms).toBeLessThan(500);
+    expect((await admin(platform, 'PUT', '/faults/http_slow', { ms: 10 })).status, 'path is required').toBe(422);
+
+    await faultOff(platform, 'http_slow');
+    expect((await timed(messages)).ms).toBeLessThan(500);
   });
 });
 
