@@ -69,6 +69,8 @@ export interface PlatformOptions {
   jwtSecret?: string;
   /** Password of the seeded user `qa@stagecheck.local`. Default: random. */
   testUserPassword?: string;
+  /** Password of the second seeded user `qa2@stagecheck.local` (a second login account). Default: random. */
+  testUser2Password?: string;
   /** Default `warn`; the CLI uses `info`. Logs go to stderr and never contain secrets. */
   logLevel?: LogLevel;
   /** Stop on SIGINT/SIGTERM (then re-raise). Default true; the CLI handles signals itself. */
@@ -87,6 +89,8 @@ export interface PlatformConfig extends ProfileSettings {
   jwtSecret: string;
   testUserEmail: string;
   testUserPassword: string;
+  testUser2Email: string;
+  testUser2Password: string;
   adminToken: string;
   logLevel: LogLevel;
   handleSignals: boolean;
@@ -144,6 +148,8 @@ export function resolveConfig(options: PlatformOptions = {}): PlatformConfig {
     jwtSecret: options.jwtSecret ?? randomSecret(32),
     testUserEmail: 'qa@stagecheck.local',
     testUserPassword: options.testUserPassword ?? randomSecret(12),
+    testUser2Email: 'qa2@stagecheck.local',
+    testUser2Password: options.testUser2Password ?? randomSecret(12),
     adminToken: randomSecret(24),
     logLevel: options.logLevel ?? 'warn',
     handleSignals: options.handleSignals ?? true,
@@ -168,7 +174,7 @@ function numberFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined
 
 /**
  * The CLI's environment variables. PLATFORM_E2E_BYPASS_KEY: unset → random key; set but empty →
- * not configured (test-auth answers 503). PLATFORM_JWT_SECRET and PLATFORM_TEST_USER_PASSWORD:
+ * not configured (test-auth answers 503). PLATFORM_JWT_SECRET, PLATFORM_TEST_USER_PASSWORD and PLATFORM_TEST_USER_2_PASSWORD:
  * unset or empty → random (fixed values let a test plant sentinel secrets and look for leaks).
  */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformOptions {
@@ -194,6 +200,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): PlatformOp
   if (env.PLATFORM_E2E_BYPASS_KEY !== undefined) options.e2eBypassKey = env.PLATFORM_E2E_BYPASS_KEY || null;
   set('jwtSecret', env.PLATFORM_JWT_SECRET || undefined);
   set('testUserPassword', env.PLATFORM_TEST_USER_PASSWORD || undefined);
+  set('testUser2Password', env.PLATFORM_TEST_USER_2_PASSWORD || undefined);
   const level = env.PLATFORM_LOG_LEVEL;
   if (level) {
     if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) throw new Error(`PLATFORM_LOG_LEVEL must be debug|info|warn|error|silent, got "${level}"`);

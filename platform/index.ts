@@ -45,6 +45,9 @@ export interface PlatformEnv {
   E2E_BYPASS_KEY?: string;
   STAGING_TEST_EMAIL: string;
   STAGING_TEST_PASSWORD: string;
+  /** A second seeded login account, for login-only runs' isolation and multi-user tests. */
+  STAGING_TEST_EMAIL_2: string;
+  STAGING_TEST_PASSWORD_2: string;
   STAGING_JWT_SECRET: string;
   PLATFORM_ADMIN_URL: string;
   PLATFORM_ADMIN_TOKEN: string;
@@ -113,6 +116,8 @@ function buildEnv(config: PlatformConfig, urls: RunningPlatform['urls'], adminUr
     ...(config.e2eBypassKey ? { E2E_BYPASS_KEY: config.e2eBypassKey } : {}),
     STAGING_TEST_EMAIL: config.testUserEmail,
     STAGING_TEST_PASSWORD: config.testUserPassword,
+    STAGING_TEST_EMAIL_2: config.testUser2Email,
+    STAGING_TEST_PASSWORD_2: config.testUser2Password,
     STAGING_JWT_SECRET: config.jwtSecret,
     PLATFORM_ADMIN_URL: adminUrl,
     PLATFORM_ADMIN_TOKEN: config.adminToken,
@@ -152,6 +157,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
 
   try {
     const passwordHash = hashPassword(config.testUserPassword);
+    const password2Hash = hashPassword(config.testUser2Password);
     stores = await startStores({ databaseUrl: config.databaseUrl, redisUrl: config.redisUrl, log });
     const { postgres, redis: redisTarget } = stores;
     const storesToStop = stores;
@@ -177,6 +183,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
 
     phase('store clients connected');
     await insertUser(sql, { id: 'user-qa', email: config.testUserEmail, password_hash: await passwordHash, name: 'QA User' });
+    await insertUser(sql, { id: 'user-qa2', email: config.testUser2Email, password_hash: await password2Hash, name: 'QA User 2' });
 
     let tls: TlsState | undefined;
     if (config.tls) {

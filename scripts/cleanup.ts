@@ -5,14 +5,15 @@
  * The fixtures delete everything a test creates, also when it fails; only an interrupted run
  * (Ctrl-C, a cancelled CI job, a killed worker) can leave data behind, because Vitest ends its
  * workers at once and their fixtures' teardowns never run. What such a run can leave:
- * - threads (their messages and agent runs go with them) owned by the run's test users
- *   `e2e-<runId>-<label>`, or titled `e2e-<runId>-...`;
+ * - threads (their messages and agent runs go with them) titled `e2e-<runId>-...`. The suite's
+ *   test users are stable (`e2e-<prefix>-<label>`, or the login accounts) and shared by every run,
+ *   also runs going on at this moment: a run's data is found by its title, never by its owner;
  * - Redis keys under `e2e:<runId>:` (they carry a TTL of at most an hour anyway).
  *
  * Threads are found with a read-only query (STAGING_DATABASE_URL: the contract has no endpoint
- * listing a user's threads) and deleted through the public API as their owner: a test user of
- * the run (test-auth or a minted token, the way the run got it) or the configured login account.
- * A thread of anyone else is never touched. Redis keys are deleted directly, as the run itself
+ * listing a user's threads) and deleted through the public API as their owner: a stable test
+ * user (test-auth or a minted token, the way the run got it) or a configured login account
+ * (STAGING_TEST_EMAIL, STAGING_TEST_EMAIL_2). A thread of anyone else is never touched. Redis keys are deleted directly, as the run itself
  * may (contract: "Data the suite may create"). Test users themselves stay: no API deletes users.
  *
  * Exit codes: 0 nothing of the run is left, 1 something could not be deleted, 2 configuration
@@ -27,7 +28,7 @@ import { ConfigError, loadConfig, secretValues, type Env, type SuiteConfig } fro
 import { messageOf } from '../helpers/core/errors.ts';
 import { createHttpClient, type HttpClient } from '../helpers/transport/http.ts';
 import { configuredSecrets, redactSecrets } from '../helpers/core/redact.ts';
-import { runScopedKeyPrefix, runScopedPrefix } from '../helpers/core/run-names.ts';
+import { identityName, runScopedKeyPrefix, runScopedPrefix } from '../helpers/core/run-names.ts';
 import { deleteThread } from '../helpers/contract/threads.ts';
 import { cleanupRedisRunKeys } from '../helpers/transport/stores.ts';
 
@@ -59,19 +60,20 @@ export function cleanupCommand(runId: string): string {
   return `npm run cleanup -- --run-id ${runId}`;
 }
 
-/** The prefix of every test user a run creates (ids are lower-cased by the platform). */
-function userPrefix(runId: string): string {
-  return runScopedPrefix(runId.toLowerCase());
+/** The prefix of the suite's stable test users (ids are lower-cased by the platform). */
+function identityPrefixOf(config: SuiteConfig): string {
+  return identityName(config.identityPrefix, '');
 }
 
 /** Threads carrying the run id, read with the suite's read-only database login. */
 export async function findRunThreads(databaseUrl: string, runId: string): Promise<LeftThread[]> {
   const sql = postgres(databaseUrl, { max: 1, connect_timeout: 5, idle_timeout: 1, onnotice: () => undefined });
   try {
-    // The run id is letters, digits and dashes only: no LIKE wildcard can hide in it.
+    // The run id is letters, digits and dashes only: no LIKE wildcard can hide in it. By title
+    // only: the test users are shared with every other run, which may be going on right now.
     const rows = await sql<{ id: string; user_id: string; title: string }[]>`
       SELECT id::text AS id, user_id, title FROM threads
-      WHERE lower(user_id) LIKE ${`${userPrefix(runId)}%`} OR title LIKE ${`${runScopedPrefix(runId)}%`}
+      WHERE title LIKE ${`${runScopedPrefix(runId)}%`}
       ORDER BY created_at`;
     return rows.map((row) => ({ id: row.id, userId: row.user_id, title: row.title }));
   } finally {
@@ -79,32 +81,45 @@ export async function findRunThreads(databaseUrl: string, runId: string): Promis
   }
 }
 
-/** Acts as the owners of a run's threads: its test users, or the configured login account. */
+/** Acts as the owners of a run's threads: the suite's stable test users, or a configured login account. */
 class Owners {
   private readonly clients = new Map<string, HttpClient>();
-  private loginUserId?: Promise<string | undefined>;
+  private loginUserIds?: Promise<Map<string, { email: string; password: string }>>;
 
   constructor(private readonly config: SuiteConfig) {}
 
   /** A backend client authenticated as `userId`, or why there is none. */
   async clientFor(userId: string): Promise<HttpClient | string> {
-    const prefix = userPrefix(this.config.runId);
+    const prefix = identityPrefixOf(this.config);
     if (userId.toLowerCase().startsWith(prefix)) {
-      if (this.config.auth.method === 'login') return 'a test user of the run, but only a login account is configured (set E2E_BYPASS_KEY or STAGING_JWT_SECRET)';
+      if (this.config.auth.method === 'login') return 'a stable test user of the suite, but only login accounts are configured (set E2E_BYPASS_KEY or STAGING_JWT_SECRET)';
       return this.client(userId, this.config, userId.slice(prefix.length));
     }
-    if (this.config.auth.email && this.config.auth.password) {
-      const loginConfig: SuiteConfig = { ...this.config, auth: { ...this.config.auth, method: 'login' } };
-      this.loginUserId ??= new TokenSession({ config: loginConfig, label: 'cleanup-login' }).pair().then((pair) => pair.userId, () => undefined);
-      if ((await this.loginUserId) === userId) return this.client(userId, loginConfig, 'cleanup-login');
-    }
-    return `owned by ${userId}, which is neither a test user of the run nor the configured login account: left alone`;
+    const account = (await this.loginAccounts()).get(userId);
+    if (account) return this.client(userId, { ...this.config, auth: { ...this.config.auth, method: 'login' } }, 'cleanup-login', account);
+    return `owned by ${userId}, which is neither a test user of the suite nor a configured login account: left alone`;
   }
 
-  private client(userId: string, config: SuiteConfig, label: string): HttpClient {
+  /** The user ids of the configured login accounts (one login each). */
+  private loginAccounts(): Promise<Map<string, { email: string; password: string }>> {
+    this.loginUserIds ??= (async () => {
+      const { email, password, second } = this.config.auth;
+      const accounts = [...(email && password ? [{ email, password }] : []), ...(second ? [second] : [])];
+      const loginConfig: SuiteConfig = { ...this.config, auth: { ...this.config.auth, method: 'login' } };
+      const ids = new Map<string, { email: string; password: string }>();
+      await Promise.all(accounts.map(async (account) => {
+        const userId = await new TokenSession({ config: loginConfig, label: 'cleanup-login', account }).pair().then((pair) => pair.userId, () => undefined);
+        if (userId) ids.set(userId, account);
+      }));
+      return ids;
+    })();
+    return this.loginUserIds;
+  }
+
+  private client(userId: string, config: SuiteConfig, label: string, account?: { email: string; password: string }): HttpClient {
     let client = this.clients.get(userId);
     if (!client) {
-      const identity = new TokenSession({ config, label });
+      const identity = new TokenSession({ config, label, ...(account ? { account } : {}) });
       client = createHttpClient({ baseUrl: config.baseUrl, component: 'backend', defaultTimeoutMs: config.budgets.httpRequest, getToken: () => identity.accessToken() });
       this.clients.set(userId, client);
     }
@@ -180,7 +195,7 @@ export function describeCleanup(config: SuiteConfig, result: CleanupResult, dryR
   for (const { thread, reason } of result.failed) lines.push(`  LEFT     thread ${thread.id} (${thread.userId}): ${reason}`);
   for (const what of result.notChecked) lines.push(`  UNCHECKED ${what}`);
   for (const note of result.notes) lines.push(`  note     ${note}`);
-  if (!dryRun && nothingLeft(result)) lines.push('  left     nothing carrying the run id (test users stay: no API deletes users)');
+  if (!dryRun && nothingLeft(result)) lines.push('  left     nothing carrying the run id (the stable test users stay, for the next run)');
   return lines.join('\n');
 }
 

@@ -14,7 +14,7 @@ import { CheckError } from '../core/errors.ts';
 import { createHttpClient, type HttpClient } from '../transport/http.ts';
 import { expectStatus } from '../contract/http-checks.ts';
 import type { SuiteConfig } from '../core/config.ts';
-import { runScopedEmail, runScopedName } from '../core/run-names.ts';
+import { identityEmail, identityName } from '../core/run-names.ts';
 
 export const JWT_ISSUER = 'netra-auth-service';
 export const JWT_AUDIENCE = 'netra-platform';
@@ -44,8 +44,16 @@ export type Attribution =
 
 export interface TokenSessionOptions {
   config: SuiteConfig;
-  /** Names the identity; becomes part of the email and user id (e2e-<runId>-<label>). */
+  /**
+   * Names the identity: a stable test user `e2e-<prefix>-<label>` (email `<prefix>-<label>@stagecheck.test`),
+   * the same in every run (test-auth and minting). With login, the label only names the session.
+   */
   label: string;
+  /**
+   * Login mode: which account this session logs in as (default: STAGING_TEST_EMAIL). Every
+   * TokenSession logs in on its own, so it holds a token pair of its own.
+   */
+  account?: { email: string; password: string };
   /** Refresh when less than this is left. Default: a fifth of the token's lifetime, at least 30 s. */
   refreshMarginMs?: number;
   now?: () => number;
@@ -70,8 +78,8 @@ export class TokenSession {
 
   get email(): string {
     return this.options.config.auth.method === 'login'
-      ? (this.options.config.auth.email as string)
-      : runScopedEmail(this.options.config.runId, this.options.label);
+      ? (this.options.account?.email ?? (this.options.config.auth.email as string))
+      : identityEmail(this.options.config.identityPrefix, this.options.label);
   }
 
   /** The identity's current pair, acquiring or refreshing first when needed. */
@@ -158,7 +166,7 @@ export class TokenSession {
           'X-E2E-Bypass-Key': auth.bypassKey as string,
         });
       case 'login':
-        return this.postForPair('/auth/login', { email: auth.email, password: auth.password }, {});
+        return this.postForPair('/auth/login', this.options.account ?? { email: auth.email, password: auth.password }, {});
       case 'mint':
         return mintTokenPair(this.options.config, this.options.label);
     }
@@ -194,7 +202,7 @@ export class TokenSession {
 }
 
 export interface MintOptions {
-  /** Names the identity: sub `e2e-<runId>-<label>`, email `<runId>-<label>@stagecheck.test`. */
+  /** Names the identity: sub `e2e-<prefix>-<label>`, email `<prefix>-<label>@stagecheck.test` (stable across runs). */
   label: string;
   tokenType?: 'access' | 'refresh';
   /** Seconds from `iat` to `exp` (default 30 min). */
@@ -238,11 +246,11 @@ export async function mintTokenPair(config: SuiteConfig, label: string, lifetime
 }
 
 function mintedUserId(config: SuiteConfig, label: string): string {
-  return runScopedName(config.runId, label).toLowerCase();
+  return identityName(config.identityPrefix, label);
 }
 
 function mintedEmail(config: SuiteConfig, label: string): string {
-  return runScopedEmail(config.runId, label);
+  return identityEmail(config.identityPrefix, label);
 }
 
 export function tokenExpiry(token: string): number {

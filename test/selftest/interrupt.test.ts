@@ -127,7 +127,10 @@ function expectPromptEnd(expect: TestContext['expect'], interrupted: Interrupted
 // ---------------------------------------------------------------------------------------
 // What a run left on a deployment
 
-/** Counts of what carries `runId` in the platform's PostgreSQL (read-only login) and Redis. */
+/**
+ * Counts of what carries `runId` in the platform's PostgreSQL (read-only login) and Redis. The
+ * test users are stable and shared across runs, so a run's data is known by its titles.
+ */
 async function leftovers(env: Record<string, string>, runId: string) {
   const sql = postgres(env.STAGING_DATABASE_URL!, { max: 1, onnotice: () => undefined });
   const redis = new Redis(env.STAGING_REDIS_URL!, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -143,9 +146,10 @@ async function leftovers(env: Record<string, string>, runId: string) {
       keys.push(...batch);
     } while (cursor !== '0');
     return {
-      threads: await count('SELECT count(*) AS n FROM threads WHERE user_id ILIKE $1 OR title ILIKE $1'),
-      messages: await count('SELECT count(*) AS n FROM messages m JOIN threads t ON t.id = m.thread_id WHERE t.user_id ILIKE $1 OR t.title ILIKE $1'),
-      agentRuns: await count('SELECT count(*) AS n FROM agent_runs WHERE user_id ILIKE $1'),
+      threads: await count('SELECT count(*) AS n FROM threads WHERE title ILIKE $1'),
+      messages: await count('SELECT count(*) AS n FROM messages m JOIN threads t ON t.id = m.thread_id WHERE t.title ILIKE $1'),
+      // Agent runs go with their thread (thread_id NOT NULL, ON DELETE CASCADE).
+      agentRuns: await count('SELECT count(*) AS n FROM agent_runs a JOIN threads t ON t.id = a.thread_id WHERE t.title ILIKE $1'),
       redisKeys: keys,
     };
   } finally {
@@ -258,7 +262,8 @@ describe.concurrent('Ctrl-C during npm run e2e', () => {
     const otherRunId = `keep-${randomUUID().slice(0, 8)}`;
     const env: Record<string, string> = { ...platform.env, STAGING_WS_HEARTBEAT_S: LOCAL_HEARTBEAT_S, STAGECHECK_RUN_ID: runId };
 
-    // Made beforehand, and none of it the interrupted run's: another run's threads and key, and
+    // Made beforehand, and none of it the interrupted run's: another run's threads and key (by
+    // the same stable test user w1 the interrupted run uses: runs share their identities), and
     // a thread of the login account.
     const otherConfig = loadConfig({ ...env, STAGECHECK_RUN_ID: otherRunId });
     const keep = await createThreads(otherConfig, 'w1', [`e2e-${otherRunId}-kept-1`, `e2e-${otherRunId}-kept-2`]);
@@ -285,8 +290,8 @@ describe.concurrent('Ctrl-C during npm run e2e', () => {
     expect(output).toContain('left     nothing carrying the run id');
     expect(await leftovers(env, runId)).toEqual({ threads: 0, messages: 0, agentRuns: 0, redisKeys: [] });
 
-    // Later, the command alone: a thread one of the run's users still made is found and removed.
-    const late = await createThreads(loadConfig(env), 'w1', ['made after the interrupt']);
+    // Later, the command alone: a thread titled with the run id, still made by one of its users, is found and removed.
+    const late = await createThreads(loadConfig(env), 'w1', [`e2e-${runId}-made-after-the-interrupt`]);
     expect(await existingThreads(env, late), 'control: the late thread exists').toEqual(late);
     const command = await runCleanupCommand(runId, env);
     expect(command.ended, command.output).toBe('code 0');
@@ -319,7 +324,7 @@ describe.concurrent('Ctrl-C during npm run e2e', () => {
       if (!pg || ![...seen.values()].some((p) => p.command.includes('workers/forks'))) return 0;
       const sql = postgres({ host: '127.0.0.1', port: Number(argAfter(pg.command, '-p')), user: 'postgres', database: 'stagecheck', max: 1, connect_timeout: 2, onnotice: () => undefined });
       try {
-        return Number((await sql`SELECT count(*) AS n FROM threads WHERE user_id LIKE ${`e2e-${runId}-%`}`)[0]?.n);
+        return Number((await sql`SELECT count(*) AS n FROM threads WHERE title LIKE ${`e2e-${runId}-%`}`)[0]?.n);
       } catch {
         return 0; // not ready yet
       } finally {
