@@ -79,8 +79,11 @@ describe('the phase-1 gate file', () => {
   it('is read back whole, and a pending gate is awaited until decided or the bound', async () => {
     const file = join(dir, 'gate.json');
     writeGate(file, gate('pending'));
-    setTimeout(() => writeGate(file, gate('failed', [{ test: 't', component: 'redis', layer: 'tcp' }])), 100);
-    const decided = await awaitDecision(file, 5_000, 10);
+    // awaitDecision reads the file once before it first waits, so it has seen 'pending' when the
+    // decision is written right after the call: it must poll to find it.
+    const awaiting = awaitDecision(file, 30_000, 10);
+    writeGate(file, gate('failed', [{ test: 't', component: 'redis', layer: 'tcp' }]));
+    const decided = await awaiting;
     expect(decided?.status).toBe('failed');
     writeGate(file, gate('pending'));
     expect((await awaitDecision(file, 60, 10))?.status).toBe('pending');
