@@ -43,6 +43,13 @@ describe('POST /auth/login', () => {
     expect(decodeJwt(body.refresh_token)).toMatchObject({ token_type: 'refresh', sub: 'user-qa' });
   });
 
+  it('logs in the second seeded user as a user of its own, and not with the first user\'s password', async () => {
+    const { status, body } = await request(`${auth}/auth/login`, { body: { email: platform.env.STAGING_TEST_EMAIL_2, password: platform.env.STAGING_TEST_PASSWORD_2 } });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ user: { id: 'user-qa2', email: 'qa2@stagecheck.local' } });
+    expect((await request(`${auth}/auth/login`, { body: { email: platform.env.STAGING_TEST_EMAIL_2, password: platform.env.STAGING_TEST_PASSWORD } })).status).toBe(401);
+  });
+
   it('rejects a wrong password and an unknown email with 401', async () => {
     expect((await request(`${auth}/auth/login`, { body: { email: platform.env.STAGING_TEST_EMAIL, password: 'wrong' } })).status).toBe(401);
     expect((await request(`${auth}/auth/login`, { body: { email: 'nobody@stagecheck.local', password: 'x' } })).status).toBe(401);

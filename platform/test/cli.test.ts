@@ -56,7 +56,7 @@ describe('npm run platform (cli.ts)', () => {
     expect(ready.startMs).toBeLessThan(10_000);
     expect(Object.keys(ready.env)).toEqual([
       'STAGING_BASE_URL', 'STAGING_AUTH_URL', 'STAGING_WS_URL', 'STAGING_DATABASE_URL', 'STAGING_REDIS_URL', 'E2E_BYPASS_KEY',
-      'STAGING_TEST_EMAIL', 'STAGING_TEST_PASSWORD', 'STAGING_JWT_SECRET', 'PLATFORM_ADMIN_URL', 'PLATFORM_ADMIN_TOKEN',
+      'STAGING_TEST_EMAIL', 'STAGING_TEST_PASSWORD', 'STAGING_TEST_EMAIL_2', 'STAGING_TEST_PASSWORD_2', 'STAGING_JWT_SECRET', 'PLATFORM_ADMIN_URL', 'PLATFORM_ADMIN_TOKEN',
     ]);
     expect(ready.env.STAGING_WS_URL).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/ws$/);
     expect(ready.env.STAGING_DATABASE_URL).toMatch(/^postgres:\/\/stagecheck_readonly@127\.0\.0\.1:\d+\/stagecheck$/);
@@ -68,7 +68,7 @@ describe('npm run platform (cli.ts)', () => {
     cli.child.kill('SIGTERM');
     expect(await cli.exit).toBe(0);
     expect(cli.stdout().trim().split('\n')).toHaveLength(1);
-    for (const secret of ['E2E_BYPASS_KEY', 'STAGING_TEST_PASSWORD', 'STAGING_JWT_SECRET', 'PLATFORM_ADMIN_TOKEN']) {
+    for (const secret of ['E2E_BYPASS_KEY', 'STAGING_TEST_PASSWORD', 'STAGING_TEST_PASSWORD_2', 'STAGING_JWT_SECRET', 'PLATFORM_ADMIN_TOKEN']) {
       expect(cli.stderr()).not.toContain(ready.env[secret]);
     }
     for (const url of [ready.env.STAGING_BASE_URL, ready.env.STAGING_AUTH_URL, ready.env.STAGING_DATABASE_URL, ready.env.STAGING_REDIS_URL]) {
@@ -83,6 +83,7 @@ describe('npm run platform (cli.ts)', () => {
     const env = Object.fromEntries(lines.filter((line) => !line.startsWith('#')).map((line) => line.split(/=(.*)/s).slice(0, 2)));
     expect(env.E2E_BYPASS_KEY).toBe('fixed-key-for-test');
     expect(env.STAGING_TEST_EMAIL).toBe('qa@stagecheck.local');
+    expect(env.STAGING_TEST_EMAIL_2).toBe('qa2@stagecheck.local');
     expect(lines.at(-1)).toMatch(/^# ready in \d+ ms$/);
     expect((await request(`${env.STAGING_BASE_URL}/health`)).body.version).toBe('cli-build-7');
     cli.child.kill('SIGINT');
