@@ -1,6 +1,7 @@
 import { config as loadDotenv } from 'dotenv';
 import { defineConfig } from 'vitest/config';
 import { SUITE_TAGS } from './tests/tags.ts';
+import { parseConcurrencyCap, suiteWorkers } from './helpers/core/concurrency.ts';
 
 // Workers inherit this process's environment, so .env is read once, here.
 loadDotenv({ quiet: true });
@@ -31,7 +32,9 @@ const suiteProject = (name: 'phase1' | 'phase2') => ({
     // file concurrently, so a broken target costs one timeout, not one per test in a row. (In
     // 4.1.12 `sequence.concurrent` set per project does not reach the tests, so every suite
     // describe also says `concurrent: true`.)
-    maxWorkers: 4,
+    // STAGECHECK_MAX_CONCURRENCY caps agent runs across the run: fewer workers, and a share of
+    // the cap per worker (helpers/core/concurrency.ts). Unset: 4.
+    maxWorkers: suiteWorkers(parseConcurrencyCap(process.env.STAGECHECK_MAX_CONCURRENCY)),
     // One module graph per worker, not per file: the helpers load once, and a worker's clients
     // and tokens serve every file it runs (measured: README, Performance). Files share
     // no mutable module state; each test's data carries its own ids.
