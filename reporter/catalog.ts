@@ -46,7 +46,7 @@ const latencyKpiSchema = z.strictObject({
   id,
   name: z.string().min(1),
   kind: z.literal('latency'),
-  /** Which percentile of the samples is compared (nearest rank, helpers/stats.ts). */
+  /** Which percentile of the samples is compared (nearest rank, helpers/core/stats.ts). */
   percentile: z.number().min(0).max(100),
   /** PASS below this. */
   targetMs: z.number().positive(),
@@ -54,6 +54,14 @@ const latencyKpiSchema = z.strictObject({
   failMs: z.number().positive().optional(),
   minSamples: z.number().int().min(1),
   functions: z.array(id).default([]),
+  /**
+   * Another latency KPI whose `percentile`, `targetMs` and `failMs` this one uses (those not
+   * given here): one threshold for one quantity measured two ways, e.g. the database response
+   * time probed directly and as the backend reports it.
+   */
+  thresholdsOf: id.optional(),
+  /** The component a test is blamed on when its own samples of this KPI are past `failMs`. */
+  component: z.string().optional(),
 });
 
 const rateKpiSchema = z.strictObject({
@@ -82,6 +90,31 @@ const testSuccessKpiSchema = z.strictObject({
 
 const kpiSchema = z.discriminatedUnion('kind', [latencyKpiSchema, rateKpiSchema, testSuccessKpiSchema]);
 
+const endpointBudgetSchema = z.strictObject({
+  /** Which service answers it: `backend` (STAGING_BASE_URL) or `auth` (STAGING_AUTH_URL). */
+  component: z.enum(['backend', 'auth']),
+  /** Method and path template, ids as `:id`: `GET /api/threads/:id/messages`. */
+  endpoint: z.string().regex(/^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) \/\S*$/, 'an endpoint is "METHOD /path/:id"'),
+  /** DEGRADED from this percentile value up; FAIL from failMs. */
+  degradedMs: z.number().positive(),
+  failMs: z.number().positive(),
+});
+
+/**
+ * Latency budget of every HTTP endpoint the suite calls, judged on the requests of the run
+ * (each component's cold start excluded: it is judged on its own against BUDGET_COLD_START_MS).
+ */
+const endpointLatencySchema = z.strictObject({
+  $comment: z.string().optional(),
+  /** Which percentile of an endpoint's samples is compared (nearest rank). */
+  percentile: z.number().min(0).max(100),
+  /** Used for an endpoint the suite calls that `endpoints` does not list (named in a warning). */
+  default: z.strictObject({ degradedMs: z.number().positive(), failMs: z.number().positive() }),
+  /** Business functions an endpoint's or a cold start's verdict counts for. */
+  functions: z.array(id).default([]),
+  endpoints: z.array(endpointBudgetSchema),
+});
+
 const nextStepSchema = z.strictObject({
   match: z.strictObject({
     component: z.string().optional(),
@@ -103,6 +136,7 @@ export const catalogSchema = z
     functionRules: z.array(ruleSchema),
     kpis: z.array(kpiSchema),
     nextSteps: z.array(nextStepSchema).default([]),
+    endpointLatency: endpointLatencySchema.optional(),
   })
   .superRefine((catalog, ctx) => {
     const unique = (values: string[], what: string) => {
@@ -133,8 +167,23 @@ export const catalogSchema = z
       if (kpi.kind === 'rate' && kpi.degradedFrom !== undefined && kpi.degradedFrom >= kpi.target) {
         ctx.addIssue({ code: 'custom', message: `KPI "${kpi.id}": degradedFrom (${kpi.degradedFrom}) must be below target (${kpi.target})` });
       }
+      if (kpi.kind === 'latency' && kpi.thresholdsOf !== undefined && catalog.kpis.find((k) => k.id === kpi.thresholdsOf)?.kind !== 'latency') {
+        ctx.addIssue({ code: 'custom', message: `KPI "${kpi.id}": thresholdsOf names "${kpi.thresholdsOf}", which is not a latency KPI of this catalog` });
+      }
       if (kpi.kind === 'test-success' && !tiers.has(kpi.tier)) {
         ctx.addIssue({ code: 'custom', message: `KPI "${kpi.id}" names unknown tier "${kpi.tier}"` });
+      }
+    }
+    const latency = catalog.endpointLatency;
+    if (latency) {
+      unique(latency.endpoints.map((e) => `${e.component} ${e.endpoint}`), 'endpoint budget');
+      for (const fn of latency.functions) {
+        if (!functions.has(fn)) ctx.addIssue({ code: 'custom', message: `endpointLatency names unknown business function "${fn}"` });
+      }
+      for (const budget of [...latency.endpoints, { component: 'default', endpoint: '', ...latency.default }]) {
+        if (budget.failMs <= budget.degradedMs) {
+          ctx.addIssue({ code: 'custom', message: `endpointLatency ${budget.component} ${budget.endpoint}`.trimEnd() + `: failMs (${budget.failMs}) must be above degradedMs (${budget.degradedMs})` });
+        }
       }
     }
     catalog.nextSteps.forEach((step, index) => {
@@ -188,7 +237,11 @@ export const FALLBACK_CATALOG: Catalog = {
     { match: { anyTags: ['backend', 'network', 'postgres', 'redis'] }, functions: ['api-responsiveness'] },
   ],
   kpis: [
-    { id: 'database-response-p95', name: 'Database response time (p95)', kind: 'latency', percentile: 95, targetMs: 3000, failMs: 5000, minSamples: 10, functions: ['chat'] },
+    { id: 'database-response-p95', name: 'Database response time (p95)', kind: 'latency', percentile: 95, targetMs: 3000, failMs: 5000, minSamples: 10, functions: ['chat'], component: 'postgres' },
+    {
+      id: 'database-response-backend', name: 'Database response time reported by the backend (p95)', kind: 'latency', percentile: 95, targetMs: 3000, failMs: 5000,
+      minSamples: 1, functions: ['chat'], thresholdsOf: 'database-response-p95', component: 'postgres',
+    },
     { id: 'redis-connectivity', name: 'Redis connectivity', kind: 'rate', target: 1, minSamples: 10, functions: ['real-time'] },
     { id: 'ws-connection-success', name: 'WebSocket connection success', kind: 'rate', target: 0.95, minSamples: 20, functions: ['real-time'] },
     { id: 'agent-execution-success', name: 'Agent execution success', kind: 'rate', target: 0.9, minSamples: 10, functions: ['agent-orchestration'] },
@@ -196,6 +249,7 @@ export const FALLBACK_CATALOG: Catalog = {
     { id: 'p1-test-success', name: 'P1 critical test success', kind: 'test-success', tier: 'p1', target: 0.95, minSamples: 'all', functions: [] },
   ],
   nextSteps: [],
+  endpointLatency: { percentile: 95, default: { degradedMs: 2000, failMs: 5000 }, functions: ['api-responsiveness'], endpoints: [] },
 };
 
 export interface LoadedCatalog {
@@ -216,12 +270,41 @@ export function loadCatalog(path = process.env.STAGECHECK_CATALOG || DEFAULT_CAT
 }
 
 export function parseCatalog(raw: unknown, path = '(inline)'): LoadedCatalog {
-  const parsed = catalogSchema.safeParse(raw);
+  const parsed = catalogSchema.safeParse(withInheritedThresholds(raw));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
     return { catalog: FALLBACK_CATALOG, path, warnings: [`catalog ${path} is invalid, the built-in defaults were used: ${problems.join('; ')}`] };
   }
   return { catalog: parsed.data, path, warnings: [] };
+}
+
+/**
+ * Fills a latency KPI's missing `percentile`, `targetMs` and `failMs` from the KPI its
+ * `thresholdsOf` names, before validation (one level: the named KPI's own values).
+ */
+function withInheritedThresholds(raw: unknown): unknown {
+  const kpis = (raw as { kpis?: unknown } | null)?.kpis;
+  if (!Array.isArray(kpis)) return raw;
+  const byId = new Map<unknown, Record<string, unknown>>();
+  for (const kpi of kpis) if (kpi !== null && typeof kpi === 'object') byId.set((kpi as { id?: unknown }).id, kpi as Record<string, unknown>);
+  const resolved = kpis.map((kpi: unknown) => {
+    if (kpi === null || typeof kpi !== 'object') return kpi;
+    const k = kpi as Record<string, unknown>;
+    const from = k.thresholdsOf === undefined ? undefined : byId.get(k.thresholdsOf);
+    if (!from || from.kind !== 'latency') return k;
+    const out = { ...k };
+    for (const key of ['percentile', 'targetMs', 'failMs']) if (out[key] === undefined && from[key] !== undefined) out[key] = from[key];
+    return out;
+  });
+  return { ...(raw as object), kpis: resolved };
+}
+
+export type EndpointLatencyDef = NonNullable<Catalog['endpointLatency']>;
+
+/** The budget of one endpoint: its catalog row, else the catalog's default (`listed: false`). */
+export function endpointBudget(latency: EndpointLatencyDef, component: string, endpoint: string): { degradedMs: number; failMs: number; listed: boolean } {
+  const row = latency.endpoints.find((e) => e.component === component && e.endpoint === endpoint);
+  return row ? { degradedMs: row.degradedMs, failMs: row.failMs, listed: true } : { ...latency.default, listed: false };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestModule } from 'vitest/node';
 import type { Component } from '../helpers/core/errors.ts';
 import { firstLine, type TestRecord } from './records.ts';
+import type { TargetHead } from '../helpers/core/target-head.ts';
 
 export const GATE_SCHEMA = 'stagecheck.gate';
 export const GATE_FILE_NAME = 'phase1-gate.json';
@@ -59,6 +60,8 @@ export interface ModuleTargetMeta {
   /** The run id the module ran under (shards of one CI run may each have their own). */
   runId: string | null;
   snapshots: { phase: 'before' | 'after'; at: string; version: string | null; error?: string }[];
+  /** What the module's worker targeted, with what settings (helpers/core/target-head.ts). */
+  head?: TargetHead;
 }
 
 declare module 'vitest' {

@@ -26,6 +26,7 @@ import { earliest, firstLine, moduleRecord, testRecords, type ModuleRecord } fro
 import { renderTerminal } from './render-text.ts';
 import type { BusinessImpactReport } from './schema.ts';
 import { computeReport } from './verdicts.ts';
+import { renderHead, targetHead, type TargetHead } from '../helpers/core/target-head.ts';
 
 export { OUTPUT_FILES, readResultFile, type ResultFile } from './outputs.ts';
 
@@ -45,6 +46,7 @@ export default class StagecheckReporter implements Reporter {
   private startedAt = new Date();
   private gate?: Phase1Gate;
   private readonly warnings: string[] = [];
+  private bannerShown = false;
 
   constructor(private readonly options: StagecheckReporterOptions = {}) {}
 
@@ -60,6 +62,8 @@ export default class StagecheckReporter implements Reporter {
     this.guard('onTestRunStart', () => {
       this.active = specifications.some((spec) => SUITE_PROJECTS.has(spec.project.name));
       if (!this.active || this.mode === 'merge' || !this.vitest) return;
+      // A configured target is known now; the bundled platform once global setup has started it.
+      this.showBanner();
       const external = process.env[GATE_ENV];
       if (external) {
         this.vitest.provide('stagecheckGate', { file: resolve(external), source: 'file' });
@@ -79,7 +83,29 @@ export default class StagecheckReporter implements Reporter {
   }
 
   onTestModuleQueued(module: TestModule): void {
-    this.guard('onTestModuleQueued', () => this.gate?.queued(module));
+    this.guard('onTestModuleQueued', () => {
+      if (this.active && this.mode !== 'merge') this.showBanner();
+      this.gate?.queued(module);
+    });
+  }
+
+  /** The start banner (helpers/core/target-head.ts), once, as soon as the configuration names the target. */
+  private showBanner(): void {
+    if (this.bannerShown) return;
+    const head = this.currentHead();
+    if (!head) return;
+    this.bannerShown = true;
+    this.vitest?.logger.log(['', ...renderHead(head), ''].join('\n'));
+  }
+
+  /** What this process's configuration (and global setup's provided env) targets; undefined while unknown. */
+  private currentHead(): TargetHead | undefined {
+    const env = { ...process.env, ...this.providedEnv() };
+    try {
+      return targetHead(loadConfig(env), { profile: env.STAGECHECK_PLATFORM_PROFILE });
+    } catch {
+      return undefined;
+    }
   }
 
   onTestModuleEnd(module: TestModule): void {
@@ -102,6 +128,7 @@ export default class StagecheckReporter implements Reporter {
       const historyWarnings: string[] = [];
       const target = targetKey(baseUrl, isLoopback(baseUrl));
       const past = this.mode === 'shard' ? [] : readHistory(historyFile, target, historyWarnings);
+      const head = modules.map((m) => (m.target as Partial<ModuleTargetMeta> | undefined)?.head).find((h) => h !== undefined) ?? (this.mode === 'merge' ? undefined : this.currentHead());
       const runIds = [...new Set(modules.map((m) => (m.target as Partial<ModuleTargetMeta> | undefined)?.runId).filter((id): id is string => typeof id === 'string'))];
       report = computeReport({
         catalog: catalog.catalog,
@@ -122,6 +149,8 @@ export default class StagecheckReporter implements Reporter {
         target: { baseUrl, snapshots: [] },
         gate: summarizeGate(tests, process.env[GATE_ENV]),
         history: indexHistory(historyFile, past),
+        head: head ?? null,
+        ...(head?.budgets.BUDGET_COLD_START_MS !== undefined ? { coldStartAllowanceMs: head.budgets.BUDGET_COLD_START_MS } : {}),
       });
       report = redactDeep(report, secrets);
       // A shard's report is partial: its files and history line come from the merge.

@@ -145,6 +145,18 @@ export function readMeta(raw: unknown, where: string): ReadMeta {
       if (f.harnessError === true) meta.failure.harnessError = true;
     }
   }
+  if (raw.requests !== undefined) {
+    meta.requests = list('requests', (r) => {
+      if (!isObject(r)) return 'not an object';
+      if (typeof r.component !== 'string' || typeof r.endpoint !== 'string') return 'no component or endpoint';
+      if (!isFiniteNumber(r.startedAt) || !isFiniteNumber(r.ms)) return 'startedAt or ms is not a finite number';
+      return undefined;
+    });
+  }
+  if (raw.requestsDropped !== undefined) {
+    if (isFiniteNumber(raw.requestsDropped)) meta.requestsDropped = raw.requestsDropped;
+    else drop('requestsDropped', 'not a number');
+  }
   if (raw.wsDump !== undefined) {
     if (typeof raw.wsDump === 'string') meta.wsDump = raw.wsDump;
     else drop('wsDump', 'not a string');

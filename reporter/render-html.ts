@@ -8,6 +8,7 @@ import type { BusinessImpactReport, KpiOut, TestOut, Verdict } from './schema.ts
 import { formatReportMs as formatMs } from '../helpers/core/format.ts';
 import { formatPercent } from './verdicts.ts';
 import { EXIT_MEANING, groupFailures, ledgerLine } from './render-text.ts';
+import { endpointLatencyHtml, headHtml } from './render-html-run.ts';
 
 const COLOR: Record<Verdict, string> = {
   PASS: '#1a7f37',
@@ -265,7 +266,7 @@ body{margin:0}main{max-width:1240px;margin:0 auto;padding:0 24px 48px}
 .hero .verdict{font-size:44px;font-weight:800;letter-spacing:.02em;display:flex;align-items:center;gap:16px}
 .hero .verdict small{font-size:15px;font-weight:600;background:rgba(255,255,255,.18);padding:4px 10px;border-radius:999px}
 .hero .reason{font-size:17px;margin:6px 0 14px;max-width:1000px;line-height:1.4}
-.hero .meta{font-size:13px;opacity:.95;display:flex;flex-wrap:wrap;gap:6px 22px}
+.hero .meta{font-size:13px;opacity:.95;display:flex;flex-wrap:wrap;gap:6px 22px}.hero .meta.head{margin-top:6px}
 .hero .mono,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .pills{margin-top:14px;display:flex;gap:8px;flex-wrap:wrap}
 .pill{background:#fff;color:var(--c);border-radius:999px;padding:3px 12px;font-size:13px;font-weight:600;box-shadow:0 1px 2px rgba(0,0,0,.15)}
@@ -311,7 +312,8 @@ footer{margin-top:40px;font-size:12px;color:var(--muted)}
 <section class="hero"><div class="in">
 <div class="verdict">${esc(r.verdict)}<small>exit ${r.exitCode} · ${esc(EXIT_MEANING[r.exitCode])}</small></div>
 <div class="reason">${esc(r.reason)}</div>
-<div class="meta"><span>run <span class="mono">${esc(r.run.runId ?? 'unknown')}</span> (${esc(r.run.mode)}${r.run.shard ? ` ${esc(r.run.shard)}` : ''})</span><span>target <span class="mono">${esc(r.target.baseUrl ?? 'unknown')}</span></span><span>version ${version}</span>${r.run.durationMs !== null ? `<span>took ${esc(formatMs(r.run.durationMs))}</span>` : ''}<span>${esc(r.generatedAt.replace('T', ' ').slice(0, 19))} UTC</span></div>
+<div class="meta"><span>run <span class="mono">${esc(r.run.runId ?? 'unknown')}</span> (${esc(r.run.mode)}${r.run.shard ? ` ${esc(r.run.shard)}` : ''})</span><span>version ${version}</span>${r.run.durationMs !== null ? `<span>took ${esc(formatMs(r.run.durationMs))}</span>` : ''}<span>${esc(r.generatedAt.replace('T', ' ').slice(0, 19))} UTC</span></div>
+${headHtml(r, esc)}
 <div class="pills">${countPills}<span class="pill" style="--c:#1f2328"><b>${r.counts.total}</b> tests</span></div>
 </div></section>
 <main>
@@ -321,6 +323,8 @@ footer{margin-top:40px;font-size:12px;color:var(--muted)}
 <div class="grid">${functions}</div>
 <h2>KPIs against target <span class="muted">every dot is a sample measured in this run</span></h2>
 <div class="grid kpis">${kpis}</div>
+<h2>Latency per endpoint <span class="muted">p${r.latency?.percentile ?? 95} of each endpoint's requests in this run against its budget from the catalog</span></h2>
+${endpointLatencyHtml(r, esc, chip)}
 <h2 id="failures">Failures <span class="muted">${failures.length} tests${groups.length < failures.length ? `, ${groups.length} distinct causes, most fundamental first` : ''}</span></h2>
 ${failures.length ? groups.map((g) => failureCard(g.first, g.others)).join('') : '<p class="muted">No failure in this run.</p>'}
 ${blocked.length ? blockedSection(blocked) : ''}

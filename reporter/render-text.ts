@@ -6,6 +6,7 @@ import type { BusinessImpactReport, KpiOut, TestOut, Verdict } from './schema.ts
 import { sortBlocking } from './gate.ts';
 import { formatReportMs as formatMs } from '../helpers/core/format.ts';
 import { firstLine } from './records.ts';
+import { renderHead } from '../helpers/core/target-head.ts';
 
 const ICON: Record<Verdict, string> = {
   PASS: '✅',
@@ -42,6 +43,9 @@ function countsLine(r: BusinessImpactReport): string {
     .join(' · ') || 'no test';
 }
 
+/** How the verdict engine starts the reason of a test that was skipped as not configured. */
+const NOT_CONFIGURED_PREFIX = 'not configured: ';
+
 /** A few lines for the terminal. `colors` adds ANSI colours to the verdicts. */
 export function renderTerminal(r: BusinessImpactReport, options: { colors?: boolean; files?: string[] } = {}): string {
   const paint = (v: Verdict, text: string = v): string => {
@@ -51,12 +55,16 @@ export function renderTerminal(r: BusinessImpactReport, options: { colors?: bool
   };
   const lines: string[] = [];
   const partial = r.run.mode === 'shard' ? ` (partial: ${r.run.shard ? `shard ${r.run.shard}` : 'blob run'}; merge the blobs for the business-impact report)` : '';
-  lines.push('', `stagecheck ${paint(r.verdict, `▶ ${r.verdict}`)} — ${r.reason}${partial}`);
+  lines.push('');
+  if (r.head) lines.push(...renderHead(r.head));
+  else lines.push(`stagecheck run ${r.run.runId ?? 'unknown'}`, `  target    ${r.target.baseUrl ?? 'unknown (the run recorded no target)'}`);
+  lines.push(`stagecheck ${paint(r.verdict, `▶ ${r.verdict}`)} — ${r.reason}${partial}`);
   lines.push(`  tests     ${countsLine(r)} of ${r.counts.total}`);
   const tiers = r.tiers.filter((t) => t.counts.total > 0);
   if (tiers.length) lines.push(`  tiers     ${tiers.map((t) => `${t.id.toUpperCase()} ${paint(t.verdict)}`).join(' · ')}`);
   const kpis = r.kpis.filter((k) => k.verdict !== 'NOT RUN');
   if (kpis.length) lines.push(`  KPIs      ${kpis.map((k) => `${k.id} ${paint(k.verdict)} ${k.kind === 'latency' && k.value !== null ? formatMs(k.value) : (k.rate?.text ?? '')}`).join(' · ')}`);
+  lines.push(...latencyLines(r, paint));
   const groups = groupFailures(r.tests.filter((t) => t.verdict === 'FAIL' || (t.verdict === 'INCONCLUSIVE' && t.failure)));
   for (const { first: t, others } of groups.slice(0, 5)) {
     lines.push(`  ${paint(t.verdict, t.verdict === 'FAIL' ? 'failed' : 'inconcl.')}   [${t.tier?.toUpperCase() ?? '-'}] ${t.fullName} — ${t.reason}${others.length ? ` (+${others.length} more the same way)` : ''}`);
@@ -66,11 +74,40 @@ export function renderTerminal(r: BusinessImpactReport, options: { colors?: bool
   if (groups.length > 5) lines.push(`            … and ${groups.length - 5} more distinct causes (see the report)`);
   const blocked = r.tests.filter((t) => t.verdict === 'BLOCKED');
   if (blocked.length) lines.push(`  ${paint('BLOCKED', 'blocked')}   ${blocked.length} phase-2 test(s), ${blocked[0]?.reason}`);
+  // Not configured is not passed: each reason once, with how many tests it kept from running.
+  const notConfigured = new Map<string, number>();
+  for (const t of r.tests) {
+    if (t.verdict === 'NOT RUN' && t.reason.startsWith(NOT_CONFIGURED_PREFIX)) {
+      const why = t.reason.slice(NOT_CONFIGURED_PREFIX.length);
+      notConfigured.set(why, (notConfigured.get(why) ?? 0) + 1);
+    }
+  }
+  for (const [why, count] of notConfigured) lines.push(`  ${paint('NOT RUN', 'NOT CONFIGURED')} ${count} test(s): ${why}`);
   if (r.target.drift) lines.push(`  ${paint('INCONCLUSIVE', 'drift')}     target version changed: ${r.target.versions.map((v) => v.version).join(' → ')}`);
   if (r.warnings.length) lines.push(`  warnings  ${r.warnings.length} (see the report)`);
   if (options.files?.length) lines.push(`  reports   ${options.files.join(' · ')}`);
   lines.push(`  exit      ${r.exitCode} (${EXIT_MEANING[r.exitCode]})`, '');
   return lines.join('\n');
+}
+
+/** Endpoint latencies (the ones past their budget named, with their p95) and cold starts. */
+function latencyLines(r: BusinessImpactReport, paint: (v: Verdict, text?: string) => string): string[] {
+  const l = r.latency;
+  if (!l) return [];
+  const lines: string[] = [];
+  if (l.endpoints.length) {
+    const measured = l.endpoints.filter((e) => e.verdict !== 'NOT RUN');
+    const slowest = [...measured].sort((a, b) => (b.value ?? 0) - (a.value ?? 0))[0];
+    const counts = (['FAIL', 'DEGRADED', 'PASS', 'NOT RUN'] as const).map((v) => [v, l.endpoints.filter((e) => e.verdict === v).length] as const).filter(([, n]) => n > 0);
+    lines.push(`  latency   ${l.endpoints.length} endpoints: ${counts.map(([v, n]) => `${n} ${paint(v)}`).join(' · ')}` +
+      `${slowest && slowest.value !== null ? ` · slowest p${l.percentile} ${slowest.name} ${formatMs(slowest.value)}` : ''}`);
+    for (const e of l.endpoints.filter((x) => x.verdict === 'FAIL' || x.verdict === 'DEGRADED')) lines.push(`  ${paint(e.verdict, e.verdict.toLowerCase().padEnd(9))} ${e.reason}`);
+  }
+  if (l.coldStarts.length) {
+    lines.push(`  cold start ${l.coldStarts.map((c) => `${c.component} ${formatMs(c.ms)} ${paint(c.verdict)}`).join(' · ')} (allowance ${formatMs(l.coldStartAllowanceMs)}, not in the endpoint latencies)`);
+    for (const c of l.coldStarts.filter((x) => x.verdict !== 'PASS')) lines.push(`  ${paint(c.verdict, c.verdict.toLowerCase().padEnd(9))} ${c.reason}`);
+  }
+  return lines;
 }
 
 /**
@@ -109,6 +146,8 @@ export function renderMarkdown(r: BusinessImpactReport): string {
     '',
   );
 
+  out.push(...markdownHead(r));
+
   out.push('## Tiers', '', '| tier | protects | verdict | tests | failed | allowed | why |', '|---|---|---|---|---|---|---|');
   for (const t of r.tiers) {
     out.push(`| ${t.name} | ${md(t.protects)} | ${ICON[t.verdict]} ${t.verdict} | ${t.counts.total} | ${t.failureRate.text} | ${t.allowedFailureRate === 0 ? '0%' : `< ${Math.round(t.allowedFailureRate * 100)}%`} | ${md(t.reason)} |`);
@@ -124,6 +163,8 @@ export function renderMarkdown(r: BusinessImpactReport): string {
     out.push(`| ${md(k.name)} | ${ICON[k.verdict]} ${k.verdict} | ${md(kpiValue(k))} | ${md(k.target)} | ${md(k.degraded ?? '–')} | ${k.minSamples} | ${md(k.history?.text ?? '–')} |`);
   }
   out.push('');
+
+  out.push(...markdownLatency(r));
 
   const failures = r.tests.filter((t) => t.verdict === 'FAIL' || (t.verdict === 'INCONCLUSIVE' && t.failure));
   if (failures.length) {
@@ -191,6 +232,44 @@ export function renderMarkdown(r: BusinessImpactReport): string {
     '',
   );
   return out.join('\n');
+}
+
+/** What the run targeted, first thing under the verdict. */
+function markdownHead(r: BusinessImpactReport): string[] {
+  const h = r.head;
+  if (!h) return ['**Target** not recorded by this run (no test reached its setup).', ''];
+  const target = h.target === 'local'
+    ? `${h.description.replace(/ \(.*\)$/, '')}, profile \`${h.profile ?? 'default'}\``
+    : `\`${md(h.urls?.backend ?? h.description)}\``;
+  const rows = [
+    ['target', target],
+    ['URLs', h.urls ? `backend \`${md(h.urls.backend)}\` · auth \`${md(h.urls.auth)}\` · websocket \`${md(h.urls.websocket)}\`` : 'not known yet'],
+    ['run id', `\`${h.runId ?? 'unknown'}\``],
+    ['authentication', md(h.auth.text)],
+    ['store probes', `PostgreSQL ${h.stores.postgres} · Redis ${h.stores.redis}`],
+    ['budgets', `${Object.entries(h.budgets).map(([name, ms]) => `${name} ${formatMs(ms)}`).join(' · ')} · heartbeat ${h.heartbeatS} s`],
+  ];
+  return ['| run | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), ''];
+}
+
+function markdownLatency(r: BusinessImpactReport): string[] {
+  const l = r.latency;
+  if (!l || (l.endpoints.length === 0 && l.coldStarts.length === 0)) return [];
+  const out = ['## Latency per endpoint', '', `p${l.percentile} of each endpoint's requests in this run against its budget from the catalog; requests that waited on a component's cold start are left out and judged below.`, ''];
+  if (l.endpoints.length) {
+    out.push('| endpoint | verdict | p50 | p95 | max | samples | degraded from | fails from | why |', '|---|---|---|---|---|---|---|---|---|');
+    for (const e of l.endpoints) {
+      const f = (v: number | null) => (v === null ? '–' : formatMs(v));
+      out.push(`| \`${md(e.name)}\` | ${ICON[e.verdict]} ${e.verdict} | ${f(e.latency.p50)} | ${f(e.latency.p95)} | ${f(e.latency.max)} | ${e.samples}${e.excludedColdStart ? ` (+${e.excludedColdStart} cold)` : ''} | ${formatMs(e.degradedMs)}${e.budget === 'default' ? ' (default)' : ''} | ${formatMs(e.failMs)} | ${md(e.reason)} |`);
+    }
+    out.push('');
+  }
+  if (l.coldStarts.length) {
+    out.push(`### Cold start (allowance ${formatMs(l.coldStartAllowanceMs)}, BUDGET_COLD_START_MS)`, '', '| component | verdict | first answer after | first request | requests that waited | why |', '|---|---|---|---|---|---|');
+    for (const c of l.coldStarts) out.push(`| ${c.component} | ${ICON[c.verdict]} ${c.verdict} | ${formatMs(c.ms)} | \`${md(c.firstRequest)}\` | ${c.excludedRequests} | ${md(c.reason)} |`);
+    out.push('');
+  }
+  return out;
 }
 
 export function ledgerLine(budget: string, entry: unknown): string {

@@ -38,6 +38,8 @@ export function judgeRun(args: {
   counts: Counts;
   tiers: BusinessImpactReport['tiers'];
   kpis: KpiOut[];
+  /** Latency per endpoint and each component's cold start (reporter/latency.ts). */
+  latency?: Pick<NonNullable<BusinessImpactReport['latency']>, 'endpoints' | 'coldStarts'>;
   tests: readonly TestOut[];
   target: BusinessImpactReport['target'];
   gate: GateSummary;
@@ -53,11 +55,15 @@ export function judgeRun(args: {
   }
   const failedTiers = tiers.filter((t) => t.verdict === 'FAIL');
   const failedKpis = kpis.filter((k) => k.verdict === 'FAIL');
+  const endpoints = args.latency?.endpoints ?? [];
+  const coldStarts = args.latency?.coldStarts ?? [];
+  const failedEndpoints = endpoints.filter((e) => e.verdict === 'FAIL');
   const untieredFails = tests.filter((t) => t.verdict === 'FAIL' && !t.tier);
-  if (failedTiers.length || failedKpis.length || untieredFails.length || gate.status === 'failed') {
+  if (failedTiers.length || failedKpis.length || failedEndpoints.length || untieredFails.length || gate.status === 'failed') {
     const bits: string[] = [];
     if (failedTiers.length) bits.push(`${failedTiers.map((t) => `${t.name} (${t.protects})`).join(', ')} failed`);
     if (failedKpis.length) bits.push(`KPI ${failedKpis.map((k) => `${k.name}: ${k.reason}`).join('; ')}`);
+    if (failedEndpoints.length) bits.push(`latency ${failedEndpoints.map((e) => e.reason).join('; ')}`);
     if (untieredFails.length) bits.push(`${untieredFails.length} untiered test(s) failed`);
     if (counts.BLOCKED) bits.push(`${counts.BLOCKED} phase-2 test(s) blocked by phase 1`);
     else if (gate.status === 'failed') bits.push('phase 1 failed (gate)');
@@ -79,6 +85,10 @@ export function judgeRun(args: {
   if (degradedTiers.length) degraded.push(`${degradedTiers.map((t) => `${t.name}: ${t.reason}`).join('; ')}`);
   const degradedKpis = kpis.filter((k) => k.verdict === 'DEGRADED');
   if (degradedKpis.length) degraded.push(`KPI ${degradedKpis.map((k) => `${k.name}: ${k.reason}`).join('; ')}`);
+  const degradedEndpoints = endpoints.filter((e) => e.verdict === 'DEGRADED');
+  if (degradedEndpoints.length) degraded.push(`latency ${degradedEndpoints.map((e) => e.reason).join('; ')}`);
+  const slowColdStarts = coldStarts.filter((c) => c.verdict === 'DEGRADED');
+  if (slowColdStarts.length) degraded.push(slowColdStarts.map((c) => c.reason).join('; '));
   if (degraded.length || counts.DEGRADED) return { verdict: 'DEGRADED', reason: degraded.join('; ') || `${counts.DEGRADED} test(s) degraded` };
-  return { verdict: 'PASS', reason: `${counts.PASS} of ${counts.executed} executed tests passed${counts['NOT RUN'] ? `, ${counts['NOT RUN']} not run` : ''}; every measured KPI met its target` };
+  return { verdict: 'PASS', reason: `${counts.PASS} of ${counts.executed} executed tests passed${counts['NOT RUN'] ? `, ${counts['NOT RUN']} not run` : ''}; every measured KPI met its target${endpoints.length ? `, every endpoint its latency budget` : ''}` };
 }

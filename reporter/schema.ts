@@ -150,6 +150,62 @@ const kpiSchema = z.object({
 });
 export type KpiOut = z.infer<typeof kpiSchema>;
 
+const endpointSchema = z.object({
+  component: z.string().describe('The service that answers it: backend or auth.'),
+  endpoint: z.string().describe('Method and path template, e.g. "GET /api/threads/:id/messages".'),
+  name: z.string().describe('How reports name it: the endpoint, prefixed with its component unless backend.'),
+  verdict: verdictSchema,
+  reason: z.string(),
+  percentile: z.number(),
+  degradedMs: z.number(),
+  failMs: z.number(),
+  budget: z.enum(['catalog', 'default']).describe('catalog: its own row of endpointLatency; default: the catalog has none, its default was used.'),
+  samples: z.number().int().describe('Requests judged: those that did not wait on the component\'s cold start.'),
+  excludedColdStart: z.number().int().describe('Requests left out because they started before the component\'s first answer (its cold start).'),
+  value: z.number().nullable().describe('The measured percentile in ms; null when nothing was measured.'),
+  latency: summarySchema,
+});
+export type EndpointOut = z.infer<typeof endpointSchema>;
+
+const coldStartSchema = z.object({
+  component: z.string(),
+  verdict: verdictSchema,
+  reason: z.string(),
+  ms: z.number().describe('From the run\'s first request to the component until its first answer.'),
+  allowanceMs: z.number().describe('The contract\'s cold-start allowance in force (BUDGET_COLD_START_MS).'),
+  firstRequest: z.string().describe('Endpoint of the run\'s first request to the component.'),
+  firstAnswered: z.string().describe('Endpoint of the component\'s first answer.'),
+  startedAt: z.string(),
+  excludedRequests: z.number().int().describe('Requests that waited on the cold start, left out of the endpoint latencies.'),
+});
+export type ColdStartOut = z.infer<typeof coldStartSchema>;
+
+const latencySchema = z
+  .object({
+    coldStartAllowanceMs: z.number(),
+    percentile: z.number(),
+    functions: z.array(z.string()).describe('Business functions the endpoint and cold-start verdicts count for.'),
+    endpoints: z.array(endpointSchema),
+    coldStarts: z.array(coldStartSchema),
+    requests: z.number().int().describe('Request timings recorded by the tests.'),
+    dropped: z.number().int().describe('Request timings a worker did not keep (over its cap).'),
+  })
+  .describe('Latency per endpoint (budgets from the catalog\'s endpointLatency) and each component\'s cold start, from the requests of this run.');
+
+const headSchema = z
+  .object({
+    target: z.enum(['staging', 'local']),
+    description: z.string(),
+    urls: z.object({ backend: z.string(), auth: z.string(), websocket: z.string() }).nullable(),
+    profile: z.string().nullable().describe('The bundled platform\'s profile (default, staging); null for a configured target.'),
+    runId: z.string().nullable(),
+    auth: z.object({ method: z.enum(['test-auth', 'login', 'mint']), text: z.string() }).describe('How the suite authenticated; never the secret.'),
+    stores: z.object({ postgres: z.enum(['configured', 'NOT CONFIGURED']), redis: z.enum(['configured', 'NOT CONFIGURED']) }),
+    budgets: z.record(z.string(), z.number()).describe('Budgets in force, in ms, by env variable.'),
+    heartbeatS: z.number(),
+  })
+  .describe('What the run targeted and with what settings (helpers/core/target-head.ts); null when the run recorded none (e.g. nothing ran).');
+
 const versionSchema = z.object({ version: z.string(), firstSeenAt: z.string(), lastSeenAt: z.string(), snapshots: z.number().int() });
 
 export const reportSchema = z.object({
@@ -166,6 +222,7 @@ export const reportSchema = z.object({
     durationMs: z.number().nullable(),
     catalog: z.string(),
   }),
+  head: headSchema.nullable().optional(),
   verdict: verdictSchema,
   reason: z.string(),
   exitCode: z.union([z.literal(0), z.literal(1), z.literal(2)]).describe('0 healthy (PASS or DEGRADED), 1 product failure, 2 inconclusive.'),
@@ -186,6 +243,7 @@ export const reportSchema = z.object({
   tiers: z.array(tierSchema),
   functions: z.array(functionSchema),
   kpis: z.array(kpiSchema),
+  latency: latencySchema.optional(),
   tests: z.array(testSchema),
   warnings: z.array(z.string()),
   history: z.object({ file: z.string().nullable(), runsConsidered: z.number().int(), since: z.string().nullable() }),

@@ -4,19 +4,22 @@
  * and keeps both in the module's meta (`stagecheckTarget`). The reporter compares every
  * snapshot of the run, also across shards (module meta travels in blob reports): a version
  * change makes the run INCONCLUSIVE. A snapshot that gets no version is recorded as such and
- * never fails a test: the health checks themselves judge the target.
+ * never fails a test: the health checks themselves judge the target. The module meta also
+ * carries the run's head (helpers/core/target-head.ts), so merged shards name their target.
  */
 import { afterAll, beforeAll, inject } from 'vitest';
 import { loadConfig } from '../helpers/core/config.ts';
 import { redactUrl } from '../helpers/core/redact.ts';
+import { targetHead, type TargetHead } from '../helpers/core/target-head.ts';
 import type { ModuleTargetMeta } from './gate.ts';
 
 const SNAPSHOT_TIMEOUT_MS = 2_000;
 
-function target(): { url: string | null; runId: string | null } {
+function target(): { url: string | null; runId: string | null; head?: TargetHead } {
   try {
-    const config = loadConfig({ ...process.env, ...inject('stagecheckEnv') });
-    return { url: config.baseUrl, runId: config.runId };
+    const env = { ...process.env, ...inject('stagecheckEnv') };
+    const config = loadConfig(env);
+    return { url: config.baseUrl, runId: config.runId, head: targetHead(config, { profile: env.STAGECHECK_PLATFORM_PROFILE }) };
   } catch {
     return { url: null, runId: null }; // config problems are reported by global setup and the tests
   }
@@ -36,7 +39,7 @@ async function snapshot(url: string | null, phase: 'before' | 'after'): Promise<
 }
 
 let before: Promise<ModuleTargetMeta['snapshots'][number]> | undefined;
-const { url, runId } = target();
+const { url, runId, head } = target();
 
 beforeAll(() => {
   // Not awaited: a slow target must not hold up the module; the snapshot is taken now all the same.
@@ -47,5 +50,5 @@ beforeAll(() => {
 // eslint-disable-next-line no-empty-pattern
 afterAll(async ({}, suite) => {
   const snapshots = [await (before ?? snapshot(url, 'before')), await snapshot(url, 'after')];
-  suite.meta.stagecheckTarget = { baseUrl: url ? redactUrl(url) : null, runId, snapshots };
+  suite.meta.stagecheckTarget = { baseUrl: url ? redactUrl(url) : null, runId, snapshots, ...(head ? { head } : {}) };
 });

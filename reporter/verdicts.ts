@@ -17,7 +17,7 @@
  *   INCONCLUSIVE; any DEGRADED part → DEGRADED; else PASS.
  */
 import { formatReportMs as formatMs } from '../helpers/core/format.ts';
-import { percentile, rate, summarize, type Rate, type Summary } from '../helpers/core/stats.ts';
+import { percentile, rate } from '../helpers/core/stats.ts';
 import { functionsOf, nextStepsFor, tierOf, type Catalog, type KpiDef } from './catalog.ts';
 import type { HistoryIndex } from './history.ts';
 import { summarizeTarget, type VersionSnapshot } from './target-drift.ts';
@@ -25,7 +25,11 @@ import { buildEvidence, isHarnessFailure } from './evidence.ts';
 import type { GateSummary } from './gate.ts';
 import { firstLine, readMeta, type ModuleRecord, type TestRecord } from './records.ts';
 import { countVerdicts, EXIT_CODES, judgeRun, worst } from './run-verdict.ts';
-import type { StagecheckMeta } from '../helpers/core/meta.ts';
+import type { TargetHead } from '../helpers/core/target-head.ts';
+import { DEFAULT_COLD_START_ALLOWANCE_MS, judgeLatency } from './latency.ts';
+import { formatPercent, judgeKpi, latencyBand, safeSummary, type Judged } from './kpis.ts';
+
+export { formatPercent } from './kpis.ts';
 import {
   REPORT_SCHEMA_ID,
   REPORT_SCHEMA_VERSION,
@@ -48,6 +52,10 @@ export interface EngineInput {
   gate?: GateSummary;
   history?: HistoryIndex;
   now?: Date;
+  /** What the run targeted, for the head of every report (helpers/core/target-head.ts). */
+  head?: TargetHead | null;
+  /** The contract's cold-start allowance in force (BUDGET_COLD_START_MS); default 4 s. */
+  coldStartAllowanceMs?: number;
 }
 
 export function testKey(test: Pick<TestRecord, 'project' | 'file' | 'fullName'>): string {
@@ -59,12 +67,6 @@ const NOTE = {
   blocked: /^BLOCKED\b/i,
   inconclusive: /^INCONCLUSIVE\b[:\s]*/i,
 };
-
-interface Judged {
-  record: TestRecord;
-  meta?: StagecheckMeta;
-  out: TestOut;
-}
 
 export function computeReport(input: EngineInput): BusinessImpactReport {
   const { catalog } = input;
@@ -117,12 +119,22 @@ export function computeReport(input: EngineInput): BusinessImpactReport {
   const unknown = new Set(judged.flatMap((j) => (j.meta?.kpis ?? []).map((k) => k.kpi)).filter((id) => !knownKpis.has(id)));
   for (const id of unknown) warnings.push(`KPI "${id}" is recorded by tests but not in the catalog; its samples are not judged`);
 
+  // ---- latency per endpoint and cold starts (every request the tests recorded)
+  const latency = judgeLatency(
+    judged.flatMap((j) => j.meta?.requests ?? []),
+    catalog.endpointLatency,
+    input.coldStartAllowanceMs ?? DEFAULT_COLD_START_ALLOWANCE_MS,
+    warnings,
+    judged.reduce((n, j) => n + (j.meta?.requestsDropped ?? 0), 0),
+  );
+  const latencyParts = [...latency.endpoints, ...latency.coldStarts.map((c) => ({ ...c, name: `${c.component} cold start` }))];
+
   // ---- business functions
   const functions = catalog.functions.map((fn) => {
     const members = judged.filter((j) => j.out.functions.includes(fn.id));
     const effective = members.map((j) => (j.out.verdict === 'FAIL' && j.out.withinTierAllowance ? 'DEGRADED' : j.out.verdict));
     const counts = countVerdicts(members.map((j) => j.out.verdict));
-    const linked = kpis.filter((k) => k.functions.includes(fn.id));
+    const linked = [...kpis.filter((k) => k.functions.includes(fn.id)), ...(latency.functions.includes(fn.id) ? latencyParts : [])];
     const parts: Verdict[] = [...effective, ...linked.map((k) => k.verdict).filter((v) => v !== 'NOT RUN')];
     const verdict = worst(parts) ?? 'NOT RUN';
     const failedKpis = linked.filter((k) => k.verdict === verdict && verdict !== 'PASS').map((k) => k.name);
@@ -133,7 +145,7 @@ export function computeReport(input: EngineInput): BusinessImpactReport {
       for (const v of ['FAIL', 'DEGRADED', 'BLOCKED', 'INCONCLUSIVE', 'NOT RUN'] as const) if (counts[v]) bits.push(`${counts[v]} ${v}`);
       reason = `${bits.join(', ')} of ${counts.total} tests${failedKpis.length ? `; KPI ${failedKpis.join(', ')} ${verdict}` : ''}`;
     }
-    return { id: fn.id, name: fn.name, ...(fn.description ? { description: fn.description } : {}), verdict, reason, counts, kpis: linked.map((k) => k.id) };
+    return { id: fn.id, name: fn.name, ...(fn.description ? { description: fn.description } : {}), verdict, reason, counts, kpis: kpis.filter((k) => k.functions.includes(fn.id)).map((k) => k.id) };
   });
 
   for (const j of judged) {
@@ -153,7 +165,7 @@ export function computeReport(input: EngineInput): BusinessImpactReport {
   // ---- run
   const counts = countVerdicts(judged.map((j) => j.out.verdict));
   const gate = input.gate ?? { status: 'none', source: 'none', blocking: [] };
-  const { verdict, reason } = judgeRun({ counts, tiers, kpis, tests: judged.map((j) => j.out), target, gate, moduleErrors: moduleErrors.length, unhandled: (input.unhandledErrors ?? []).length });
+  const { verdict, reason } = judgeRun({ counts, tiers, kpis, latency, tests: judged.map((j) => j.out), target, gate, moduleErrors: moduleErrors.length, unhandled: (input.unhandledErrors ?? []).length });
 
   return {
     schema: REPORT_SCHEMA_ID,
@@ -169,6 +181,7 @@ export function computeReport(input: EngineInput): BusinessImpactReport {
       durationMs: input.run?.durationMs ?? null,
       catalog: input.catalogPath,
     },
+    head: input.head ?? null,
     verdict,
     reason,
     exitCode: EXIT_CODES[verdict],
@@ -178,6 +191,7 @@ export function computeReport(input: EngineInput): BusinessImpactReport {
     tiers,
     functions,
     kpis,
+    latency,
     tests: judged.map((j) => j.out),
     warnings: [...new Set(warnings)],
     history: { file: history?.file ?? null, runsConsidered: history?.runsConsidered ?? 0, since: history?.since ?? null },
@@ -243,12 +257,13 @@ function judgeTest(
         if (band === 'FAIL') {
           out.verdict = 'FAIL';
           out.reason = `${def.name}: p${def.percentile} ${formatMs(value)} is past its failure threshold (${formatMs(def.failMs ?? def.targetMs)})`;
+          const component = def.component ?? meta?.components[0] ?? 'backend';
           out.failure = {
-            component: meta?.components[0] ?? 'backend',
+            component,
             layer: 'budget',
             message: out.reason,
             ledgers: meta?.ledgers ?? [],
-            nextSteps: nextStepsFor(catalog, { component: meta?.components[0], layer: 'budget', message: out.reason }),
+            nextSteps: nextStepsFor(catalog, { component, layer: 'budget', message: out.reason }),
           };
           break;
         }
@@ -298,118 +313,4 @@ function judgeTest(
   }
   if (history) out.history = history.test(key);
   return { record, ...(meta ? { meta } : {}), out };
-}
-
-function latencyBand(def: Extract<KpiDef, { kind: 'latency' }>, value: number): Verdict {
-  if (value < def.targetMs) return 'PASS';
-  if (def.failMs !== undefined && value < def.failMs) return 'DEGRADED';
-  return 'FAIL';
-}
-
-function safeSummary(samples: readonly number[]): Summary {
-  try {
-    return summarize(samples);
-  } catch {
-    return { count: samples.length, min: null, p50: null, p95: null, max: null, mean: null };
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// KPIs
-
-function judgeKpi(def: KpiDef, judged: readonly Judged[], history: HistoryIndex | undefined): KpiOut {
-  const base = {
-    id: def.id,
-    name: def.name,
-    kind: def.kind,
-    functions: def.functions,
-    ...(history ? { history: history.kpi(def.id) } : {}),
-  };
-  if (def.kind === 'test-success') {
-    const members = judged.filter((j) => j.out.tier === def.tier);
-    const executed = members.filter((j) => ['PASS', 'FAIL', 'DEGRADED'].includes(j.out.verdict));
-    const meant = members.filter((j) => j.out.verdict !== 'NOT RUN');
-    const samples = executed.map((j) => (j.out.verdict === 'FAIL' ? 0 : 1));
-    const min = def.minSamples === 'all' ? Math.max(1, meant.length) : def.minSamples;
-    const r = rate(samples.filter((s) => s === 1).length, samples.length);
-    const target = `>= ${formatPercent(def.target)} of ${def.minSamples === 'all' ? `all ${def.tier.toUpperCase()} tests` : `${min} tests`}`;
-    const out = { ...base, target, degraded: null, minSamples: min, samples: samples.length, value: r.ratio, rate: r, sampleValues: samples, sources: executed.map((j) => j.out.key) };
-    if (meant.length === 0) return { ...out, verdict: 'NOT RUN', reason: `no ${def.tier.toUpperCase()} test ran` };
-    if (samples.length < min) {
-      return { ...out, verdict: 'INCONCLUSIVE', reason: `${samples.length} of ${min} ${def.tier.toUpperCase()} tests ran to a verdict (${meant.length - samples.length} blocked or inconclusive)` };
-    }
-    return { ...out, ...rateVerdict(r, def.target, undefined) };
-  }
-
-  const contributions = judged.flatMap((j) => (j.meta?.kpis ?? []).filter((k) => k.kpi === def.id).map((k) => ({ j, k })));
-  const sampleValues = contributions.flatMap(({ k }) => k.samples);
-  const sources = [...new Set(contributions.map(({ j }) => j.out.key))];
-  const common = { ...base, minSamples: def.minSamples, samples: sampleValues.length, sampleValues, sources };
-
-  if (def.kind === 'latency') {
-    const target = `p${def.percentile} < ${formatMs(def.targetMs)}`;
-    const degraded = def.failMs !== undefined ? `${formatMs(def.targetMs)} – ${formatMs(def.failMs)}` : null;
-    const latency = safeSummary(sampleValues);
-    const value = sampleValues.length > 0 ? percentile(sampleValues, def.percentile) : null;
-    const out = { ...common, target, degraded, value, latency };
-    if (sampleValues.length === 0) return { ...out, verdict: 'NOT RUN', reason: notMeasuredReason(def, judged) };
-    if (sampleValues.length < def.minSamples) {
-      return { ...out, verdict: 'INCONCLUSIVE', reason: `${sampleValues.length} samples, fewer than the ${def.minSamples} the KPI needs` };
-    }
-    const band = latencyBand(def, value as number);
-    const measured = `p${def.percentile} ${formatMs(value as number)} over ${sampleValues.length} samples`;
-    const reason = band === 'PASS' ? `${measured}, under ${formatMs(def.targetMs)}`
-      : band === 'DEGRADED' ? `${measured}, in the degraded band ${degraded}`
-      : `${measured}, at or past ${formatMs(def.failMs ?? def.targetMs)}`;
-    return { ...out, verdict: band, reason };
-  }
-
-  // rate
-  const target = `>= ${formatPercent(def.target)}`;
-  const degraded = def.degradedFrom !== undefined ? `${formatPercent(def.degradedFrom)} – ${formatPercent(def.target)}` : null;
-  const successes = sampleValues.filter((s) => s === 1).length;
-  const invalid = sampleValues.filter((s) => s !== 0 && s !== 1).length;
-  const r = rate(successes, sampleValues.length);
-  // First attempt vs after retry, where a test reported it; a sample set without it had no retries.
-  const firstAttempt = contributions.some(({ k }) => k.firstAttemptSuccesses !== undefined)
-    ? rate(Math.min(successes, contributions.reduce((n, { k }) => n + (k.firstAttemptSuccesses ?? k.samples.filter((s) => s === 1).length), 0)), sampleValues.length)
-    : undefined;
-  const out = { ...common, target, degraded, value: r.ratio, rate: r, ...(firstAttempt ? { firstAttempt } : {}) };
-  if (sampleValues.length === 0) return { ...out, verdict: 'NOT RUN', reason: notMeasuredReason(def, judged) };
-  if (invalid > 0) return { ...out, verdict: 'INCONCLUSIVE', reason: `${invalid} samples are neither 0 nor 1: not a success rate` };
-  if (sampleValues.length < def.minSamples) {
-    return { ...out, verdict: 'INCONCLUSIVE', reason: `${r.text} from ${sampleValues.length} samples, fewer than the ${def.minSamples} the KPI needs` };
-  }
-  return { ...out, ...rateVerdict(r, def.target, def.degradedFrom) };
-}
-
-function rateVerdict(r: Rate, target: number, degradedFrom: number | undefined): { verdict: Verdict; reason: string } {
-  const ratio = r.ratio ?? 0;
-  // successes/total compared exactly: 19/20 meets 95%.
-  if (ratio + 1e-9 >= target) return { verdict: 'PASS', reason: `${r.text}, meets ${formatPercent(target)}` };
-  if (degradedFrom !== undefined && ratio + 1e-9 >= degradedFrom) return { verdict: 'DEGRADED', reason: `${r.text}, below ${formatPercent(target)} but within the degraded band` };
-  return { verdict: 'FAIL', reason: `${r.text}, below the ${formatPercent(target)} target` };
-}
-
-function notMeasuredReason(def: KpiDef, judged: readonly Judged[]): string {
-  const notConfigured = judged.find((j) => j.out.reason.startsWith('not configured') && kpiFeedHint(def.id, j));
-  if (notConfigured) return `not measured: ${notConfigured.out.fullName} is ${notConfigured.out.reason}`;
-  if (judged.some((j) => j.out.verdict === 'BLOCKED')) return 'not measured: the tests that sample it were blocked or not selected';
-  return 'not measured in this run (the tests that sample it were not selected)';
-}
-
-/** Which not-configured tests would have fed a KPI: the direct store probes. */
-function kpiFeedHint(kpi: string, j: Judged): boolean {
-  if (kpi === 'database-response-p95') return j.out.tags.includes('postgres');
-  if (kpi === 'redis-connectivity') return j.out.tags.includes('redis');
-  return false;
-}
-
-// ---------------------------------------------------------------------------------------
-// Formatting shared with the renderers (firstLine lives in records.ts, which the gate, loaded
-// by the workers, imports without the engine)
-
-export function formatPercent(ratio: number): string {
-  const pct = ratio * 100;
-  return `${Number.isInteger(pct) ? pct.toFixed(0) : pct.toFixed(1)}%`;
 }

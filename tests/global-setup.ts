@@ -30,7 +30,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (process.env.STAGING_BASE_URL) return { env: { STAGECHECK_RUN_ID: runId } };
     // A short heartbeat keeps the local run fast; staging keeps the contract's ~35 s.
     const platform = await startLocalPlatform({ args: ['--heartbeat-s', LOCAL_HEARTBEAT_S] });
-    return { env: { ...platform.env, STAGING_WS_HEARTBEAT_S: LOCAL_HEARTBEAT_S, STAGECHECK_RUN_ID: runId }, platform };
+    // The profile is named in the banner and every report's head (PLATFORM_PROFILE reaches the platform through its environment).
+    const profile = process.env.PLATFORM_PROFILE || 'default';
+    return { env: { ...platform.env, STAGING_WS_HEARTBEAT_S: LOCAL_HEARTBEAT_S, STAGECHECK_RUN_ID: runId, STAGECHECK_PLATFORM_PROFILE: profile }, platform };
   })();
   const { env } = await shared.starting;
   project.provide('stagecheckEnv', env);

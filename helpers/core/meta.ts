@@ -6,6 +6,7 @@
  * Documented in README.md ("What a test records").
  */
 import type { CheckErrorDetails, Component } from './errors.ts';
+import type { RequestTiming } from './request-log.ts';
 
 export const META_SCHEMA_VERSION = 1;
 
@@ -21,7 +22,7 @@ export interface Measurement {
 
 /** A KPI sample set; the catalog decides target, degraded threshold and minimum samples. */
 export interface KpiSample {
-  kpi: 'database-response-p95' | 'redis-connectivity' | 'ws-connection-success' | 'agent-execution-success' | 'golden-path-completion';
+  kpi: 'database-response-p95' | 'database-response-backend' | 'redis-connectivity' | 'ws-connection-success' | 'agent-execution-success' | 'golden-path-completion';
   /** bool samples for rates, ms samples for latencies. */
   samples: number[];
   firstAttemptSuccesses?: number;
@@ -46,6 +47,13 @@ export interface StagecheckMeta {
   retries: RetryRecord[];
   /** Budget ledgers of the steps this test ran, by budget name. */
   ledgers: { budget: string; entries: unknown[] }[];
+  /**
+   * Timings of the requests this worker answered since the previous test ended (core/request-log.ts):
+   * judged per endpoint and per component's cold start over the run, not per test.
+   */
+  requests?: RequestTiming[];
+  /** Request timings not kept because the worker's log was over its cap. */
+  requestsDropped?: number;
   /** Set when a probe was not configured: the test is NOT RUN, never passed. */
   notConfigured?: string;
   /** Evidence of the failure, from the CheckError that failed the test. */

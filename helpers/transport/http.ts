@@ -37,6 +37,7 @@ import { CheckError, messageOf } from '../core/errors.ts';
 import { errorCode, layerOfNetworkCode, TIMEOUT_CODES } from '../core/network-errors.ts';
 import { connDurations, dispatchWithCtx, installChannels, PHASE, timedConnector, timeoutCodeForPhase, type ConnectTls, type ConnPhase, type ConnTiming, type RequestCtx } from './http-timing.ts';
 import { redactSecrets, redactUrl } from '../core/redact.ts';
+import { endpointTemplate, recordRequest } from '../core/request-log.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
@@ -316,6 +317,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         totalMs: ended - started,
         reusedConnection: ctx.reused ?? false,
       };
+      // Every answered request feeds the per-endpoint latency and the component's cold start.
+      recordRequest({ component, endpoint: endpointTemplate(method, path), startedAt: performance.timeOrigin + started, ms: timings.totalMs, status: response.statusCode });
       const result: HttpResult = {
         method,
         url: shownUrl,

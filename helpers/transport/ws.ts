@@ -21,6 +21,7 @@ import type { Budget } from '../core/budgets.ts';
 import { CheckError, type Component } from '../core/errors.ts';
 import { errorCode } from '../core/network-errors.ts';
 import { redactSecrets } from '../core/redact.ts';
+import { recordRequest, upgradePath } from '../core/request-log.ts';
 import { compactFrame, FrameError, normalizeFrame, type CapturedFrame } from '../core/frames.ts';
 import { truncateText } from '../core/format.ts';
 import { badFrameError, closedError, describeLastFrame, dumpSession, invalidFrame, recentFrames, sendAfterCloseError, unreadableFrameError, type CloseInfo, type SentFrame, type SessionView } from './ws-evidence.ts';
@@ -106,6 +107,8 @@ export class WsSession {
     ws.on('message', (data: RawData, isBinary: boolean) => this.#capture(data, isBinary));
     ws.on('upgrade', (response: IncomingMessage) => {
       this.upgraded = true;
+      // The upgrade answered: the WebSocket component's request timing (its cold start, helpers/core/request-log.ts).
+      recordRequest({ component: 'websocket', endpoint: `GET ${upgradePath(ws.url)} (upgrade)`, startedAt: this.startedAtEpoch, ms: this.nowMs(), status: 101 });
       const header = response.headers['sec-websocket-protocol'];
       this.#echoedProtocol = typeof header === 'string' ? header : null;
     });

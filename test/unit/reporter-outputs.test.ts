@@ -29,7 +29,7 @@ describe('the shipped catalog', () => {
       ['p1', '$120K+ MRR', 0], ['p2', '$80K MRR', 0.05], ['p3', '$50K MRR', 0.1], ['p4', '$30K MRR', 0.1], ['p5', '$10K MRR', 0.2], ['p6', '$5K MRR', 0.2],
     ]);
     expect(catalog.kpis.map((k) => [k.id, k.minSamples])).toEqual([
-      ['database-response-p95', 10], ['redis-connectivity', 10], ['ws-connection-success', 20], ['agent-execution-success', 10], ['golden-path-completion', 5], ['p1-test-success', 'all'],
+      ['database-response-p95', 10], ['database-response-backend', 1], ['redis-connectivity', 10], ['ws-connection-success', 20], ['agent-execution-success', 10], ['golden-path-completion', 5], ['p1-test-success', 'all'],
     ]);
   });
 
