@@ -63,9 +63,13 @@ describe('GET /health/ready', () => {
     await platform.setFault('redis_silent');
     const started = performance.now();
     const { status, body } = await request(`${platform.urls.backend}/health/ready`);
-    expect(performance.now() - started).toBeLessThan(2500);
     expect(status).toBe(200);
     expect(body.redis_db).toBe('degraded');
+    // A 1 s timeout decided (the Redis client's or the check's own, whichever fires first): the
+    // measured time says so. The wall-clock bound only rules out hanging, with room for a busy machine.
+    expect(body.details.redis.error).toMatch(/timed out/i);
+    expect(body.details.redis.response_time_ms).toBeGreaterThanOrEqual(990);
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 
   it('recovers once the faults are cleared', async () => {
