@@ -4,7 +4,8 @@
  * environment to the workers through `provide`.
  */
 import type { TestProject } from 'vitest/node';
-import { assertConfigValid, generateRunId } from '../helpers/core/config.ts';
+import { assertConfigValid, ConfigError, generateRunId } from '../helpers/core/config.ts';
+import { goldenPromptFileProblems } from '../fixtures/golden-prompts.ts';
 import { startLocalPlatform, type LocalPlatform } from '../helpers/transport/local-platform.ts';
 
 declare module 'vitest' {
@@ -24,6 +25,9 @@ const shared: Shared = ((globalThis as { __stagecheckSetup?: Shared }).__stagech
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   assertConfigValid(process.env);
+  // The prompt file is configuration too: a mistake names the entry and the field, before any test.
+  const promptProblems = goldenPromptFileProblems(process.env);
+  if (promptProblems.length > 0) throw new ConfigError(promptProblems);
   shared.users += 1;
   shared.starting ??= (async () => {
     const runId = process.env.STAGECHECK_RUN_ID || generateRunId();

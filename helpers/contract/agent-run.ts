@@ -8,7 +8,7 @@ import type { Budget } from '../core/budgets.ts';
 import { formatMs, plural } from '../core/format.ts';
 import { CheckError } from '../core/errors.ts';
 import { compactFrame, runIdOf, type CapturedFrame } from '../core/frames.ts';
-import { assertRunSequence, checkRunSequence, DEFAULT_STALL_MS, isAgentEventType, isTerminalEventType, type SequenceViolation } from './agent-events.ts';
+import { answerOf, assertRunSequence, checkRunSequence, DEFAULT_STALL_MS, isAgentEventType, isRunTerminal, runAgentOf, type SequenceViolation } from './agent-events.ts';
 import type { WaitOutcome, WsSession } from '../transport/ws.ts';
 
 export interface RunWaitOptions {
@@ -21,7 +21,10 @@ export interface RunWaitOptions {
 
 export interface RunCapture {
   runId: string;
-  /** The run's agent events (its run_id, or none at all), up to and including the terminal. */
+  /**
+   * The run's events up to and including its terminal: agent events (its run_id, or none at
+   * all), its sub-agents' events, and other event types carrying its run_id (progress, ...).
+   */
   events: CapturedFrame[];
   terminal: CapturedFrame;
 }
@@ -44,6 +47,8 @@ export function waitForRun(session: WsSession, target: string | { after: number 
   const label = typeof target === 'string' ? target : `after frame #${target.after}`;
   const started = session.nowMs();
   let runId: string | undefined = typeof target === 'string' ? target : undefined;
+  /** The run's own agent, named by its first agent_started: only its terminal ends the run. */
+  let runAgent: string | undefined;
   const events: CapturedFrame[] = [];
 
   const stallError = (gap: number): CheckError => {
@@ -71,7 +76,11 @@ export function waitForRun(session: WsSession, target: string | { after: number 
   };
 
   const step = (frame: CapturedFrame): WaitOutcome<RunCapture> => {
-    if (!isAgentEventType(frame.type)) return undefined;
+    if (!isAgentEventType(frame.type)) {
+      // Other event types of the run (progress, partial results) are its activity too.
+      if (runId !== undefined && runIdOf(frame) === runId) events.push(frame);
+      return undefined;
+    }
     const id = runIdOf(frame);
     if (runId === undefined) {
       if (frame.type !== 'agent_started') return undefined;
@@ -92,7 +101,8 @@ export function waitForRun(session: WsSession, target: string | { after: number 
       return { error: foreignRunError(session, frame, id, runId, started, events) };
     }
     events.push(frame);
-    if (isTerminalEventType(frame.type)) return { value: { runId, events: [...events], terminal: frame } };
+    if (frame.type === 'agent_started' && runAgent === undefined) runAgent = runAgentOf([frame]);
+    if (isRunTerminal(frame, runAgent)) return { value: { runId, events: [...events], terminal: frame } };
     return undefined;
   };
 
@@ -186,7 +196,7 @@ export interface AgentRunResult {
   /** The run's agent events, agent_started to the terminal event. */
   events: CapturedFrame[];
   terminal: CapturedFrame;
-  /** `final_response` of agent_completed ('' when the run did not complete). */
+  /** The answer of agent_completed: `final_response`, or a structured `result`'s text ('' when the run did not complete). */
   finalResponse: string;
   /** ms from sending start_agent. */
   durations: { toStarted: number; toCompleted: number };
@@ -277,14 +287,13 @@ export async function followAgentRun(session: WsSession, frame: RunStartFrame, o
   if (options.assertSequence ?? true) assertRunSequence(run.events, runId, { ...checkOptions, endpoint: session.endpoint });
 
   const terminal = run.terminal;
-  const final = terminal.type === 'agent_completed' ? terminal.fields.final_response : undefined;
   const startedThread = first.fields.thread_id;
   return {
     runId,
     threadId: typeof startedThread === 'string' ? startedThread : (threadId ?? ''),
     events: run.events,
     terminal,
-    finalResponse: typeof final === 'string' ? final : final === undefined || final === null ? '' : JSON.stringify(final),
+    finalResponse: terminal.type === 'agent_completed' ? answerOf(terminal) : '',
     durations: {
       toStarted: Math.round(first.receivedAt - sentAtMs),
       toCompleted: Math.round(terminal.receivedAt - sentAtMs),

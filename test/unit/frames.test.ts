@@ -267,9 +267,9 @@ describe('checkRunSequence', () => {
     expect(checkRunSequence(frames(specs), 'r1')).toEqual([
       { rule: 'missing-field', message: 'agent_started (frame #0) lacks thread_id, agent_name, task_description', frameIndex: 0 },
       { rule: 'missing-field', message: 'agent_thinking (frame #1) lacks reasoning', frameIndex: 1 },
-      { rule: 'missing-field', message: 'tool_executing (frame #2) lacks tool_name, tool_args', frameIndex: 2 },
-      { rule: 'missing-field', message: 'tool_completed (frame #3) lacks tool_name, results, execution_time, success', frameIndex: 3 },
-      { rule: 'missing-field', message: 'agent_completed (frame #4) lacks status, final_response', frameIndex: 4 },
+      { rule: 'missing-field', message: 'tool_executing (frame #2) lacks tool_name, tool_args or parameters', frameIndex: 2 },
+      { rule: 'missing-field', message: 'tool_completed (frame #3) lacks tool_name, results or result, execution_time, success', frameIndex: 3 },
+      { rule: 'missing-field', message: 'agent_completed (frame #4) lacks status, final_response or result', frameIndex: 4 },
     ]);
     const error: Spec[] = [started, ['agent_error', { ...R }, 100]];
     expect(checkRunSequence(frames(error), 'r1', { expectSuccess: false })).toEqual([

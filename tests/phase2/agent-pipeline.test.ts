@@ -6,24 +6,20 @@
 import { randomUUID } from 'node:crypto';
 import { expectPersistedTurns } from '../../helpers/contract/threads.ts';
 import { expectOnlyRuns, framesOfRun, pingBarrier } from '../../helpers/contract/session-checks.ts';
-import {
-  expectCorrectAnswer,
-  DIVISION_BY_ZERO_PROMPT,
-  HANDLED_DIVISION_BY_ZERO,
-  INVENTED_DIVISION_RESULT,
-  loadGoldenPrompts,
-} from '../../fixtures/golden-prompts.ts';
+import { expectCorrectAnswer, loadPromptSet, missedPatterns, toolPromptOf } from '../../fixtures/golden-prompts.ts';
 import { describe, expect, recordTimeline, test } from '../../fixtures/index.ts';
 import { followAgentRun, startAgentRun } from '../../helpers/contract/agent-run.ts';
 import { check } from '../../helpers/contract/body.ts';
 import { CheckError } from '../../helpers/core/errors.ts';
-import { compactFrame, runIdOf } from '../../helpers/core/frames.ts';
-import { assertRunSequence, isAgentEventType, isTerminalEventType } from '../../helpers/contract/agent-events.ts';
+import { compactFrame } from '../../helpers/core/frames.ts';
+import { assertRunSequence, isRunTerminal, runAgentOf, toolResultsOf } from '../../helpers/contract/agent-events.ts';
 import { expectStatus } from '../../helpers/contract/http-checks.ts';
+import { expectRunRefused } from '../../helpers/contract/refusals.ts';
 
-const prompts = loadGoldenPrompts();
-/** A prompt that needs a lookup besides the bookkeeping tools (capital), else the first one. */
-const toolPrompt = prompts.find((p) => p.id.startsWith('capital')) ?? prompts[0]!;
+const promptSet = loadPromptSet();
+const prompts = promptSet.prompts;
+/** The prompt that asks the most of the tools (its minTools and tools come from the prompt set). */
+const toolPrompt = toolPromptOf(prompts);
 
 function isEmpty(value: unknown): boolean {
   if (value === undefined || value === null) return true;
@@ -34,13 +30,14 @@ function isEmpty(value: unknown): boolean {
 }
 
 describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', 'agent', 'websocket'] }, () => {
-  test('runs at least two distinct tools, each tool_executing answered by a tool_completed with its execution_id, non-empty results and success true', async ({ runAgent, ws }) => {
+  test('runs the tools the prompt needs (at least one), each tool_executing answered by a tool_completed with its execution_id and non-empty results', async ({ runAgent, ws }) => {
     const session = await ws.open();
     const run = await runAgent(toolPrompt.prompt, { session });
     expectCorrectAnswer(toolPrompt, run);
 
     const executing = run.events.filter((e) => e.type === 'tool_executing');
     const problems: string[] = [];
+    let succeeded = 0;
     for (const start of executing) {
       const id = start.fields.execution_id;
       const done = run.events.filter((e) => e.type === 'tool_completed' && e.fields.execution_id === id);
@@ -52,21 +49,24 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
       const completed = done[0]!;
       if (completed.index < start.index) problems.push(`${where}: tool_completed (frame #${completed.index}) arrived before its tool_executing`);
       if (completed.fields.tool_name !== start.fields.tool_name) problems.push(`${where}: tool_completed names ${String(completed.fields.tool_name)}`);
-      if (completed.fields.success !== true) problems.push(`${where}: tool_completed.success is ${JSON.stringify(completed.fields.success)}, expected true`);
-      if (isEmpty(completed.fields.results)) problems.push(`${where}: tool_completed.results is empty`);
-      if (typeof completed.fields.execution_time !== 'number' || completed.fields.execution_time < 0) {
-        problems.push(`${where}: tool_completed.execution_time is ${JSON.stringify(completed.fields.execution_time)}, expected a number >= 0`);
-      }
+      if (typeof completed.fields.success !== 'boolean') problems.push(`${where}: tool_completed.success is ${JSON.stringify(completed.fields.success)}, expected true or false`);
+      if (isEmpty(toolResultsOf(completed))) problems.push(`${where}: tool_completed.results is empty`);
+      if (completed.fields.success === true) succeeded += 1;
     }
-    const tools = new Set(executing.map((e) => String(e.fields.tool_name)));
-    if (tools.size < 2) problems.push(`the run used ${tools.size} distinct tool(s) (${[...tools].join(', ') || 'none'}), expected at least 2`);
+    // How many tools and which ones the prompt needs is the prompt set's to say (default: one, any).
+    if (succeeded < toolPrompt.minTools) {
+      problems.push(`the run completed ${succeeded} tool use(s) with success true, the prompt "${toolPrompt.id}" needs at least ${toolPrompt.minTools}`);
+    }
+    const used = new Set(executing.map((e) => String(e.fields.tool_name)));
+    const absent = toolPrompt.tools.filter((name) => !used.has(name));
+    if (absent.length > 0) problems.push(`the run did not use ${absent.join(', ')} (the prompt "${toolPrompt.id}" names them); it used ${[...used].join(', ') || 'none'}`);
     if (problems.length > 0) {
       throw new CheckError(`agent run ${run.runId} for "${toolPrompt.prompt}" broke the tool contract:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
         component: 'agent',
         layer: 'ordering',
         code: 'tool-contract',
         endpoint: session.endpoint,
-        evidence: { runId: run.runId, frames: run.events.map((e) => compactFrame(e, run.sentAtMs)) },
+        evidence: { runId: run.runId, promptId: toolPrompt.id, minTools: toolPrompt.minTools, tools: toolPrompt.tools, frames: run.events.map((e) => compactFrame(e, run.sentAtMs)) },
       });
     }
   });
@@ -80,7 +80,10 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
 
     expectOnlyRuns(session, [run.runId], 'a connection with a single run');
     const frames = session.frames.filter((f) => f.index >= from);
-    const terminals = framesOfRun(session, run.runId).filter((f) => isTerminalEventType(f.type));
+    // Sub-agents may complete inside the run: the run's terminal is its own agent's (first agent_started).
+    const runFrames = framesOfRun(session, run.runId);
+    const ownAgent = runAgentOf(runFrames);
+    const terminals = runFrames.filter((f) => isRunTerminal(f, ownAgent));
     check(terminals.length === 1, `run ${run.runId} sent ${terminals.length} terminal events (${terminals.map((t) => `${t.type} #${t.index}`).join(', ')}), exactly one is allowed`, {
       component: 'agent',
       layer: 'ordering',
@@ -107,10 +110,15 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
     expect(run.durations.toCompleted, 'ms from start_agent to the terminal event').toBeLessThanOrEqual(config.budgets.agentRun + config.budgets.coldStart);
   });
 
-  test('reports a division by zero as a failure, with exactly one terminal event and no invented number', async ({ ws, threads, budget, config, report }) => {
+  test('reports a division by zero as a failure, with exactly one terminal event and no invented number', async ({ ws, threads, budget, config, report, skip }) => {
+    const failure = promptSet.failurePrompt;
+    if (failure === undefined) {
+      report.notConfigured = `the prompt file ${promptSet.source} turns the failure prompt off ("failurePrompt": null)`;
+      return skip(`NOT CONFIGURED: ${report.notConfigured}`);
+    }
     const session = await ws.open();
     const run = await startAgentRun(session, {
-      userRequest: DIVISION_BY_ZERO_PROMPT,
+      userRequest: failure.prompt,
       budget: budget('agent run', config.budgets.agentRun + config.budgets.coldStart),
       stallMs: config.budgets.stall,
       assertSequence: false,
@@ -125,46 +133,36 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
     const terminal = run.terminal;
     if (terminal.type === 'agent_error') {
       check(typeof terminal.fields.error_code === 'string' && terminal.fields.error_code !== '' && typeof terminal.fields.message === 'string' && terminal.fields.message !== '',
-        `agent_error for "${DIVISION_BY_ZERO_PROMPT}" lacks a usable error_code or message: ${terminal.raw.slice(0, 300)}`,
+        `agent_error for "${failure.prompt}" lacks a usable error_code or message: ${terminal.raw.slice(0, 300)}`,
         { component: 'agent', layer: 'content', code: 'agent-error-fields', evidence: { terminal: compactFrame(terminal) } });
       return;
     }
     const answer = run.finalResponse;
-    check(HANDLED_DIVISION_BY_ZERO.test(answer) && !INVENTED_DIVISION_RESULT.test(answer),
-      `the agent answered "${DIVISION_BY_ZERO_PROMPT}" with "${answer.slice(0, 200)}": it must say the division cannot be done, not present a result`,
+    const handled = failure.handled.length - missedPatterns(failure.handled, answer).length > 0;
+    const invented = failure.invented.length - missedPatterns(failure.invented, answer).length > 0;
+    check(handled && !invented,
+      `the agent answered "${failure.prompt}" with "${answer.slice(0, 200)}": it must say the division cannot be done, not present a result`,
       { component: 'agent', layer: 'content', code: 'tool-failure-hidden', evidence: { finalResponse: answer.slice(0, 500), timeline: run.timeline } });
   });
 
   test('refuses a run on an unknown thread with one agent_error carrying run_id, error_code and message', async ({ ws, threads, budget, config, api }) => {
     const session = await ws.open();
     const unknownThread = randomUUID();
-    const from = session.frames.length;
-    session.send({ type: 'start_agent', payload: { user_request: prompts[0]!.prompt, thread_id: unknownThread } });
-    const first = await session.waitFor((f) => isAgentEventType(f.type) || f.type === 'error', {
+    // agent_error alone, or agent_started then agent_error: both are the contract's refusal.
+    const refusal = await expectRunRefused(session, {
+      userRequest: prompts[0]!.prompt,
+      threadId: unknownThread,
       budget: budget('agent refusal', config.budgets.agentRun),
-      what: `agent_error for start_agent on unknown thread ${unknownThread}`,
-      fromIndex: from,
-      component: 'agent',
+      barrierBudget: budget('ping barrier', config.budgets.wsReceive),
+      what: 'an unknown thread',
     });
-    await pingBarrier(session, budget('ping barrier', config.budgets.wsReceive));
-    const frames = session.frames.filter((f) => f.index >= from && (isAgentEventType(f.type) || f.type === 'error'));
-    // Should the platform have started a run anyway, its thread must not outlive the test.
-    for (const f of frames) if (typeof f.fields.thread_id === 'string' && f.fields.thread_id !== unknownThread) threads.adopt(f.fields.thread_id);
-
-    const evidence = { frames: frames.map((f) => compactFrame(f)) };
-    check(first.type === 'agent_error', `start_agent on an unknown thread was answered with ${first.type} (frame #${first.index}), expected agent_error`, {
-      component: 'agent', layer: 'ordering', code: first.type, endpoint: session.endpoint, evidence,
-    });
-    check(frames.length === 1, `start_agent on an unknown thread produced ${frames.length} events (${frames.map((f) => f.type).join(', ')}), expected the agent_error alone`, {
-      component: 'agent', layer: 'ordering', code: 'terminal-count', endpoint: session.endpoint, evidence,
-    });
-    const missing = ['error_code', 'message'].filter((k) => typeof first.fields[k] !== 'string' || first.fields[k] === '');
-    if (runIdOf(first) === undefined) missing.unshift('run_id');
-    check(missing.length === 0, `agent_error for an unknown thread lacks ${missing.join(', ')}: ${first.raw.slice(0, 300)}`, {
-      component: 'agent', layer: 'content', code: 'missing-field', endpoint: session.endpoint, evidence,
-    });
-    // Refusing must not have created the thread it was asked for.
+    // Refusing must not have created the thread it was asked for, nor any other.
     expectStatus(await api.request('GET', `/api/threads/${unknownThread}`, { auth: true }), 404, 'GET /api/threads/:id of the unknown thread after the refused run', 'backend');
+    for (const id of refusal.otherThreadIds) {
+      const read = await api.request('GET', `/api/threads/${encodeURIComponent(id)}`, { auth: true });
+      if (read.status === 200) threads.adopt(id);
+      expectStatus(read, 404, `GET /api/threads/:id of thread ${id}, named by the refused run's events`, 'backend');
+    }
   });
 
   test('reports in agent_started the thread_id it was given, and answers on that thread', async ({ ws, threads, budget, config, report, api }) => {
@@ -181,6 +179,6 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
     const completedThread = run.terminal.fields.thread_id;
     if (completedThread !== undefined) expect(completedThread, 'agent_completed.thread_id').toBe(thread.id);
     expectCorrectAnswer(golden, run);
-    await expectPersistedTurns(api, thread.id, [{ prompt: golden.prompt, run }]);
+    await expectPersistedTurns(api, thread.id, [{ prompt: golden.prompt, run, facts: golden.expect }]);
   });
 });

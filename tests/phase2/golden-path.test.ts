@@ -20,12 +20,12 @@ describe('golden path: chat with an agent', { tags: ['p1', 'agent', 'websocket',
     report.measurements.push({ name: 'agent run to agent_completed', unit: 'ms', samples: [run.durations.toCompleted] });
 
     expectCorrectAnswer(golden, run);
-    await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run }]);
+    await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run, facts: golden.expect }]);
   });
 
   test('creates a thread owned by the caller for a run started without thread_id', async ({ runAgent, threads, api, identity }) => {
     const golden = prompts[0]!;
-    const run = await runAgent(golden.prompt);
+    const run = await runAgent(golden.prompt, { serverThread: true });
 
     const read = await api.request('GET', `/api/threads/${encodeURIComponent(run.threadId)}`, { auth: true });
     expectStatus(read, 200, 'GET /api/threads/:id of the thread agent_started reported', 'backend');
@@ -37,7 +37,7 @@ describe('golden path: chat with an agent', { tags: ['p1', 'agent', 'websocket',
   test('deletes a conversation: DELETE answers 204, then the thread and its messages answer 404', async ({ runAgent, threads, api }) => {
     const golden = prompts[prompts.length - 1]!;
     const run = await runAgent(golden.prompt);
-    await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run }]);
+    await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run, facts: golden.expect }]);
 
     const path = `/api/threads/${encodeURIComponent(run.threadId)}`;
     expectStatus(await api.request('DELETE', path, { auth: true }), 204, 'DELETE /api/threads/:id', 'backend');

@@ -12,9 +12,9 @@ import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'vitest';
 import { expectPersistedTurns, readMessages } from '../../helpers/contract/threads.ts';
 import { pingBarrier } from '../../helpers/contract/session-checks.ts';
-import { describe, expect, test, type CrowdUser } from '../../fixtures/index.ts';
+import { describe, expect, test, type Crowd, type CrowdUser } from '../../fixtures/index.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
-import { waitForRun } from '../../helpers/contract/agent-run.ts';
+import { expectRunRefused } from '../../helpers/contract/refusals.ts';
 import { check, expectFields } from '../../helpers/contract/body.ts';
 import type { SuiteConfig } from '../../helpers/core/config.ts';
 import { CheckError } from '../../helpers/core/errors.ts';
@@ -52,13 +52,17 @@ function expectHiddenFromOther(result: HttpResult, what: string, mustNotShow: re
   });
 }
 
-/** A second user needs a second identity: test-auth or minting, not the one login account. */
-async function otherUser(crowd: { user(label: string): CrowdUser }, label: string, identity: TokenSession, config: SuiteConfig, skip: TestContext['skip'], report: StagecheckMeta): Promise<CrowdUser> {
-  if (config.auth.method === 'login') {
-    report.notConfigured = 'a second user needs E2E_BYPASS_KEY or STAGING_JWT_SECRET; STAGING_TEST_EMAIL/PASSWORD give one user';
-    return skip(`NOT CONFIGURED: ${report.notConfigured}`);
+/**
+ * A second user beside the worker's identity: a stable test user (test-auth or minting) or, with
+ * login, the second account (STAGING_TEST_EMAIL_2). Without one the test is NOT CONFIGURED.
+ */
+async function otherUser(crowd: Crowd, label: string, identity: TokenSession, config: SuiteConfig, skip: TestContext['skip'], report: StagecheckMeta): Promise<CrowdUser> {
+  const missing = crowd.missing(1, { besideIdentity: true });
+  if (missing) {
+    report.notConfigured = missing;
+    return skip(`NOT CONFIGURED: ${missing}`);
   }
-  const user = crowd.user(label);
+  const user = crowd.user(label, { besideIdentity: true });
   const [mine, theirs] = await Promise.all([identity.pair(), user.userId()]);
   check(mine.userId !== theirs, `the second test identity maps to the first one's user id ${theirs}`, {
     component: 'auth', layer: 'content', code: 'identities-not-distinct', evidence: { userIds: [mine.userId, theirs] },
@@ -88,7 +92,7 @@ describe('another user\'s thread over HTTP', { tags: ['p1', 'backend', 'auth'], 
     const golden = prompts[0]!;
     const run = await runAgent(golden.prompt, { label: 'owner run' });
     // Control: the thread holds both messages for its owner.
-    await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run }]);
+    await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run, facts: golden.expect }]);
 
     const result = await other.api.request('GET', `/api/threads/${encodeURIComponent(run.threadId)}/messages`, { auth: true });
     expectHiddenFromOther(result, "GET /api/threads/:id/messages of another user's thread", [golden.prompt, run.finalResponse, run.runId]);
@@ -127,39 +131,31 @@ describe('another user\'s agent events over WebSocket', { tags: ['p1', 'websocke
     const other = await otherUser(crowd, 'p2-iso-intruder', identity, config, skip, report);
     const thread = await threads.create('iso-intrude');
     const session = await other.open(budget('intruder handshake', config.budgets.wsHandshake));
-    const from = session.frames.length;
-    session.send({ type: 'start_agent', payload: { user_request: prompts[0]!.prompt, thread_id: thread.id } });
-    const answer = await session.waitFor((frame) => frame.type === 'agent_started' || frame.type === 'agent_error' || frame.type === 'error', {
+    // Refused as the contract allows (agent_error, alone or after agent_started), with no work done.
+    const foreign = await expectRunRefused(session, {
+      userRequest: prompts[0]!.prompt,
+      threadId: thread.id,
       budget: budget('answer to start_agent on a foreign thread', config.budgets.agentRun),
-      what: "agent_started, agent_error or error after start_agent on another user's thread",
-      fromIndex: from,
-      component: 'agent',
+      barrierBudget: budget('intruder barrier', config.budgets.wsReceive),
+      what: "another user's thread",
     });
-    if (answer.type === 'agent_started') {
-      check(answer.fields.thread_id !== thread.id, `another user's start_agent was run on the owner's thread ${thread.id}`, {
-        component: 'agent', layer: 'content', code: 'cross-user-write', endpoint: session.endpoint, evidence: { frame: compactFrame(answer) },
+    // The refusal must read like the one for a thread that does not exist at all.
+    const unknown = await expectRunRefused(session, {
+      userRequest: prompts[0]!.prompt,
+      threadId: randomUUID(),
+      budget: budget('answer to start_agent on an unknown thread', config.budgets.agentRun),
+      barrierBudget: budget('intruder barrier (unknown thread)', config.budgets.wsReceive),
+      what: 'an unknown thread',
+    });
+    const shape = (r: typeof foreign): string => `${r.started ? 'agent_started then ' : ''}agent_error ${r.errorCode}`;
+    check(shape(foreign) === shape(unknown),
+      `start_agent on another user's thread answers ${shape(foreign)}, on an unknown thread ${shape(unknown)}: the difference tells the thread exists`, {
+        component: 'agent', layer: 'content', code: 'existence-leak', endpoint: session.endpoint,
+        evidence: { foreign: foreign.frames.map((f) => compactFrame(f)), unknown: unknown.frames.map((f) => compactFrame(f)) },
       });
-      // The server gave the run a thread of the intruder's own (crowd deletes it): let it finish.
-      const runId = runIdOf(answer);
-      if (runId !== undefined) await waitForRun(session, runId, { budget: budget('intruder run', config.budgets.agentRun), stallMs: config.budgets.stall, fromIndex: answer.index });
-    } else {
-      // Refused: the refusal must read like the one for a thread that does not exist at all.
-      const unknownFrom = session.frames.length;
-      session.send({ type: 'start_agent', payload: { user_request: prompts[0]!.prompt, thread_id: randomUUID() } });
-      const unknown = await session.waitFor((frame) => frame.type === 'agent_started' || frame.type === 'agent_error' || frame.type === 'error', {
-        budget: budget('answer to start_agent on an unknown thread', config.budgets.agentRun),
-        what: 'the answer to start_agent on a thread that does not exist',
-        fromIndex: unknownFrom,
-        component: 'agent',
-      });
-      check(unknown.type === answer.type && unknown.fields.error_code === answer.fields.error_code,
-        `start_agent on another user's thread answers ${answer.type} ${String(answer.fields.error_code)}, on an unknown thread ${unknown.type} ${String(unknown.fields.error_code)}: the difference tells the thread exists`, {
-          component: 'agent', layer: 'content', code: 'existence-leak', endpoint: session.endpoint,
-          evidence: { foreign: compactFrame(answer), unknown: compactFrame(unknown) },
-        });
-    }
-    await pingBarrier(session, budget('intruder barrier', config.budgets.wsReceive));
-    const onThread = session.frames.filter((frame) => frame.fields.thread_id === thread.id && frame.type !== 'agent_error' && frame.type !== 'error');
+    // Nothing but the refusal itself (its agent_started may echo the requested thread_id) names the thread.
+    const refusal = new Set([foreign.error, foreign.started]);
+    const onThread = session.frames.filter((frame) => frame.fields.thread_id === thread.id && !refusal.has(frame) && frame.type !== 'error');
     check(onThread.length === 0, `another user's connection received ${onThread.length} event(s) on the owner's thread`, {
       component: 'agent', layer: 'content', code: 'cross-user-write', endpoint: session.endpoint, evidence: { frames: onThread.map((f) => compactFrame(f)) },
     });

@@ -96,7 +96,7 @@ describe('KPI: golden path completion', { tags: ['p2', 'agent', 'websocket', 'ba
           threads.adopt(run.threadId);
           recordTimeline(report, run);
           expectCorrectAnswer(golden, run);
-          await sampleBudget.step('read messages', () => expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run }]), { component: 'backend' });
+          await sampleBudget.step('read messages', () => expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run, facts: golden.expect }]), { component: 'backend' });
           return Math.round(sampleBudget.elapsedMs());
         } finally {
           await session.close();
