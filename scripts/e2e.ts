@@ -14,6 +14,9 @@
  *
  * Own options (everything else goes to Vitest unchanged, e.g. --shard 1/3, --tags-filter p1,
  * -t name, --project phase1, --merge-reports .vitest-reports):
+ *   --local              test the bundled reference platform on purpose (STAGECHECK_TARGET=local); needed in CI
+ *   --target T           local or staging (STAGECHECK_TARGET): staging without STAGING_BASE_URL is a config error,
+ *                        as is CI=true without STAGING_BASE_URL or --local (helpers/core/target-choice.ts)
  *   --allow-production   test a host outside STAGING_HOST_PATTERN (STAGECHECK_ALLOW_PRODUCTION=true)
  *   --phase1-gate FILE   phase-1 gate of an earlier run (STAGECHECK_PHASE1_GATE), for phase-2 shards in CI
  *   --blob               also write a blob report (implied by --shard), to merge later
@@ -63,6 +66,8 @@ export function parseArgs(argv: readonly string[]): E2eArgs {
       return next;
     };
     if (name === '--allow-production') env.STAGECHECK_ALLOW_PRODUCTION = 'true';
+    else if (name === '--local') env.STAGECHECK_TARGET = 'local';
+    else if (name === '--target') env.STAGECHECK_TARGET = value();
     else if (name === '--phase1-gate') env.STAGECHECK_PHASE1_GATE = resolve(value());
     else if (name === '--report-dir') env.STAGECHECK_REPORT_DIR = resolve(value());
     else if (name === '--blob') blob = true;
@@ -91,7 +96,7 @@ export function parseArgs(argv: readonly string[]): E2eArgs {
   return { vitestArgs, env, merge, help };
 }
 
-const OWN_OPTIONS = ['--allow-production', '--phase1-gate', '--report-dir', '--blob', '--blob-dir', '--help'];
+const OWN_OPTIONS = ['--allow-production', '--local', '--target', '--phase1-gate', '--report-dir', '--blob', '--blob-dir', '--help'];
 
 /**
  * Anything e2e does not know goes to Vitest, so a misspelt e2e option (`--allow-prod`) would
@@ -105,6 +110,7 @@ function checkNotMisspeltOwnOption(name: string): void {
 
 /** What each of e2e's own valued options expects, for the message when the value is missing. */
 const OPTION_VALUES: Record<string, string> = {
+  '--target': 'local (the bundled reference platform) or staging (the deployment STAGING_BASE_URL names)',
   '--phase1-gate': 'the phase-1 gate file written by an earlier run',
   '--report-dir': 'the directory the reports are written to',
   '--blob-dir': 'the directory blob reports are written to',
@@ -143,7 +149,7 @@ async function main(): Promise<number> {
     throw error;
   }
   if (args.help) {
-    process.stdout.write(`usage: npm run e2e -- [--allow-production] [--phase1-gate FILE] [--blob] [--blob-dir DIR] [--report-dir DIR] [vitest options]\n` +
+    process.stdout.write(`usage: npm run e2e -- [--local | --target local|staging] [--allow-production] [--phase1-gate FILE] [--blob] [--blob-dir DIR] [--report-dir DIR] [vitest options]\n` +
       `exit codes: 0 healthy (PASS or DEGRADED), 1 product failure, 2 inconclusive or configuration error\n`);
     return 0;
   }

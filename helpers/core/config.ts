@@ -10,7 +10,9 @@ import { DEFAULT_BUDGETS, type BudgetName } from './budgets.ts';
 import { validateBudgets } from './budget-rules.ts';
 import { DEFAULT_CATALOG_PATH, readKpiThresholds, type KpiThresholds } from './kpi-thresholds.ts';
 import { joinNames, parseBoolean, parsePattern, parsePositiveInt, parseUrl, stripTrailingSlash, TARGET_HTTP_URL, TARGET_WS_URL, withinOneEdit } from './config-parsers.ts';
+import { describeNetwork, NETWORK_VARIABLES, readNetworkEnv } from './network-env.ts';
 import { redactUrl, SECRET_VARIABLES } from './redact.ts';
+import { TARGET_VARIABLE, targetChoiceProblems } from './target-choice.ts';
 
 export type AuthMethod = 'test-auth' | 'login' | 'mint';
 
@@ -46,6 +48,8 @@ export interface SuiteConfig {
   allowProduction: boolean;
   budgets: Budgets;
   samples: { database: number; redis: number; wsHandshakes: number };
+  /** How the run reaches the target (trusted CAs, proxy), described without credentials. */
+  network: { ca: string; proxy: string };
   /** Seconds of client silence after which the deployment sends a heartbeat (contract: ~35). */
   heartbeatS: number;
   /** Only present in local mode: lets the suite's own tests switch platform faults. */
@@ -98,6 +102,7 @@ export const KNOWN_VARIABLES = [
   'STAGING_TEST_EMAIL', 'STAGING_TEST_EMAIL_2', 'STAGECHECK_IDENTITY_PREFIX', 'STAGECHECK_MAX_CONCURRENCY', 'STAGING_HOST_PATTERN', 'STAGING_WS_HEARTBEAT_S', 'KPI_DB_SAMPLES', 'KPI_REDIS_SAMPLES', 'KPI_WS_HANDSHAKES',
   'STAGECHECK_ALLOW_PRODUCTION', 'STAGECHECK_RUN_ID', 'STAGECHECK_REPORT_DIR', 'STAGECHECK_HISTORY_FILE', 'STAGECHECK_HISTORY',
   'STAGECHECK_CATALOG', 'STAGECHECK_PHASE1_GATE', 'STAGECHECK_RESULT_FILE', 'GOLDEN_PROMPTS_FILE', 'PLATFORM_ADMIN_URL', 'PLATFORM_FAULTS',
+  TARGET_VARIABLE, ...NETWORK_VARIABLES,
 ];
 
 export class ConfigError extends Error {
@@ -158,7 +163,11 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
   // The reference platform's env carries its admin URL: that is how a run knows it is local.
   const mode: SuiteConfig['mode'] = value('STAGING_BASE_URL') && !value('PLATFORM_ADMIN_URL') ? 'staging' : 'local';
   problems.push(...partialTargetProblems(value));
+  problems.push(...targetChoiceProblems(value, env));
   problems.push(...misspeltVariableProblems(env));
+  // STAGING_CA_FILE readable PEM, proxy URLs usable (core/network-env.ts; the transports read the same).
+  const network = readNetworkEnv(env);
+  problems.push(...network.problems);
 
   const baseUrl = parseUrl(value('STAGING_BASE_URL'), 'STAGING_BASE_URL', TARGET_HTTP_URL, problems);
   const authUrl = parseUrl(value('STAGING_AUTH_URL'), 'STAGING_AUTH_URL', TARGET_HTTP_URL, problems);
@@ -265,6 +274,7 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
     budgets,
     samples,
     heartbeatS,
+    network: describeNetwork(network.settings),
     platformAdmin: adminUrl && adminToken ? { url: adminUrl, token: adminToken } : undefined,
   };
   return { problems, config };
@@ -324,6 +334,7 @@ export function describeConfig(config: SuiteConfig): Record<string, unknown> {
     secondLoginAccount: config.auth.second ? 'configured' : 'NOT CONFIGURED',
     identityPrefix: config.identityPrefix,
     maxConcurrency: config.maxConcurrency ?? 'no cap',
+    ...config.network,
     budgets: config.budgets,
   };
 }

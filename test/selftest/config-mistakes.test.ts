@@ -258,6 +258,24 @@ const MISTAKES: Mistake[] = [
     direct: true,
   },
   {
+    // The silent switch issue 13 ends: CI that would test the bundled platform instead of staging.
+    what: 'CI=true without a target and without --local',
+    env: (valid) => ({ ...withoutTarget(valid), CI: 'true', STAGECHECK_TARGET: '' }),
+    culprit: /^CI=true and STAGING_BASE_URL is not set: a CI run never falls back to the bundled reference platform silently\. Set STAGING_BASE_URL .* or pass --local \(STAGECHECK_TARGET=local\)/,
+    direct: true,
+  },
+  {
+    what: '--target staging without STAGING_BASE_URL',
+    env: (valid) => withoutTarget(valid),
+    args: ['--target', 'staging'],
+    culprit: /^STAGECHECK_TARGET=staging \(--target staging\) but STAGING_BASE_URL is not set: set STAGING_BASE_URL .* or pass --local/,
+  },
+  {
+    what: '--local while STAGING_BASE_URL names a deployment',
+    args: ['--local'],
+    culprit: /^STAGECHECK_TARGET=local \(--local\) asks for the bundled reference platform, but STAGING_BASE_URL is set: unset one of them$/,
+  },
+  {
     what: 'an undeclared tag in --tags-filter',
     args: ['--tags-filter', 'p9'],
     culprit: /^--tags-filter "p9": "p9" matches no declared tag, so no test could be selected; known tags: p1, p2, p3, p4, p5, p6, backend, auth, websocket, agent, postgres, redis, network$/,
@@ -322,6 +340,14 @@ describe.concurrent('controls: the tripwire sees what a mistake must prevent', (
     const wire = await tripwire(onTestFinished);
     const r = await run(vitestPhase1(), wire.port, withoutTarget(validStagingEnv(wire.port)), onTestFinished);
     expect(r.exitCode, shown(r)).not.toBe(0);
+    expect(r.stderr, shown(r)).toContain('the reference platform did not start');
+    expect(wire.connections(), shown(r)).toBeGreaterThan(0);
+  });
+
+  it('CI=true with an explicit --local (STAGECHECK_TARGET=local) starts the reference platform', async ({ expect, onTestFinished }) => {
+    const wire = await tripwire(onTestFinished);
+    const r = await run(vitestPhase1(), wire.port, { ...withoutTarget(validStagingEnv(wire.port)), CI: 'true', STAGECHECK_TARGET: 'local' }, onTestFinished);
+    expect(`${r.stdout}${r.stderr}`, shown(r)).not.toContain(HEADER);
     expect(r.stderr, shown(r)).toContain('the reference platform did not start');
     expect(wire.connections(), shown(r)).toBeGreaterThan(0);
   });

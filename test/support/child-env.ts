@@ -10,6 +10,9 @@
  * - Vitest's worker variables are deleted: the child is a fresh run, not a worker of this one.
  *
  * Callers add what their run needs (a target, a report directory) as `extra`, applied last.
+ * A child run says what it targets: without a STAGING_BASE_URL from the caller it gets
+ * STAGECHECK_TARGET=local (the bundled platform on purpose), so it runs the same under CI=true
+ * (helpers/core/target-choice.ts); a caller that passes STAGECHECK_TARGET itself ('' included) decides.
  */
 import { KNOWN_VARIABLES } from '../../helpers/core/config.ts';
 
@@ -26,7 +29,9 @@ export function childEnv(extra: Record<string, string | undefined> = {}): ChildE
     if (REMOVED.test(name) || CI_OUTPUTS.includes(name)) delete env[name];
   }
   for (const name of KNOWN_VARIABLES) env[name] = '';
-  return { ...env, NO_COLOR: '1', ...extra };
+  const out: ChildEnv = { ...env, NO_COLOR: '1', ...extra };
+  if (!Object.hasOwn(extra, 'STAGECHECK_TARGET') && !out.STAGING_BASE_URL?.trim()) out.STAGECHECK_TARGET = 'local';
+  return out;
 }
 
 /** `childEnv` with the reports and the history file of the run kept in `reportDir`. */
