@@ -5,6 +5,7 @@
  * timeline view the reporter draws. The session knows frames; this module knows runs.
  */
 import type { Budget } from '../core/budgets.ts';
+import { acquireAgentRunSlot } from '../core/concurrency.ts';
 import { formatMs, plural } from '../core/format.ts';
 import { CheckError } from '../core/errors.ts';
 import { compactFrame, runIdOf, type CapturedFrame } from '../core/frames.ts';
@@ -232,6 +233,17 @@ export interface RunStartFrame {
  * after sending is taken as this run's: only for a session with one run starting at a time.
  */
 export async function followAgentRun(session: WsSession, frame: RunStartFrame, options: Omit<StartAgentRunOptions, 'userRequest'>): Promise<AgentRunResult> {
+  // STAGECHECK_MAX_CONCURRENCY: a slot before the first frame goes out, given back when the run
+  // has ended either way (helpers/core/concurrency.ts; no cap: no wait).
+  const release = await acquireAgentRunSlot(options.budget.remainingMs());
+  try {
+    return await followOneRun(session, frame, options);
+  } finally {
+    release();
+  }
+}
+
+async function followOneRun(session: WsSession, frame: RunStartFrame, options: Omit<StartAgentRunOptions, 'userRequest'>): Promise<AgentRunResult> {
   const { budget, threadId } = options;
   const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
   const from = session.frames.length;
