@@ -4,6 +4,7 @@
  */
 import type { ZodType } from 'zod';
 import { CheckError, type Component } from '../core/errors.ts';
+import { redactUrl } from '../core/redact.ts';
 import { bodyForEvidence, type HttpResult } from '../transport/http.ts';
 
 /**
@@ -15,6 +16,7 @@ import { bodyForEvidence, type HttpResult } from '../transport/http.ts';
 export function expectStatus(result: HttpResult, expected: number | readonly number[], what: string, component?: Component): HttpResult {
   const allowed = typeof expected === 'number' ? [expected] : [...expected];
   if (allowed.includes(result.status)) return result;
+  if (result.status >= 300 && result.status < 400) throw redirectError(result, allowed, what, component);
   throw new CheckError(`${what}: expected HTTP ${allowed.join(' or ')}, got ${result.status}`, {
     component: component ?? result.component,
     layer: 'http-status',
@@ -30,6 +32,25 @@ export function expectStatus(result: HttpResult, expected: number | readonly num
       correlationId: result.correlationId,
       timings: result.timings,
     },
+  });
+}
+
+/**
+ * An unexpected 3xx is a redirect, not a bare status mismatch (the suite never follows one: the
+ * contract's paths are exact): layer 'http-status', code 'redirect', with the status and where
+ * it points (`Location`, credentials and secret query values stripped).
+ */
+export function redirectError(result: HttpResult, allowed: readonly number[], what: string, component?: Component): CheckError {
+  const location = result.headers.location;
+  const shown = location === undefined ? undefined : redactUrl(location);
+  return new CheckError(`${what}: expected HTTP ${allowed.join(' or ')}, got a redirect: ${result.status} to ${shown ?? '(no Location header)'}`, {
+    component: component ?? result.component,
+    layer: 'http-status',
+    endpoint: `${result.method} ${result.url}`,
+    code: 'redirect',
+    correlationId: result.correlationId,
+    elapsedMs: result.timings.totalMs,
+    evidence: { status: result.status, location: shown, expected: allowed, correlationId: result.correlationId, timings: result.timings },
   });
 }
 

@@ -2,13 +2,18 @@
  * Connection timing for the HTTP client (helpers/transport/http.ts): a custom undici connector that
  * times DNS (custom lookup), TCP connect and the TLS handshake of every new socket, a
  * diagnostics_channel hook that tells which socket each request was written to, and the phase a
- * request stuck at its deadline was in.
+ * request stuck at its deadline was in. New connections trust STAGING_CA_FILE beside the system
+ * store and go through the configured proxy (a CONNECT tunnel, helpers/transport/tunnel.ts) unless
+ * NO_PROXY or loopback says otherwise (helpers/core/network-env.ts).
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import dns from 'node:dns';
 import type { ConnectionOptions } from 'node:tls';
 import { buildConnector } from 'undici';
 import { TIMEOUT_CODES } from '../core/network-errors.ts';
+import { processNetwork, proxyFor } from '../core/network-env.ts';
+import { redactUrl } from '../core/redact.ts';
+import { openTunnel, type TunnelError } from './tunnel.ts';
 
 /** Extra TLS options for new connections (e.g. a private CA for staging). */
 export type ConnectTls = Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized' | 'servername'>;
@@ -27,6 +32,8 @@ export interface ConnTiming {
   phase: ConnPhase;
   /** Requests already written on this socket. */
   requests: number;
+  /** The proxy the connection was tunnelled through (no credentials). */
+  proxy?: string;
 }
 
 const socketTimings = new WeakMap<object, ConnTiming>();
@@ -108,34 +115,70 @@ export function timedConnector(
         cb(err, ...rest);
       }) as never);
     };
+    const done = (err: Error | null, socket: unknown): void => {
+      inFlight.delete(timing);
+      if (err) {
+        if (typeof err === 'object') (err as unknown as Record<symbol, unknown>)[PHASE] = timing.phase;
+        callback(err, null);
+        return;
+      }
+      const now = performance.now();
+      if (timing.tcpAt === undefined) timing.tcpAt = now;
+      if (secure && timing.secureAt === undefined) timing.secureAt = now;
+      timing.phase = 'done';
+      socketTimings.set(socket as object, timing);
+      callback(null, socket as Parameters<buildConnector.Callback>[1] & object);
+    };
+    const network = processNetwork();
+    // With STAGING_CA_FILE: the system store, NODE_EXTRA_CA_CERTS and the file (core/network-env.ts).
+    const tlsOptions = { ...(base.tls ?? {}), ...(base.tls?.ca === undefined && network.ca ? { ca: network.ca } : {}) };
     // One connector per connection so the lookup closure belongs to this socket. (TLS session
     // resumption across connections is deliberately off: each handshake is measured in full.)
-    const connector = buildConnector({ ...(base.tls ?? {}), timeout: base.timeout, lookup, maxCachedSessions: 0 } as buildConnector.BuildOptions);
-    const maybeSocket = (connector as unknown as (o: buildConnector.Options, cb: buildConnector.Callback) => unknown)(
-      options,
-      (err, socket) => {
-        inFlight.delete(timing);
-        if (err) {
-          if (typeof err === 'object') (err as unknown as Record<symbol, unknown>)[PHASE] = timing.phase;
-          callback(err, null);
-          return;
-        }
-        const now = performance.now();
-        if (timing.tcpAt === undefined) timing.tcpAt = now;
-        if (secure && timing.secureAt === undefined) timing.secureAt = now;
-        timing.phase = 'done';
-        socketTimings.set(socket as object, timing);
-        callback(null, socket as NonNullable<typeof socket>);
+    const connector = buildConnector({ ...tlsOptions, timeout: base.timeout, lookup, maxCachedSessions: 0 } as buildConnector.BuildOptions) as unknown as (
+      o: buildConnector.Options & { httpSocket?: unknown },
+      cb: buildConnector.Callback,
+    ) => unknown;
+    const watch = (maybeSocket: unknown, tunnelled: boolean): void => {
+      if (maybeSocket === null || typeof maybeSocket !== 'object' || !('once' in maybeSocket)) return;
+      const socket = maybeSocket as NodeJS.EventEmitter;
+      if (!tunnelled) {
+        socket.once('connect', () => {
+          timing.tcpAt = performance.now();
+          if (secure) timing.phase = 'tls';
+        });
+      }
+      if (secure) socket.once('secureConnect', () => (timing.secureAt = performance.now()));
+    };
+
+    const port = Number(options.port) || (secure ? 443 : 80);
+    const proxy = proxyFor(new URL(`${options.protocol}//${options.host || options.hostname}`), network.proxy);
+    if (proxy === undefined) {
+      watch(connector(options, (err, socket) => done(err, socket)), false);
+      return;
+    }
+    // Through the proxy: DNS and TCP are the proxy's, the CONNECT answer counts as connecting,
+    // then TLS runs end to end with the target over the tunnel.
+    timing.proxy = redactUrl(proxy.href);
+    timing.lookupStartedAt = performance.now();
+    timing.phase = 'dns';
+    openTunnel(proxy, options.hostname, port, {
+      timeoutMs: base.timeout,
+      onHop: (hop) => {
+        if (hop !== 'dns' && timing.lookupEndedAt === undefined) timing.lookupEndedAt = performance.now();
+        if (hop !== 'dns') timing.phase = 'tcp';
+      },
+    }).then(
+      (tunnel) => {
+        timing.tcpAt = performance.now();
+        if (!secure) return done(null, tunnel.socket);
+        timing.phase = 'tls';
+        watch(connector({ ...options, httpSocket: tunnel.socket }, (err, socket) => done(err, socket)), true);
+      },
+      (error: TunnelError) => {
+        timing.phase = error.hop === 'dns' ? 'dns' : 'tcp';
+        done(error, null);
       },
     );
-    if (maybeSocket !== null && typeof maybeSocket === 'object' && 'once' in maybeSocket) {
-      const socket = maybeSocket as NodeJS.EventEmitter;
-      socket.once('connect', () => {
-        timing.tcpAt = performance.now();
-        if (secure) timing.phase = 'tls';
-      });
-      if (secure) socket.once('secureConnect', () => (timing.secureAt = performance.now()));
-    }
   };
 }
 

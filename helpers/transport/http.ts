@@ -37,6 +37,7 @@ import { CheckError, messageOf } from '../core/errors.ts';
 import { errorCode, layerOfNetworkCode, TIMEOUT_CODES } from '../core/network-errors.ts';
 import { connDurations, dispatchWithCtx, installChannels, PHASE, timedConnector, timeoutCodeForPhase, type ConnectTls, type ConnPhase, type ConnTiming, type RequestCtx } from './http-timing.ts';
 import { redactSecrets, redactUrl } from '../core/redact.ts';
+import { certProblemError, certProblemOf } from '../core/tls-problems.ts';
 import { endpointTemplate, recordRequest } from '../core/request-log.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
@@ -260,6 +261,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         layer = 'tcp';
       }
       if (layer === undefined) throw error; // not a target failure we recognise: a harness bug
+      const cert = layer === 'tls' ? certProblemOf(code) : undefined;
+      if (cert) {
+        // One cause for every request refused by the same certificate (core/tls-problems.ts).
+        const hostPort = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
+        throw certProblemError({ problem: cert, hostPort, nodeCode: code!, endpoint, elapsedMs, evidence: { timings: timingsSoFar }, cause: error });
+      }
       throw new CheckError(
         `${endpoint}: ${layer} failure ${shownCode ?? ''}: ${redactSecrets(messageOf(error), secrets)}`.replace(/ {2,}/g, ' '),
         { component, layer, endpoint, code: shownCode, elapsedMs, evidence: { error: redactSecrets(messageOf(error), secrets), timings: timingsSoFar } },

@@ -5,7 +5,14 @@
  *   tcp          TCP connect to the resolved addresses in order: ms, address used
  *   tls          https/wss only, on that socket: handshake ms, protocol, certificate subject, issuer,
  *                validTo, daysToExpiry, authorized / authorizationError
- *   http-status  GET <origin><path> (default `/health`) on that same connection: status, firstByteMs
+ *   http-status  GET <origin><path> (default `/health`) on that same connection: status, firstByteMs;
+ *                an unexpected 3xx is code `redirect` with its Location
+ *
+ * Through a proxy (HTTPS_PROXY / HTTP_PROXY, not for NO_PROXY or loopback: core/network-env.ts) the
+ * first hops are the proxy's: dns and tcp of the proxy, then `proxy` (the CONNECT answer), then tls
+ * with the target over the tunnel (network-path-hops.ts). TLS trusts STAGING_CA_FILE beside the
+ * system store. A refused certificate fails as core/tls-problems.ts says it (component network,
+ * layer tls, TLS_UNTRUSTED / TLS_EXPIRED / TLS_WRONG_NAME, the fix named), as HTTP and WebSocket do.
  *
  * The walk stops at the first failing layer (an untrusted or expired certificate fails `tls`; no
  * HTTP is then sent). `checkNetworkPath` never throws for a target failure: it returns the report;
@@ -15,29 +22,22 @@
  * a layer that has not finished by then fails with DNS_TIMEOUT / CONNECT_TIMEOUT /
  * TLS_HANDSHAKE_TIMEOUT / HEADERS_TIMEOUT (core/network-errors.ts TIMEOUT_CODES, as every transport).
  *
- * `http-status` is ok when the status passes `okStatus` (default: 200–399). A certificate expiring
- * within `certWarnDays` (default 14) adds a warning without failing the layer.
+ * `http-status` is ok when the status passes `okStatus` (default: 200–399). A trusted certificate
+ * expiring within `certWarnDays` (default 14) does not fail the layer: it goes in `degraded`, naming
+ * the date.
  */
-import dns from 'node:dns';
 import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { CheckError, messageOf, type Component } from '../core/errors.ts';
 import { errorCode, TIMEOUT_CODES } from '../core/network-errors.ts';
+import { processNetwork, proxyFor } from '../core/network-env.ts';
 import { redactUrl } from '../core/redact.ts';
+import { certProblemError, certProblemOf, CERT_WARN_DAYS, expiringCertificate } from '../core/tls-problems.ts';
+import { connectAuthority } from './tunnel.ts';
+import { timed, walkDirect, walkTunnel, type PathLayer, type PathLayerResult } from './network-path-hops.ts';
 
-export type PathLayer = 'dns' | 'tcp' | 'tls' | 'http-status';
-
-export interface PathLayerResult {
-  layer: PathLayer;
-  ok: boolean;
-  ms: number;
-  /** Failure code (ECONNREFUSED, ENOTFOUND, CONNECT_TIMEOUT, DEPTH_ZERO_SELF_SIGNED_CERT, 503, ...). */
-  code?: string | number;
-  /** Failure message (no secrets: the walk sends none). */
-  error?: string;
-  detail: Record<string, unknown>;
-}
+export type { PathLayer, PathLayerResult } from './network-path-hops.ts';
 
 export interface PathReport {
   /** The URL checked, credentials and secret query values stripped. */
@@ -48,6 +48,10 @@ export interface PathReport {
   layers: PathLayerResult[];
   /** Non-failing concerns, e.g. a certificate close to expiry. */
   warnings: string[];
+  /** Reasons the path works but is DEGRADED: a certificate expiring within `certWarnDays`, naming the date. */
+  degraded: string[];
+  /** The proxy the walk went through (no credentials), when one applies to this URL. */
+  proxy?: string;
   /** Sum of the layer times. */
   totalMs: number;
 }
@@ -60,53 +64,15 @@ export interface NetworkPathOptions {
   path?: string;
   /** Which statuses make the HTTP layer ok (default 200–399). */
   okStatus?: (status: number) => boolean;
-  /** Extra trusted CA(s) for the TLS layer (e.g. a private staging CA). */
+  /** Trusted CA(s) for the TLS layer (default: STAGING_CA_FILE beside the system store, else Node's default store). */
   ca?: string | Buffer | Array<string | Buffer>;
+  /** The proxy to walk through; `null` for none (default: from the environment, core/network-env.ts). */
+  proxy?: URL | null;
   /** Warn when the certificate expires within this many days (default 14). */
   certWarnDays?: number;
 }
 
 const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'ws:': 80, 'https:': 443, 'wss:': 443 };
-
-interface Timed<T> {
-  ok: boolean;
-  value?: T;
-  error?: unknown;
-  timedOut: boolean;
-  ms: number;
-}
-
-/**
- * Run a callback-style step with a deadline. `start` receives settle callbacks and returns a cleanup
- * function that is called when the deadline passes first.
- */
-function timed<T>(timeoutMs: number, start: (resolve: (value: T) => void, reject: (error: unknown) => void) => () => void): Promise<Timed<T>> {
-  const started = performance.now();
-  return new Promise((settle) => {
-    let done = false;
-    let cleanup: () => void = () => {};
-    const timer = setTimeout(() => {
-      if (done) return;
-      done = true;
-      cleanup();
-      settle({ ok: false, timedOut: true, ms: performance.now() - started });
-    }, timeoutMs);
-    cleanup = start(
-      (value) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        settle({ ok: true, value, timedOut: false, ms: performance.now() - started });
-      },
-      (error) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        settle({ ok: false, error, timedOut: false, ms: performance.now() - started });
-      },
-    );
-  });
-}
 
 function certName(name: unknown): string | undefined {
   if (name === null || typeof name !== 'object') return undefined;
@@ -127,7 +93,10 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
   const secure = parsed.protocol === 'https:' || parsed.protocol === 'wss:';
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
   const timeoutMs = options.timeoutMs;
-  const report: PathReport = { url: redactUrl(url), component: options.component, ok: false, layers: [], warnings: [], totalMs: 0 };
+  const report: PathReport = { url: redactUrl(url), component: options.component, ok: false, layers: [], warnings: [], degraded: [], totalMs: 0 };
+  const network = processNetwork();
+  const ca = options.ca ?? network.ca;
+  const proxy = options.proxy === undefined ? proxyFor(parsed, network.proxy) : (options.proxy ?? undefined);
   const sockets: net.Socket[] = [];
 
   const finish = (failed?: PathLayerResult): PathReport => {
@@ -143,67 +112,19 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
     return result;
   };
 
-  // ---- DNS
-  let addresses: Array<{ address: string; family: number }>;
-  if (net.isIP(host) !== 0) {
-    addresses = [{ address: host, family: net.isIP(host) }];
-    push({ layer: 'dns', ok: true, ms: 0, detail: { skipped: 'IP literal', addresses: [host] } });
-  } else {
-    const lookup = await timed<dns.LookupAddress[]>(timeoutMs, (resolve, reject) => {
-      dns.lookup(host, { all: true }, (error, found) => (error ? reject(error) : resolve(found)));
-      return () => {}; // a lookup cannot be cancelled; its late answer is ignored
-    });
-    if (!lookup.ok || lookup.value === undefined || lookup.value.length === 0) {
-      const code = lookup.timedOut ? TIMEOUT_CODES.dns : (errorCode(lookup.error) ?? 'ENOTFOUND');
-      return finish(
-        push({
-          layer: 'dns',
-          ok: false,
-          ms: lookup.ms,
-          code,
-          error: lookup.timedOut ? `no DNS answer for ${host} within ${timeoutMs} ms` : `${host} does not resolve: ${messageOf(lookup.error)}`,
-          detail: { host },
-        }),
-      );
-    }
-    addresses = lookup.value;
-    push({ layer: 'dns', ok: true, ms: lookup.ms, detail: { host, addresses: addresses.map((a) => a.address) } });
-  }
-
-  // ---- TCP: the resolved addresses in order, within one layer budget
-  const tcpStarted = performance.now();
-  const attempts: Array<{ address: string; code?: string; ms: number }> = [];
   let socket: net.Socket | undefined;
-  let lastError: { code: string; message: string } | undefined;
-  for (const { address } of addresses) {
-    const remaining = timeoutMs - (performance.now() - tcpStarted);
-    if (remaining <= 0) break;
-    const connect = await timed<net.Socket>(remaining, (resolve, reject) => {
-      const candidate = net.connect({ host: address, port });
-      sockets.push(candidate);
-      candidate.once('connect', () => resolve(candidate));
-      candidate.on('error', reject);
-      return () => candidate.destroy();
-    });
-    if (connect.ok && connect.value !== undefined) {
-      socket = connect.value;
-      attempts.push({ address, ms: connect.ms });
-      break;
-    }
-    const code = connect.timedOut ? TIMEOUT_CODES.tcp : (errorCode(connect.error) ?? 'ECONNERROR');
-    attempts.push({ address, code, ms: connect.ms });
-    lastError = {
-      code,
-      message: connect.timedOut ? `TCP connect to ${address}:${port} did not complete within ${timeoutMs} ms` : `TCP connect to ${address}:${port}: ${messageOf(connect.error)}`,
-    };
+  if (proxy) {
+    // ---- Through the proxy: DNS of the proxy, TCP to it, CONNECT to the target
+    report.proxy = redactUrl(proxy.href);
+    const tunnelled = await walkTunnel(proxy, host, port, timeoutMs, push);
+    if (!tunnelled) return finish(report.layers.at(-1));
+    sockets.push(tunnelled);
+    socket = tunnelled;
+  } else {
+    const direct = await walkDirect(host, port, timeoutMs, push, sockets);
+    if (!direct) return finish(report.layers.at(-1));
+    socket = direct;
   }
-  const tcpMs = performance.now() - tcpStarted;
-  if (socket === undefined) {
-    const error = lastError ?? { code: TIMEOUT_CODES.tcp, message: `TCP connect to ${host}:${port} did not complete within ${timeoutMs} ms` };
-    return finish(push({ layer: 'tcp', ok: false, ms: tcpMs, code: error.code, error: error.message, detail: { port, attempts } }));
-  }
-  const connectedTo = socket.remoteAddress ?? attempts[attempts.length - 1]?.address;
-  push({ layer: 'tcp', ok: true, ms: attempts[attempts.length - 1]?.ms ?? tcpMs, detail: { address: connectedTo, port, attempts } });
   socket.on('error', () => {}); // later errors are reported by the layer that hits them
 
   // ---- TLS
@@ -216,7 +137,7 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
         host,
         servername: net.isIP(host) === 0 ? host : undefined,
         rejectUnauthorized: false, // judged below, so an untrusted certificate is reported, not thrown
-        ca: options.ca,
+        ca,
         ALPNProtocols: ['http/1.1'],
       });
       sockets.push(tlsSocket);
@@ -255,9 +176,10 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
       authorizationError,
       fingerprint256: cert.fingerprint256,
     };
-    const warnDays = options.certWarnDays ?? 14;
-    if (daysToExpiry !== undefined && daysToExpiry >= 0 && daysToExpiry < warnDays) {
-      report.warnings.push(`TLS certificate of ${host} expires in ${daysToExpiry.toFixed(1)} days (${validTo?.toISOString()})`);
+    const expiring = expiringCertificate(connectAuthority(host, port), validTo, Date.now(), options.certWarnDays ?? CERT_WARN_DAYS);
+    if (expiring) {
+      report.warnings.push(expiring);
+      if (tlsSocket.authorized) report.degraded.push(expiring);
     }
     if (!tlsSocket.authorized) {
       return finish(
@@ -267,7 +189,7 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
           ms: handshake.ms,
           code: authorizationError ?? 'UNAUTHORIZED',
           error: `certificate of ${host}:${port} is not trusted: ${authorizationError ?? 'unknown reason'}`,
-          detail,
+          detail: { ...detail, hostPort: connectAuthority(host, port) },
         }),
       );
     }
@@ -316,7 +238,13 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
     ms: response.ms,
     detail: { path, status, firstByteMs: response.ms, contentType: response.value.headers['content-type'], server: response.value.headers.server },
   };
-  if (!httpResult.ok) {
+  if (!httpResult.ok && status >= 300 && status < 400) {
+    // Reported as what it is, with where it points; the walk never follows it.
+    const location = response.value.headers.location;
+    httpResult.code = 'redirect';
+    httpResult.detail.location = location === undefined ? undefined : redactUrl(location);
+    httpResult.error = `GET ${path} answered a redirect: ${status} to ${httpResult.detail.location ?? '(no Location header)'}`;
+  } else if (!httpResult.ok) {
     httpResult.code = status;
     httpResult.error = `GET ${path} answered ${status}`;
   }
@@ -328,7 +256,21 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
 export function assertNetworkPath(report: PathReport): PathReport {
   if (report.ok) return report;
   const failed = report.layers.find((layer) => !layer.ok);
-  const layer = report.failedLayer ?? failed?.layer ?? 'tcp';
+  const cert = failed?.layer === 'tls' ? certProblemOf(String(failed.code)) : undefined;
+  if (failed && cert) {
+    // The same cause, in the same words, as the HTTP and WebSocket clients give it.
+    throw certProblemError({
+      problem: cert,
+      hostPort: String(failed.detail.hostPort ?? report.url),
+      nodeCode: String(failed.code),
+      endpoint: report.url,
+      elapsedMs: report.totalMs,
+      evidence: { certificate: failed.detail, layers: report.layers, proxy: report.proxy },
+    });
+  }
+  // The proxy's refusal is a connection that could not be made.
+  const walked = report.failedLayer ?? failed?.layer ?? 'tcp';
+  const layer = walked === 'proxy' ? 'tcp' : walked;
   const passed = report.layers.filter((l) => l.ok).map((l) => `${l.layer} ok ${l.ms.toFixed(0)} ms`);
   throw new CheckError(
     `network path to ${report.url} fails at ${layer}${failed?.code !== undefined ? ` (${failed.code})` : ''}: ${failed?.error ?? 'failed'}${passed.length > 0 ? ` [${passed.join(', ')}]` : ''}`,
@@ -338,7 +280,7 @@ export function assertNetworkPath(report: PathReport): PathReport {
       endpoint: report.url,
       code: failed?.code,
       elapsedMs: report.totalMs,
-      evidence: { layers: report.layers, warnings: report.warnings },
+      evidence: { layers: report.layers, warnings: report.warnings, ...(report.proxy ? { proxy: report.proxy } : {}) },
     },
   );
 }

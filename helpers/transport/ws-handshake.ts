@@ -18,9 +18,12 @@ import { CheckError, type CheckErrorDetails, type Layer } from '../core/errors.t
 import { DEFAULT_MAX_FRAME_BYTES } from '../core/frames.ts';
 import { formatMs, truncateText } from '../core/format.ts';
 import { errorCode } from '../core/network-errors.ts';
+import { processNetwork, proxyFor } from '../core/network-env.ts';
+import { certProblemOf, CERT_PROBLEM_CODES, describeCertProblem } from '../core/tls-problems.ts';
 import { redactSecrets, redactUrl } from '../core/redact.ts';
 import { WsSession } from './ws.ts';
 import { describeClose } from './ws-evidence.ts';
+import { tunnelAgent } from './tunnel.ts';
 import { DEFAULT_HARD_MAX_FRAME_BYTES, type ConnectOptions, type WsAuth } from './ws-options.ts';
 
 export type HandshakeOutcome =
@@ -97,15 +100,18 @@ export class WsHandshakeError extends CheckError {
   readonly outcome: HandshakeOutcome;
 
   constructor(outcome: HandshakeOutcome, endpoint: string, budget: Budget, cause?: unknown) {
+    // A refused certificate is the network's (core/tls-problems.ts): one cause with HTTP's.
+    const cert = outcome.kind === 'network-error' ? certProblemOf(outcome.code) : undefined;
     const details: CheckErrorDetails = {
-      component: 'websocket',
+      component: cert ? 'network' : 'websocket',
       ...classifyHandshake(outcome),
       endpoint,
       elapsedMs: Math.round(outcome.ms),
       evidence: { outcome, budget: budget.path },
     };
     if (outcome.kind === 'http-rejected' && outcome.correlationId) details.correlationId = outcome.correlationId;
-    super(describeOutcome(outcome, endpoint, budget), details, cause === undefined ? undefined : { cause });
+    const message = cert && outcome.kind === 'network-error' ? describeCertProblem(cert, hostPortOf(endpoint), outcome.code) : describeOutcome(outcome, endpoint, budget);
+    super(message, details, cause === undefined ? undefined : { cause });
     this.name = 'WsHandshakeError';
     this.outcome = outcome;
   }
@@ -123,14 +129,26 @@ export function classifyHandshake(outcome: HandshakeOutcome): { layer: Layer; co
       return { layer: 'ws-handshake', code: outcome.status };
     case 'closed-after-upgrade':
       return { layer: 'ws-close', code: outcome.code };
-    case 'network-error':
-      return { layer: 'ws-handshake', code: outcome.code };
+    case 'network-error': {
+      const cert = certProblemOf(outcome.code);
+      return cert ? { layer: 'tls', code: CERT_PROBLEM_CODES[cert] } : { layer: 'ws-handshake', code: outcome.code };
+    }
     case 'timeout':
       return { layer: 'budget', code: 'timeout' };
     case 'protocol-mismatch':
       return { layer: 'protocol', code: 'subprotocol' };
     case 'unexpected-frame':
       return { layer: 'frame', code: outcome.frameType };
+  }
+}
+
+/** `host:port` of a ws/wss URL, the default port filled in. */
+function hostPortOf(endpoint: string): string {
+  try {
+    const url = new URL(endpoint);
+    return `${url.hostname}:${url.port || (url.protocol === 'wss:' ? '443' : '80')}`;
+  } catch {
+    return endpoint;
   }
 }
 
@@ -268,9 +286,22 @@ async function openSession(options: ConnectOptions): Promise<{ session: WsSessio
 
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const limits = { maxFrameBytes, hardMaxFrameBytes: Math.max(options.hardMaxFrameBytes ?? DEFAULT_HARD_MAX_FRAME_BYTES, maxFrameBytes) };
+  // STAGING_CA_FILE beside the system store, and the proxy unless NO_PROXY or loopback says
+  // otherwise (core/network-env.ts): a CONNECT tunnel, TLS to the target on top.
+  const network = processNetwork();
+  const ca = options.ca ?? network.ca;
+  const proxy = proxyFor(url, network.proxy);
+  const agent = proxy ? tunnelAgent(proxy, { timeoutMs: options.budget.ms, secure: url.startsWith('wss:') }) : undefined;
   let ws: WebSocket;
   try {
-    ws = new WebSocket(url, offered, { headers, perMessageDeflate: false, followRedirects: false, maxPayload: limits.hardMaxFrameBytes });
+    ws = new WebSocket(url, offered, {
+      headers,
+      perMessageDeflate: false,
+      followRedirects: false,
+      maxPayload: limits.hardMaxFrameBytes,
+      ...(ca ? { ca } : {}),
+      ...(agent ? { agent } : {}),
+    });
   } catch (error) {
     throw new CheckError(`cannot open a WebSocket to ${endpoint}: ${redactSecrets((error as Error).message, secrets)}`, {
       component: 'websocket',

@@ -27,6 +27,8 @@ export interface ConnectOptions {
    * (default 16 MiB; never below `maxFrameBytes`).
    */
   hardMaxFrameBytes?: number;
+  /** Trusted CAs for wss (default: STAGING_CA_FILE beside the system store, or Node's default store). */
+  ca?: string | Buffer | Array<string | Buffer>;
 }
 
 /** Above the classification limit so that a frame of a few MB is still measured exactly. */

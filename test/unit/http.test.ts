@@ -314,9 +314,10 @@ describe('HttpClient.request: transport failures by layer', () => {
 });
 
 describe('HttpClient.request over TLS', () => {
-  it('reports an untrusted self-signed certificate at layer tls with the OpenSSL code', async () => {
+  it('reports an untrusted self-signed certificate at layer tls as TLS_UNTRUSTED, with the OpenSSL code', async () => {
     const error = await checkErrorOf(client(`https://127.0.0.1:${tlsPort}`).request('GET', '/health'));
-    expect(error.details).toMatchObject({ layer: 'tls', code: 'DEPTH_ZERO_SELF_SIGNED_CERT' });
+    expect(error.details).toMatchObject({ component: 'network', layer: 'tls', code: 'TLS_UNTRUSTED', evidence: { nodeCode: 'DEPTH_ZERO_SELF_SIGNED_CERT' } });
+    expect(error.message).toContain('(DEPTH_ZERO_SELF_SIGNED_CERT): if the deployment uses a private or self-signed CA, set STAGING_CA_FILE');
   });
 
   it('measures the TLS handshake with a trusted CA, then reuses the connection', async () => {

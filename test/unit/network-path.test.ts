@@ -154,7 +154,8 @@ describe('checkNetworkPath over TLS', () => {
     expect(detail.daysToExpiry as number).toBeLessThanOrEqual(10.1);
     expect(typeof detail.validTo).toBe('string');
     expect(report.warnings).toHaveLength(1);
-    expect(report.warnings[0]).toMatch(/expires in (9\.\d|10\.0) days/);
+    expect(report.degraded).toEqual(report.warnings);
+    expect(report.warnings[0]).toMatch(/expires on \d{4}-\d\d-\d\d \(in (9\.\d|10\.0) days, under 14\)/);
     const quiet = await checkNetworkPath(`https://127.0.0.1:${securePort}`, { ...opts, ca: cert, certWarnDays: 5 });
     expect(quiet.warnings).toEqual([]);
   });
