@@ -161,6 +161,10 @@ export function readMeta(raw: unknown, where: string): ReadMeta {
     if (typeof raw.wsDump === 'string') meta.wsDump = raw.wsDump;
     else drop('wsDump', 'not a string');
   }
+  if (raw.degraded !== undefined) {
+    if (Array.isArray(raw.degraded) && raw.degraded.every((reason) => typeof reason === 'string')) meta.degraded = raw.degraded as string[];
+    else drop('degraded', 'not a list of strings');
+  }
   return { meta, warnings };
 }
 

@@ -272,6 +272,11 @@ function judgeTest(
           out.reason = `${def.name}: p${def.percentile} ${formatMs(value)} is in the degraded band ${formatMs(def.targetMs)}–${formatMs(def.failMs ?? def.targetMs)}`;
         }
       }
+      // What the test itself found close to breaking (e.g. a certificate about to expire).
+      if (out.verdict === 'PASS' && meta?.degraded?.length) {
+        out.verdict = 'DEGRADED';
+        out.reason = meta.degraded.join('; ');
+      }
       break;
     }
     case 'failed': {

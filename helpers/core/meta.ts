@@ -54,6 +54,12 @@ export interface StagecheckMeta {
   requests?: RequestTiming[];
   /** Request timings not kept because the worker's log was over its cap. */
   requestsDropped?: number;
+  /**
+   * Why a test that passed is DEGRADED rather than PASS: it works, but something measured is
+   * close to breaking (a TLS certificate expiring within 14 days, naming the date). Never blocks
+   * phase 2.
+   */
+  degraded?: string[];
   /** Set when a probe was not configured: the test is NOT RUN, never passed. */
   notConfigured?: string;
   /** Evidence of the failure, from the CheckError that failed the test. */

@@ -117,6 +117,13 @@ describe('test verdicts', () => {
     const band = (ms: number) => verdictOf([withKpi('database-response-p95', Array(10).fill(ms))]).verdict;
     expect([band(2999), band(3000), band(4999), band(5000)]).toEqual(['PASS', 'DEGRADED', 'DEGRADED', 'FAIL']);
   });
+
+  it('calls a passed test DEGRADED with the reason it recorded (a certificate about to expire), and the run exits 0', () => {
+    const reason = 'TLS certificate of api-staging.example.com:443 expires on 2026-12-07 (in 7.0 days, under 14): renew it before then';
+    const report = judge([rec({ meta: { schema: 1, components: [], measurements: [], kpis: [], timelines: [], retries: [], ledgers: [], degraded: [reason] } })]);
+    expect(report.tests[0]).toMatchObject({ verdict: 'DEGRADED', reason });
+    expect(report).toMatchObject({ verdict: 'DEGRADED', exitCode: 0 });
+  });
 });
 
 describe('KPI verdicts', () => {

@@ -1,14 +1,12 @@
 /**
  * Tier P2: when something is unreachable, say where along the path it breaks (DNS, TCP,
- * TLS or HTTP) instead of "request failed". Also watches certificate expiry.
+ * TLS or HTTP, and the proxy hop when one is configured) instead of "request failed". Also
+ * watches certificate expiry: within 14 days of it the check is DEGRADED, naming the date.
  */
-import { describe, expect, test } from '../../../fixtures/index.ts';
+import { describe, test } from '../../../fixtures/index.ts';
 import { assertNetworkPath, checkNetworkPath } from '../../../helpers/transport/network-path.ts';
 import type { SuiteConfig } from '../../../helpers/core/config.ts';
 import type { Component } from '../../../helpers/core/errors.ts';
-
-/** A certificate closer to expiry than this fails: renewals need lead time. */
-const MIN_CERT_DAYS = 7;
 
 const ENDPOINTS: { name: string; component: Component; url: (c: SuiteConfig) => string; path: string }[] = [
   { name: 'backend', component: 'backend', url: (c) => c.baseUrl, path: '/health' },
@@ -28,11 +26,10 @@ describe('network path', { tags: ['p2', 'network'], concurrent: true }, () => {
       for (const layer of path.layers) {
         report.measurements.push({ name: `${endpoint.name} ${layer.layer}`, unit: 'ms', samples: [layer.ms] });
       }
+      // An untrusted, expired or wrongly named certificate fails here at layer tls (the fix named);
+      // one expiring within 14 days works, so it is DEGRADED with its date and blocks nothing.
       assertNetworkPath(path);
-      const tls = path.layers.find((layer) => layer.layer === 'tls');
-      if (tls) {
-        expect(tls.detail.daysToExpiry as number, `${endpoint.name} certificate days to expiry`).toBeGreaterThanOrEqual(MIN_CERT_DAYS);
-      }
+      if (path.degraded.length > 0) (report.degraded ??= []).push(...path.degraded);
     });
   }
 });
