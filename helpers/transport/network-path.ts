@@ -59,6 +59,11 @@ export interface PathReport {
 export interface NetworkPathOptions {
   /** Budget for each layer, in ms. */
   timeoutMs: number;
+  /**
+   * Budget for the HTTP layer (default `timeoutMs`): a request may wait on the deployment's cold
+   * start, which the contract allows (+3–4 s), where connecting may not.
+   */
+  httpTimeoutMs?: number;
   component: Component;
   /** Path for the HTTP layer (default `/health`). */
   path?: string;
@@ -201,7 +206,8 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
   const path = options.path ?? '/health';
   const okStatus = options.okStatus ?? ((status: number) => status >= 200 && status < 400);
   const connection = channel;
-  const response = await timed<http.IncomingMessage>(timeoutMs, (resolve, reject) => {
+  const httpTimeoutMs = options.httpTimeoutMs ?? timeoutMs;
+  const response = await timed<http.IncomingMessage>(httpTimeoutMs, (resolve, reject) => {
     const request = http.request({
       createConnection: () => connection,
       method: 'GET',
@@ -226,7 +232,7 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
         ok: false,
         ms: response.ms,
         code,
-        error: response.timedOut ? `GET ${path}: no response headers within ${timeoutMs} ms` : `GET ${path}: ${messageOf(response.error)}`,
+        error: response.timedOut ? `GET ${path}: no response headers within ${httpTimeoutMs} ms` : `GET ${path}: ${messageOf(response.error)}`,
         detail: { path },
       }),
     );

@@ -19,6 +19,8 @@ describe('network path', { tags: ['p2', 'network'], concurrent: true }, () => {
     test(`reaches the ${endpoint.name} through DNS, TCP, TLS and HTTP`, async ({ config, report }) => {
       const path = await checkNetworkPath(endpoint.url(config), {
         timeoutMs: config.budgets.storeConnect,
+        // The first request may wait on a cold start; the request budget covers it.
+        httpTimeoutMs: config.budgets.httpRequest,
         component: endpoint.component,
         path: endpoint.path,
         okStatus: (status) => status === 200,
