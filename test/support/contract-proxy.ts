@@ -80,7 +80,8 @@ export async function startContractProxy(upstreamBaseUrl: string, variations: Pr
   };
 
   const server: Server = createServer((req, res) => {
-    void coldStart().then(() => proxyHttp(req, res));
+    // A client that gives up (an aborted request, a reset) ends the exchange, nothing more.
+    coldStart().then(() => proxyHttp(req, res)).catch(() => res.destroy());
   });
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
@@ -120,7 +121,7 @@ export async function startContractProxy(upstreamBaseUrl: string, variations: Pr
         up.pipe(res);
         return;
       }
-      void readBody(up).then((raw) => {
+      readBody(up).then((raw) => {
         let text = raw.toString('utf8');
         try {
           text = JSON.stringify(rewriteBody(req.method ?? 'GET', path, up.statusCode ?? 0, JSON.parse(text)));
@@ -130,7 +131,7 @@ export async function startContractProxy(upstreamBaseUrl: string, variations: Pr
         const headersOut = { ...up.headers, 'content-length': String(Buffer.byteLength(text)) };
         delete headersOut['transfer-encoding'];
         res.writeHead(up.statusCode ?? 502, headersOut).end(text);
-      });
+      }).catch(() => res.destroy());
     });
     out.on('error', (error) => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
@@ -172,7 +173,8 @@ export async function startContractProxy(upstreamBaseUrl: string, variations: Pr
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    void coldStart().then(() => proxyUpgrade(req, socket, head));
+    coldStart().then(() => proxyUpgrade(req, socket, head)).catch(() => socket.destroy());
+    socket.on('error', () => socket.destroy());
   });
 
   function proxyUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -186,15 +188,15 @@ export async function startContractProxy(upstreamBaseUrl: string, variations: Pr
     let upClosed: { code: number; reason: Buffer } | undefined;
     up.on('message', (data, isBinary) => (client ? relay(data, isBinary) : early.push({ data, isBinary })));
     up.on('unexpected-response', (_request, response) => {
-      void readBody(response).then((body) => {
+      readBody(response).then((body) => {
         const lines = [`HTTP/1.1 ${response.statusCode} ${response.statusMessage ?? ''}`];
         for (const [name, value] of Object.entries(response.headers)) {
-          if (name === 'transfer-encoding' || name === 'connection' || value === undefined) continue;
+          if (name === 'transfer-encoding' || name === 'connection' || name === 'content-length' || value === undefined) continue;
           lines.push(`${name}: ${Array.isArray(value) ? value.join(', ') : value}`);
         }
         lines.push(`content-length: ${body.length}`, 'connection: close', '', '');
         socket.end(Buffer.concat([Buffer.from(lines.join('\r\n')), body]));
-      });
+      }).catch(() => socket.destroy());
     });
     up.on('error', () => {
       if (!client) socket.destroy();
