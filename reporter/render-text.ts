@@ -43,6 +43,15 @@ function countsLine(r: BusinessImpactReport): string {
     .join(' · ') || 'no test';
 }
 
+/** What a test's recorded retries were of (meta RetryRecord `what`). */
+function retriesOf(t: TestOut): string[] {
+  return t.retries.flatMap((r) => (r !== null && typeof r === 'object' && typeof (r as { what?: unknown }).what === 'string' ? [(r as { what: string }).what] : []));
+}
+
+function retriedOperations(r: BusinessImpactReport): string[] {
+  return r.tests.flatMap(retriesOf);
+}
+
 /** How the verdict engine starts the reason of a test that was skipped as not configured. */
 const NOT_CONFIGURED_PREFIX = 'not configured: ';
 
@@ -83,6 +92,8 @@ export function renderTerminal(r: BusinessImpactReport, options: { colors?: bool
     }
   }
   for (const [why, count] of notConfigured) lines.push(`  ${paint('NOT RUN', 'NOT CONFIGURED')} ${count} test(s): ${why}`);
+  const retried = retriedOperations(r);
+  if (retried.length) lines.push(`  retried   ${retried.length} operation(s): ${retried.slice(0, 3).join(' · ')}${retried.length > 3 ? ' …' : ''}`);
   if (r.target.drift) lines.push(`  ${paint('INCONCLUSIVE', 'drift')}     target version changed: ${r.target.versions.map((v) => v.version).join(' → ')}`);
   if (r.warnings.length) lines.push(`  warnings  ${r.warnings.length} (see the report)`);
   if (options.files?.length) lines.push(`  reports   ${options.files.join(' · ')}`);
@@ -206,6 +217,13 @@ export function renderMarkdown(r: BusinessImpactReport): string {
       for (const t of sorted) out.push(`| ${t.tier?.toUpperCase() ?? '-'} | ${testLink(t)} | ${md(t.blockedBy ?? t.reason)} |`);
       out.push('');
     }
+  }
+
+  const retried = r.tests.flatMap((t) => retriesOf(t).map((what) => ({ t, what })));
+  if (retried.length) {
+    out.push(`## Retries (${retried.length})`, '', 'Operations retried on their own (a 429 whose Retry-After was honoured once); the test carries every attempt in the JSON report.', '', '| test | retried |', '|---|---|');
+    for (const { t, what } of retried.slice(0, 100)) out.push(`| ${testLink(t)} | ${md(what)} |`);
+    out.push('');
   }
 
   const notRun = r.tests.filter((t) => t.verdict === 'NOT RUN' || (t.verdict === 'INCONCLUSIVE' && !t.failure));

@@ -39,6 +39,7 @@ import { connDurations, dispatchWithCtx, installChannels, PHASE, timedConnector,
 import { redactSecrets, redactUrl } from '../core/redact.ts';
 import { certProblemError, certProblemOf } from '../core/tls-problems.ts';
 import { endpointTemplate, recordRequest } from '../core/request-log.ts';
+import { honourRetryAfter, type RateLimitInfo } from './rate-limit.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
@@ -66,6 +67,11 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Throw a `content` CheckError when a 2xx body is not valid JSON (non-2xx is left to expectStatus). */
   expectJson?: boolean;
+  /**
+   * What a 429's `Retry-After` wait must fit in (e.g. the test step's Budget). Default: the
+   * request's own timeout, counted from its first attempt (transport/rate-limit.ts).
+   */
+  budget?: { remainingMs(): number };
 }
 
 export interface HttpTimings {
@@ -94,6 +100,8 @@ export interface HttpResult {
   /** `x-correlation-id` header, else a `correlation_id` / `correlationId` body field. */
   correlationId?: string;
   timings: HttpTimings;
+  /** Set when a 429's Retry-After was honoured once: this is the retry's answer. */
+  rateLimited?: RateLimitInfo;
 }
 
 export interface HttpClient {
@@ -154,7 +162,24 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   });
   const component = options.component;
 
+  /** One request, with a 429's Retry-After honoured once within the budget (transport/rate-limit.ts). */
   async function request(method: string, path: string, requestOptions: RequestOptions = {}): Promise<HttpResult> {
+    const firstStarted = performance.now();
+    const timeoutMs = requestOptions.timeoutMs ?? options.defaultTimeoutMs;
+    const remainingMs = requestOptions.budget
+      ? () => requestOptions.budget!.remainingMs()
+      : () => timeoutMs - (performance.now() - firstStarted);
+    const { answer, rateLimited } = await honourRetryAfter((retryTimeoutMs) => requestOnce(method, path, retryTimeoutMs === undefined ? requestOptions : { ...requestOptions, timeoutMs: Math.min(timeoutMs, retryTimeoutMs) }), {
+      endpoint: `${method} ${redactUrl(joinUrl(baseUrl, path).toString())}`,
+      component,
+      remainingMs,
+      evidenceBody: (result) => bodyForEvidence(result),
+    });
+    if (rateLimited) answer.rateLimited = rateLimited;
+    return answer;
+  }
+
+  async function requestOnce(method: string, path: string, requestOptions: RequestOptions): Promise<HttpResult> {
     const url = joinUrl(baseUrl, path);
     const shownUrl = redactUrl(url.toString());
     const endpoint = `${method} ${shownUrl}`;
