@@ -123,8 +123,9 @@ describe('TokenSession', () => {
     const second = await identity.pair();
     expect(second.accessToken).toBe(first.accessToken);
     expect(stub.calls).toEqual({ testAuth: 1, refresh: 0, login: 0 });
-    expect(first.userId).toBe('e2e-unit-auth-run-tester');
-    expect(first.email).toBe('unit-auth-run-tester@stagecheck.test');
+    // A stable identity from the prefix (default stagecheck), never from the run id: reused by every run.
+    expect(first.userId).toBe('e2e-stagecheck-tester');
+    expect(first.email).toBe('stagecheck-tester@stagecheck.test');
     expect(identity.history).toHaveLength(1);
     expect(identity.history[0]).toMatchObject({ origin: 'test-auth', issuedAt: T0, expiresAt: T0 + 600_000 });
   });
@@ -226,6 +227,18 @@ describe('TokenSession', () => {
     }
   });
 
+  it('logs in as the account it is given (the second login account), each session with a pair of its own', async () => {
+    const login = configFor({ STAGING_TEST_EMAIL: 'qa@stagecheck.local', STAGING_TEST_PASSWORD: 'pw', STAGING_TEST_EMAIL_2: 'qa2@stagecheck.local', STAGING_TEST_PASSWORD_2: 'pw2' });
+    const worker = new TokenSession({ config: login, label: 'w1' });
+    const fresh = new TokenSession({ config: login, label: 'p2-logout' });
+    const other = new TokenSession({ config: login, label: 'other', account: login.auth.second! });
+    const [a, b, c] = await Promise.all([worker.pair(), fresh.pair(), other.pair()]);
+    expect([worker.email, fresh.email, other.email]).toEqual(['qa@stagecheck.local', 'qa@stagecheck.local', 'qa2@stagecheck.local']);
+    expect(c.email).toBe('qa2@stagecheck.local');
+    expect(new Set([a.accessToken, b.accessToken, c.accessToken]).size, 'three logins, three pairs: revoking one leaves the others').toBe(3);
+    expect(stub.calls.login).toBe(3);
+  });
+
   it('mints again instead of calling /auth/refresh when the session mints its own tokens', async () => {
     const minting = configFor({ STAGING_JWT_SECRET: SECRET });
     expect(minting.auth.method).toBe('mint');
@@ -295,8 +308,8 @@ describe('mintToken / mintTokenPair', () => {
     for (const [token, type] of [[access.payload, 'access'], [refresh.payload, 'refresh']] as const) {
       expect(Object.keys(token).sort()).toEqual(['aud', 'email', 'exp', 'iat', 'iss', 'jti', 'permissions', 'sub', 'token_type']);
       expect(token).toMatchObject({
-        sub: 'e2e-unit-auth-run-minted',
-        email: 'unit-auth-run-minted@stagecheck.test',
+        sub: 'e2e-stagecheck-minted',
+        email: 'stagecheck-minted@stagecheck.test',
         iss: JWT_ISSUER,
         aud: JWT_AUDIENCE,
         token_type: type,
