@@ -90,7 +90,8 @@ export async function honourRetryAfter<T extends RateLimitedAnswer>(
   if (retryAfterMs === undefined) return { answer: first };
   const remainingMs = Math.floor(options.remainingMs());
   if (retryAfterMs >= remainingMs) {
-    throw tooManyRequests(first, options, `Retry-After ${formatMs(retryAfterMs)} exceeds the ${formatMs(Math.max(0, remainingMs))} left of the budget, so the request was not retried`, {
+    // What was left goes to the evidence, not the message: the same 429 met by ten tests is one cause.
+    throw tooManyRequests(first, options, `Retry-After ${formatMs(retryAfterMs)} is longer than the request's budget has left, so the request was not retried`, {
       retryAfterMs,
       remainingMs,
     });

@@ -94,8 +94,9 @@ describe('a 429 with Retry-After', () => {
     expect(performance.now() - started, 'no waiting for a minute, nor for the 2 s').toBeLessThan(1_000);
     expect(error.details).toMatchObject({ component: 'backend', layer: 'http-status', code: 429, correlationId: 'rl-1' });
     expect(error.details.endpoint).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/sixty$/);
-    expect(error.message).toMatch(/: 429 Too Many Requests: Retry-After 60 s exceeds the [\d.]+ m?s left of the budget, so the request was not retried$/);
+    expect(error.message).toMatch(/: 429 Too Many Requests: Retry-After 60 s is longer than the request's budget has left, so the request was not retried$/);
     expect(error.details.evidence).toMatchObject({ retryAfterMs: 60_000, retryAfterHeader: '60' });
+    expect(error.details.evidence?.remainingMs).toBeLessThanOrEqual(2_000);
     expect(hits.get('/sixty'), 'not retried').toBe(1);
     expect(drainRetries()).toEqual([]);
   });
@@ -103,7 +104,8 @@ describe('a 429 with Retry-After', () => {
   it('measures the budget the caller gives (a test step), not only the request timeout', async () => {
     const error = await failureOf(client.request('GET', '/once-then-ok', { budget: { remainingMs: () => 500 } }));
     expect(error.details.code).toBe(429);
-    expect(error.message).toMatch(/Retry-After 1 s exceeds the 500 ms left of the budget/);
+    expect(error.message).toMatch(/Retry-After 1 s is longer than the request's budget has left/);
+    expect(error.details.evidence?.remainingMs).toBe(500);
   });
 
   it('is honoured only once: a second 429 fails naming it, with both attempts', async () => {
