@@ -43,6 +43,12 @@ export function certProblemOf(code: string | undefined): CertProblem | undefined
   return code === undefined ? undefined : PROBLEM_OF_CODE[code];
 }
 
+/** `host:port` of a URL as the messages name it (IPv6 in brackets, the scheme's default port filled in). */
+export function hostPortOf(url: string | URL): string {
+  const parsed = typeof url === 'string' ? new URL(url) : url;
+  return `${parsed.hostname}:${parsed.port || (parsed.protocol === 'https:' || parsed.protocol === 'wss:' ? '443' : '80')}`;
+}
+
 /** What is wrong and what fixes it, in one line. */
 export function describeCertProblem(problem: CertProblem, hostPort: string, nodeCode: string): string {
   const host = hostPort.replace(/:\d+$/, '');

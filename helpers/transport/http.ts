@@ -37,7 +37,7 @@ import { CheckError, messageOf } from '../core/errors.ts';
 import { errorCode, layerOfNetworkCode, TIMEOUT_CODES } from '../core/network-errors.ts';
 import { connDurations, dispatchWithCtx, installChannels, PHASE, timedConnector, timeoutCodeForPhase, type ConnectTls, type ConnPhase, type ConnTiming, type RequestCtx } from './http-timing.ts';
 import { redactSecrets, redactUrl } from '../core/redact.ts';
-import { certProblemError, certProblemOf } from '../core/tls-problems.ts';
+import { certProblemError, certProblemOf, hostPortOf } from '../core/tls-problems.ts';
 import { endpointTemplate, recordRequest } from '../core/request-log.ts';
 import { honourRetryAfter, type RateLimitInfo } from './rate-limit.ts';
 
@@ -287,11 +287,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       }
       if (layer === undefined) throw error; // not a target failure we recognise: a harness bug
       const cert = layer === 'tls' ? certProblemOf(code) : undefined;
-      if (cert) {
-        // One cause for every request refused by the same certificate (core/tls-problems.ts).
-        const hostPort = `${url.hostname}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
-        throw certProblemError({ problem: cert, hostPort, nodeCode: code!, endpoint, elapsedMs, evidence: { timings: timingsSoFar }, cause: error });
-      }
+      // One cause for every request refused by the same certificate (core/tls-problems.ts).
+      if (cert) throw certProblemError({ problem: cert, hostPort: hostPortOf(url), nodeCode: code!, endpoint, elapsedMs, evidence: { timings: timingsSoFar }, cause: error });
       throw new CheckError(
         `${endpoint}: ${layer} failure ${shownCode ?? ''}: ${redactSecrets(messageOf(error), secrets)}`.replace(/ {2,}/g, ' '),
         { component, layer, endpoint, code: shownCode, elapsedMs, evidence: { error: redactSecrets(messageOf(error), secrets), timings: timingsSoFar } },

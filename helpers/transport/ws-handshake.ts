@@ -19,7 +19,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from '../core/frames.ts';
 import { formatMs, truncateText } from '../core/format.ts';
 import { errorCode } from '../core/network-errors.ts';
 import { processNetwork, proxyFor } from '../core/network-env.ts';
-import { certProblemOf, CERT_PROBLEM_CODES, describeCertProblem } from '../core/tls-problems.ts';
+import { certProblemOf, CERT_PROBLEM_CODES, describeCertProblem, hostPortOf } from '../core/tls-problems.ts';
 import { redactSecrets, redactUrl } from '../core/redact.ts';
 import { WsSession } from './ws.ts';
 import { describeClose } from './ws-evidence.ts';
@@ -139,16 +139,6 @@ export function classifyHandshake(outcome: HandshakeOutcome): { layer: Layer; co
       return { layer: 'protocol', code: 'subprotocol' };
     case 'unexpected-frame':
       return { layer: 'frame', code: outcome.frameType };
-  }
-}
-
-/** `host:port` of a ws/wss URL, the default port filled in. */
-function hostPortOf(endpoint: string): string {
-  try {
-    const url = new URL(endpoint);
-    return `${url.hostname}:${url.port || (url.protocol === 'wss:' ? '443' : '80')}`;
-  } catch {
-    return endpoint;
   }
 }
 
