@@ -35,7 +35,8 @@ function runCli(args: string[], env: Record<string, string> = {}): Cli {
   return { child, stdout: () => stdout, stderr: () => stderr, exit };
 }
 
-async function waitForOutput(cli: Cli, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+/** A bounded wait: a CLI start (node, tsx, initdb) can take tens of seconds on a busy machine. */
+async function waitForOutput(cli: Cli, pattern: RegExp, timeoutMs = 90_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const match = pattern.exec(cli.stdout());
@@ -46,7 +47,8 @@ async function waitForOutput(cli: Cli, pattern: RegExp, timeoutMs = 20_000): Pro
   throw new Error(`no ${pattern} on stdout within ${timeoutMs} ms; stderr: ${cli.stderr()}`);
 }
 
-describe('npm run platform (cli.ts)', () => {
+// Room for the 90 s bounded waits on a CLI start above.
+describe('npm run platform (cli.ts)', { timeout: 180_000 }, () => {
   it('--json prints exactly one ready line, serves, and exits 0 on SIGTERM leaving nothing behind', async () => {
     const cli = runCli(['--json', '--fault', 'pg_slow:ms=1']);
     const line = await waitForOutput(cli, /^\{.*\}\n/);
@@ -98,8 +100,9 @@ describe('npm run platform (cli.ts)', () => {
     let stderr = '';
     shell.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     shell.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 90_000;
     while (!stdout.includes('\n') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(stdout, `the ready line; stderr: ${stderr}`).toContain('\n');
     const env = (JSON.parse(stdout) as { env: Record<string, string> }).env;
     shell.kill('SIGKILL');
     const port = Number(new URL(env.STAGING_BASE_URL ?? '').port);

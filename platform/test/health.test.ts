@@ -12,7 +12,24 @@ afterAll(async () => {
 });
 afterEach(async () => {
   await platform.clearFaults();
+  // The next test starts with both stores answering, whatever this one switched off.
+  await readyAgain(platform);
 });
+
+/**
+ * /health/ready once both stores answer again, or the last answer at the bound. Clearing a fault
+ * takes effect at once, but the platform's Redis client reconnects on its own (a backoff of up to
+ * 0.5 s, then its handshake), which on a busy machine can outlast the ready check's 1 s PING
+ * timeout: recovery is awaited, bounded, not assumed at once.
+ */
+async function readyAgain(target: RunningPlatform, boundMs = 20_000): Promise<{ status: number; body: any }> {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    const answer = await request(`${target.urls.backend}/health/ready`);
+    if ((answer.status === 200 && answer.body.redis_db === 'connected') || Date.now() > deadline) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('GET /health (backend)', () => {
   it('answers healthy with service, version and timestamp', async () => {
@@ -76,7 +93,7 @@ describe('GET /health/ready', () => {
     await platform.setFault('pg_down');
     await platform.setFault('redis_silent');
     await platform.clearFaults();
-    const { status, body } = await request(`${platform.urls.backend}/health/ready`);
+    const { status, body } = await readyAgain(platform);
     expect(status).toBe(200);
     expect(body).toMatchObject({ core_db: 'connected', redis_db: 'connected' });
   });
@@ -184,7 +201,7 @@ describe('fault switch /__platform/faults', () => {
     await admin(platform, 'PUT', '/faults/pg_down');
     const all = await admin(platform, 'DELETE', '/faults');
     expect(all.body.cleared.sort()).toEqual(['pg_down', 'redis_refused']);
-    expect((await request(`${platform.urls.backend}/health/ready`)).body.redis_db).toBe('connected');
+    expect((await readyAgain(platform)).body.redis_db).toBe('connected');
   });
 
   it('answers 404 for an unknown fault and 422 for bad parameters', async () => {
