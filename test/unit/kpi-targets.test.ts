@@ -31,7 +31,7 @@ describe('rateKpiTarget', () => {
       writeFileSync(file, JSON.stringify(catalog));
       const { rateKpiTarget } = await load(file);
       expect(rateKpiTarget('agent-execution-success')).toEqual({ id: 'agent-execution-success', target: 0.975, minSamples: 12, percent: '97.5%' });
-      expect(() => rateKpiTarget('database-response-p95')).toThrow(/no rate KPI "database-response-p95"/);
+      expect(() => rateKpiTarget('database-response-p95')).toThrow(/KPI "database-response-p95" is not a rate KPI/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
