@@ -6,7 +6,7 @@
  * exit 0. The proxy's counters prove the variation reached the suite (a scenario whose rewrite
  * never happened would prove nothing).
  *
- * Slow tier (SLOW_SELFTESTS): eleven suite runs. Two lanes run side by side, each with its own
+ * Slow tier (SLOW_SELFTESTS): thirteen suite runs. Two lanes run side by side, each with its own
  * platform; the scenarios of a lane run one after another.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -127,6 +127,14 @@ export const SCENARIOS: Scenario[] = [
     minTests: 24,
   },
   {
+    id: 'tool-failure-as-agent-error',
+    means: 'a request whose tool fails ends in agent_error instead of an answer that explains it (the contract allows either terminal)',
+    variations: { failureAsError: /zero|cannot|undefined/i },
+    slice: ['--project', 'phase2', 'tests/phase2/agent-pipeline.test.ts', '-t', 'division by zero'],
+    applied: ['failureAsError'],
+    minTests: 1,
+  },
+  {
     id: 'ticket-ttl-from-5s',
     means: 'ttl_seconds has no bounds in the contract: a deployment that answers 422 under 5 s',
     variations: { minTicketTtlS: 5 },
@@ -183,6 +191,7 @@ describe.concurrent('contract variations: every allowed form of the contract pas
       for (const name of scenario.mustPass ?? []) {
         expect(passed.some((t) => t.fullName.includes(name)), `${name} passed`).toBe(true);
       }
+      console.info(`contract variation ${scenario.id}: ${passed.length} passed, ${failed.length} failed, exit ${run.exitCode}, proxy ${JSON.stringify(stats)}`);
       for (const counter of scenario.applied) {
         expect(stats[counter] ?? 0, `the proxy applied ${counter} (${JSON.stringify(stats)})`).toBeGreaterThan(0);
       }

@@ -37,6 +37,8 @@ export interface ProxyVariations {
   coldStartMs?: number;
   /** Agent events (frames with a run_id) sent at least this many ms apart. */
   eventGapMs?: number;
+  /** A completion whose answer matches this (e.g. a division by zero it explains) is sent as agent_error instead. */
+  failureAsError?: RegExp;
   /** POST /api/websocket/ticket with a ttl_seconds under this answers 422. */
   minTicketTtlS?: number;
 }
@@ -385,6 +387,12 @@ export async function startContractProxy(upstreamBaseUrl: string, variations: Pr
     }
     if (variations.oneTool && (frame.type === 'agent_completed' || frame.type === 'agent_error') && run.tools.length > 0) {
       out.push(...onePair(run.tools));
+    }
+    if (variations.failureAsError && frame.type === 'agent_completed' && variations.failureAsError.test(String(frame.final_response ?? ''))) {
+      count('failureAsError');
+      const { final_response: _answer, status: _status, ...rest } = frame;
+      out.push({ ...rest, type: 'agent_error', error_code: 'TOOL_EXECUTION_FAILED', message: `the calculator could not compute the request: ${String(frame.final_response)}` });
+      return out;
     }
     out.push(frame);
     if (variations.subAgents && frame.type === 'agent_thinking' && !run.subAgentDone) {
