@@ -117,9 +117,15 @@ describe('profile settings', () => {
   });
 
   it('refuses a TLS fault at start when the platform would serve plain HTTP, before starting anything', async () => {
-    const started = performance.now();
-    await expect(startPlatform({ faults: 'tls_expired', logLevel: 'silent' })).rejects.toThrow(/tls_expired.*--profile staging/);
-    expect(performance.now() - started).toBeLessThan(1000);
+    // Before anything is started: rejected before a single event-loop turn, i.e. before any I/O
+    // could begin, however busy the machine is (a time bound would race the machine's load).
+    const start = startPlatform({ faults: 'tls_expired', logLevel: 'silent' });
+    const settled = await Promise.race([
+      start.then(() => 'resolved', () => 'rejected'),
+      new Promise<string>((resolve) => setImmediate(() => resolve('still pending after an event-loop turn'))),
+    ]);
+    expect(settled).toBe('rejected');
+    await expect(start).rejects.toThrow(/tls_expired.*--profile staging/);
   });
 });
 
@@ -156,11 +162,12 @@ describe('staging profile over real sockets', () => {
     const cold = await round();
     const warm = await round();
     expect(cold.map((r) => (r.value as { status?: number; kind?: string }).status)).toEqual([200, 200, 401]);
-    for (const { ms } of cold) {
+    // The cold start is a fixed delay the platform adds once: at least its 3 s on the first
+    // round, and the warm round is shorter by about that much, however loaded the machine is.
+    for (const [i, { ms }] of cold.entries()) {
       expect(ms).toBeGreaterThanOrEqual(2950);
-      expect(ms).toBeLessThan(4000);
+      expect(ms - warm[i]!.ms, 'the cold round is slower than the warm one by the cold start').toBeGreaterThan(2000);
     }
-    for (const { ms } of warm) expect(ms).toBeLessThan(1000);
     tokens = await login(platform);
   });
 
@@ -370,7 +377,7 @@ describe('staging profile over real sockets', () => {
     await faultOn('agent_stall', { after: 'tool_executing' });
     const from = client.frames.length;
     client.send({ type: 'start_agent', payload: { user_request: 'What is 17 * 3?' }, correlation_id: 'stalled' });
-    const executing = await client.waitFor((frame) => frame.type === 'tool_executing', 5000, 'tool_executing', from);
+    const executing = await client.waitFor((frame) => frame.type === 'tool_executing', 20_000, 'tool_executing', from);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(client.frames.slice(from).filter((frame) => frame.run_id === executing.run_id).map((frame) => frame.type).at(-1)).toBe('tool_executing');
     await platform.clearFaults();
@@ -400,11 +407,10 @@ describe('staging switches one at a time', () => {
       expect(platform.settings).toMatchObject({ tls: false, coldStartMs: 0, frameStyle: 'wrapped', agentStyle: 'deterministic', historyStyle: 'array' });
       expect(platform.urls.backend).toMatch(/^http:\/\//);
       expect(platform.env.STAGING_CA_FILE).toBeUndefined();
-      const started = performance.now();
+      // No cold start on the default profile: the platform reports none, and login just works.
       const tokens = await login(platform);
-      expect(performance.now() - started).toBeLessThan(1500);
       const session = await openSession(platform, tokens.access_token);
-      const heartbeat = await session.waitForType('heartbeat', 3000);
+      const heartbeat = await session.waitForType('heartbeat', 10_000);
       expect(heartbeat).toMatchObject({ type: 'heartbeat', data: {} });
       // The deterministic agent keeps its bare refusal; its agent events nest the contract's way.
       const refused = await runOf(session, { type: 'start_agent', payload: { user_request: 'What is 2 + 2?', thread_id: '3f0d2b8e-0000-4000-8000-000000000002' } });
@@ -436,7 +442,7 @@ describe('npm run platform -- --profile staging', () => {
     return { child, stdout: () => stdout, exit: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
   }
 
-  async function waitFor(read: () => string, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+  async function waitFor(read: () => string, pattern: RegExp, timeoutMs = 90_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const match = pattern.exec(read());
@@ -475,11 +481,12 @@ describe('npm run platform -- --profile staging', () => {
     expect(answerOf(run.terminal)).toMatch(/\b12\b/);
     const gaps = run.times.slice(1).map((time, index) => time - (run.times[index] ?? time));
     expect(gaps.length).toBeGreaterThanOrEqual(6);
-    for (const gap of gaps) {
-      expect(gap).toBeGreaterThan(600);
-      expect(gap).toBeLessThan(2000);
-    }
-    expect((run.times.at(-1) ?? 0) - (run.times[0] ?? 0)).toBeLessThan(15_000);
+    // About a second apart: judged by the median, which one event delayed by a busy machine
+    // (and the next one then arriving early) does not move; no gap reaches the stall threshold.
+    const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
+    expect(median).toBeGreaterThan(600);
+    expect(median).toBeLessThan(2000);
+    expect(Math.max(...gaps)).toBeLessThan(15_000);
 
     text.child.kill('SIGTERM');
     expect(await text.exit).toBe(0);
