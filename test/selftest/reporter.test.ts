@@ -225,7 +225,7 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
 
   it('attributes a 401 in the report: a fresh token signed with the wrong secret was refused, not expired', async ({ expect }) => {
     // Only a JWT secret configured: the suite mints its own tokens, here with a secret the target does not share.
-    const env = { ...targetEnv(await healthyPlatform()), E2E_BYPASS_KEY: '', STAGING_TEST_EMAIL: '', STAGING_TEST_PASSWORD: '', STAGING_JWT_SECRET: 'selftest-wrong-signing-secret-0123456789' };
+    const env = { ...targetEnv(await healthyPlatform()), E2E_BYPASS_KEY: '', STAGING_TEST_EMAIL: '', STAGING_TEST_PASSWORD: '', STAGING_TEST_EMAIL_2: '', STAGING_TEST_PASSWORD_2: '', STAGING_JWT_SECRET: 'selftest-wrong-signing-secret-0123456789' };
     const run = await runE2e(['--project', 'phase1', '-t', '^POST /api/threads creates'], env);
     expect(run.exitCode, tail(run)).toBe(1);
     const test = run.report!.tests.find((t) => t.fullName.startsWith('POST /api/threads > creates'))!;
@@ -233,11 +233,17 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
   });
 
   it('exits 2 with INCONCLUSIVE when a KPI gets fewer samples than the catalog\'s minimum', async ({ expect }) => {
+    // The samplers take the catalog's minimum themselves, so a run cannot fall short of the
+    // catalog it ran with. The report judged against a stricter catalog can: the run's blob is
+    // merged under a catalog asking for 25 database samples where the run took 10.
+    const blobs = tempDir('blobs');
+    const measured = await runE2e(['--project', 'phase1', '-t', 'PostgreSQL direct probe', '--blob', '--blob-dir', blobs], targetEnv(await healthyPlatform()));
+    expect(measured.exitCode, tail(measured)).toBe(0);
     const catalog = JSON.parse(readFileSync(join(ROOT, 'catalog', 'stagecheck.catalog.json'), 'utf8')) as { kpis: { id: string; minSamples: number | string }[] };
     catalog.kpis.find((k) => k.id === 'database-response-p95')!.minSamples = 25;
     const file = join(tempDir('catalog'), 'catalog.json');
     writeFileSync(file, JSON.stringify(catalog));
-    const run = await runE2e(['--project', 'phase1', '-t', 'PostgreSQL direct probe'], { ...targetEnv(await healthyPlatform()), STAGECHECK_CATALOG: file });
+    const run = await runE2e(['--merge-reports', blobs], { STAGECHECK_CATALOG: file });
     expect(run.exitCode, tail(run)).toBe(2);
     const report = run.report!;
     expect(report.tests.find((t) => t.fullName.startsWith('PostgreSQL direct probe'))!.verdict).toBe('PASS');
