@@ -14,7 +14,15 @@ loadDotenv({ quiet: true });
 const OWN_TESTS_WORKERS = 3;
 
 /** Whole-suite runs too long for `npm test` (the fast tier); `npm run test:slow` runs them. */
-const SLOW_SELFTESTS = ['test/selftest/fault-matrix.test.ts', 'test/selftest/contract-variations.test.ts', 'test/selftest/staging-profile.test.ts', 'test/selftest/nginx.test.ts'];
+const SLOW_SELFTESTS = [
+  'test/selftest/fault-matrix.test.ts',
+  'test/selftest/contract-variations.test.ts',
+  'test/selftest/staging-profile.test.ts',
+  'test/selftest/nginx.test.ts',
+  'test/selftest/identities.test.ts',
+  'test/selftest/tls.test.ts',
+  'test/selftest/shards.test.ts',
+];
 
 /** The suite against a target: phase 1 (infrastructure) and phase 2 (business functions). */
 const suiteProject = (name: 'phase1' | 'phase2') => ({

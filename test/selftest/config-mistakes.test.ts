@@ -210,7 +210,7 @@ const MISTAKES: Mistake[] = [
   {
     what: 'a KPI sample count of 0',
     env: (valid) => ({ ...valid, KPI_DB_SAMPLES: '0' }),
-    culprit: /^KPI_DB_SAMPLES must be at least 10 \(the KPI catalog's minimum for [a-z-]+\), got 0$/,
+    culprit: /^KPI_DB_SAMPLES must be at least 10 \(the KPI catalog's minimum for [a-z0-9-]+\), got 0$/,
   },
   {
     what: 'an invalid heartbeat',
