@@ -15,13 +15,13 @@ const OWN_TESTS_WORKERS = 3;
 
 /** Whole-suite runs too long for `npm test` (the fast tier); `npm run test:slow` runs them. */
 const SLOW_SELFTESTS = [
-  'test/selftest/fault-matrix.test.ts',
-  'test/selftest/contract-variations.test.ts',
-  'test/selftest/staging-profile.test.ts',
-  'test/selftest/nginx.test.ts',
-  'test/selftest/identities.test.ts',
-  'test/selftest/tls.test.ts',
-  'test/selftest/shards.test.ts',
+  'selftest/runs/fault-matrix.test.ts',
+  'selftest/runs/contract-variations.test.ts',
+  'selftest/runs/staging-profile.test.ts',
+  'selftest/runs/nginx.test.ts',
+  'selftest/runs/identities.test.ts',
+  'selftest/runs/tls.test.ts',
+  'selftest/runs/shards.test.ts',
 ];
 
 /** The suite against a target: phase 1 (infrastructure) and phase 2 (business functions). */
@@ -69,7 +69,7 @@ export default defineConfig({
       suiteProject('phase2'),
       {
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000, maxWorkers: OWN_TESTS_WORKERS },
+        test: { name: 'unit', include: ['selftest/unit/**/*.test.ts'], testTimeout: 30_000, maxWorkers: OWN_TESTS_WORKERS },
       },
       {
         extends: true,
@@ -83,7 +83,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'selftest',
-          include: ['test/selftest/**/*.test.ts'],
+          include: ['selftest/runs/**/*.test.ts'],
           exclude: SLOW_SELFTESTS,
           testTimeout: 180_000,
           hookTimeout: 60_000,

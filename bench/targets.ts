@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { childEnv } from '../test/support/child-env.ts';
+import { childEnv } from '../selftest/support/child-env.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = fileURLToPath(new URL('../platform/cli.ts', import.meta.url));
@@ -17,7 +17,7 @@ const PROXY = fileURLToPath(new URL('./delay-proxy.ts', import.meta.url));
 export const TSX_LOADER = createRequire(import.meta.url).resolve('tsx');
 
 /**
- * The benchmark's own environment cleaned for a child run (test/support/child-env.ts: target,
+ * The benchmark's own environment cleaned for a child run (selftest/support/child-env.ts: target,
  * platform, budget and report variables of the caller's shell never reach what is measured).
  */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {

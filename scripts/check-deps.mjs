@@ -23,7 +23,7 @@ const GRAPH = join(ROOT, 'docs', 'architecture.svg');
 // what a check that silently lost a folder or its parser would read.
 const MIN_MODULES = 150;
 // The folders named by the rule set, and the rest of the project's code.
-const KNOWN_FOLDERS = ['tests', 'fixtures', 'helpers', 'reporter', 'scripts', 'bench', 'platform', 'test'];
+const KNOWN_FOLDERS = ['tests', 'fixtures', 'helpers', 'reporter', 'scripts', 'bench', 'platform', 'selftest'];
 const NOT_CODE = new Set(['node_modules', 'reports', 'docs', 'catalog', 'coverage']);
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 // The graph is drawn per folder (and per layer inside helpers/), else it is a wall of ~160 boxes.

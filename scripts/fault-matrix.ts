@@ -1,7 +1,7 @@
 /**
  * `npm run fault-matrix`: runs the whole suite (phase 1 and phase 2, each on its own so phase
  * 2 is not gated away) against the reference platform once healthy and once per fault of
- * test/support/fault-scenarios.ts, and records what the suite concluded: which tests FAIL or
+ * selftest/support/fault-scenarios.ts, and records what the suite concluded: which tests FAIL or
  * DEGRADE, blamed on which component and layer, which functions and tiers are at risk. Writes
  * reports/fault-matrix.json and reports/fault-matrix.md; `--write-readme` also replaces the
  * README's generated table. Every number and verdict in them was measured by this run.
@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TestOut } from '../reporter/schema.ts';
-import { FAULT_SCENARIOS, type FaultScenario } from '../test/support/fault-scenarios.ts';
-import { ROOT, runE2e, tailOf, type E2eRun } from '../test/support/run-e2e.ts';
-import { startTargetPlatform } from '../test/support/target-platform.ts';
+import { FAULT_SCENARIOS, type FaultScenario } from '../selftest/support/fault-scenarios.ts';
+import { ROOT, runE2e, tailOf, type E2eRun } from '../selftest/support/run-e2e.ts';
+import { startTargetPlatform } from '../selftest/support/target-platform.ts';
 
 const PHASES = ['phase1', 'phase2'] as const;
 const README = join(ROOT, 'README.md');

@@ -8,7 +8,7 @@ need=()
 if ! command -v redis-server >/dev/null 2>&1; then need+=(redis-server); fi
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql); fi
 # Debian's nginx: the self-test that runs the whole suite behind a TLS-terminating reverse proxy
-# (test/selftest/nginx.test.ts) starts it in a temp dir (it is in /usr/sbin, off a user's PATH).
+# (selftest/runs/nginx.test.ts) starts it in a temp dir (it is in /usr/sbin, off a user's PATH).
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then need+=(nginx); fi
 # Debian's chromium at /usr/bin/chromium: the self-test that opens reports/index.html drives it
 # with playwright-core (the suite itself never needs a browser, so its absence is only a warning;

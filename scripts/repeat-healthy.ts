@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { percentile } from '../helpers/core/stats.ts';
-import { runE2e, tailOf } from '../test/support/run-e2e.ts';
+import { runE2e, tailOf } from '../selftest/support/run-e2e.ts';
 
 interface RunSummary {
   run: number;

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { percentile } from '../helpers/core/stats.ts';
-import { ROOT } from '../test/support/run-e2e.ts';
+import { ROOT } from '../selftest/support/run-e2e.ts';
 
 interface VitestJson {
   numPassedTests: number;

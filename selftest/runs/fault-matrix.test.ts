@@ -319,7 +319,7 @@ afterAll(async () => {
 
 function scenarioOf(id: string): FaultScenario {
   const scenario = FAULT_SCENARIOS.find((s) => s.id === id);
-  if (!scenario) throw new Error(`no fault scenario "${id}" in test/support/fault-scenarios.ts`);
+  if (!scenario) throw new Error(`no fault scenario "${id}" in selftest/support/fault-scenarios.ts`);
   return scenario;
 }
 

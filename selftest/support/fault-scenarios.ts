@@ -3,7 +3,7 @@
  * parameters, switched on at start or while the platform runs, and the budgets a scenario
  * shortens so that a fault about time (a stall, a slow agent) is judged in seconds, not in the
  * minutes of the staging budgets. `scripts/fault-matrix.ts` runs every scenario over the whole
- * suite; `test/selftest/fault-matrix.test.ts` asserts each one's verdicts on a slice.
+ * suite; `selftest/runs/fault-matrix.test.ts` asserts each one's verdicts on a slice.
  */
 import type { FaultSwitch } from './target-platform.ts';
 

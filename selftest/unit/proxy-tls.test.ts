@@ -1,6 +1,6 @@
 /**
  * Real network setups at the transport level: a private CA given as STAGING_CA_FILE, an HTTP
- * CONNECT proxy (test/support/connect-proxy.ts, which counts its tunnels), refused certificates
+ * CONNECT proxy (selftest/support/connect-proxy.ts, which counts its tunnels), refused certificates
  * said the same way by HTTP, WebSocket and the network-path walk, and redirects reported as
  * redirects. Everything runs on 127.0.0.1; loopback goes through the proxy only where a test sets
  * STAGECHECK_PROXY_LOOPBACK=1.

@@ -1,6 +1,6 @@
 /**
  * Issue 13 §1: every item of the contract's "What varies between deployments", one scenario
- * each, gives 0 false alarms. A transforming proxy (test/support/contract-proxy.ts) in front of
+ * each, gives 0 false alarms. A transforming proxy (selftest/support/contract-proxy.ts) in front of
  * one healthy reference platform (default profile) rewrites what the platform sends into the
  * other allowed form; the slice of the suite that meets that form must PASS with 0 failed and
  * exit 0. The proxy's counters prove the variation reached the suite (a scenario whose rewrite
