@@ -200,12 +200,23 @@ export function describeCleanup(config: SuiteConfig, result: CleanupResult, dryR
 }
 
 /**
+ * A signal this soon after the first is the same Ctrl-C arriving twice (the terminal delivers it
+ * to the whole process group, and npm relays it to its script again), not a second keypress.
+ */
+const SAME_KEYPRESS_MS = 1_500;
+
+/**
  * What `npm run e2e` does after Ctrl-C (or SIGTERM): Vitest ended its workers at once, without
  * their fixtures' teardowns, so threads of tests in flight may still be on the target. Removes
  * them (bounded by `deadlineMs`), then says whether anything is left and, if so, the exact
  * command that removes it. A second signal stops waiting.
  */
-export async function afterInterrupt(env: Env, signal: NodeJS.Signals, options: { deadlineMs?: number; write?: (text: string) => void } = {}): Promise<void> {
+export async function afterInterrupt(
+  env: Env,
+  signal: NodeJS.Signals,
+  options: { deadlineMs?: number; write?: (text: string) => void; interruptedAt?: number } = {},
+): Promise<void> {
+  const interruptedAt = options.interruptedAt ?? performance.now();
   const write = options.write ?? ((text: string) => process.stderr.write(`${text}\n`));
   const runId = env.STAGECHECK_RUN_ID ?? 'unknown';
   const command = cleanupCommand(runId);
@@ -215,11 +226,12 @@ export async function afterInterrupt(env: Env, signal: NodeJS.Signals, options: 
     return;
   }
   const again = (): void => {
+    if (performance.now() - interruptedAt < SAME_KEYPRESS_MS) return;
     write(`  stopped waiting for the cleanup: run ${runId} may have left data on ${env.STAGING_BASE_URL}. Remove it with:\n    ${command}`);
     process.exit(2);
   };
-  process.once('SIGINT', again);
-  process.once('SIGTERM', again);
+  process.on('SIGINT', again);
+  process.on('SIGTERM', again);
   try {
     const config = loadConfig(env);
     const deadlineMs = options.deadlineMs ?? 10_000;

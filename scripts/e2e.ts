@@ -183,7 +183,9 @@ async function main(): Promise<number> {
       stdio: 'inherit',
     });
     let interrupted: NodeJS.Signals | undefined;
+    let interruptedAt = 0;
     const forward = (signal: NodeJS.Signals) => {
+      if (!interrupted) interruptedAt = performance.now();
       interrupted ??= signal;
       child.kill(signal);
     };
@@ -197,13 +199,15 @@ async function main(): Promise<number> {
     // and when it left no verdict a short pause lets a signal already on its way arrive.
     interrupted ??= interruptionOf(code, signal);
     if (!interrupted && !existsSync(resultFile)) interrupted = await signalArriving(() => interrupted);
-    process.off('SIGINT', forward);
-    process.off('SIGTERM', forward);
     if (interrupted && !args.merge) {
-      // Loaded only now: the cleanup's store clients cost start-up time every run would pay.
-      await (await import('./cleanup.ts')).afterInterrupt(env, interrupted);
+      // The handlers stay until the process exits: npm relays the terminal's Ctrl-C to its script
+      // a moment later, and that copy must not end this process before it has said what the run
+      // left. Loaded only now: the cleanup's store clients cost start-up time every run would pay.
+      await (await import('./cleanup.ts')).afterInterrupt(env, interrupted, { interruptedAt: interruptedAt || performance.now() });
       return EXIT.inconclusive;
     }
+    process.off('SIGINT', forward);
+    process.off('SIGTERM', forward);
     const result = readResultFile(resultFile);
     if (!result) {
       process.stderr.write(`stagecheck: no verdict (Vitest ended with ${code ?? 'a signal'} before the business-impact reporter produced one): inconclusive\n`);

@@ -4,14 +4,19 @@
  * row against a healthy platform and counts every test that was not PASS. A health suite that
  * cries wolf gets ignored, so any non-PASS verdict fails this script (exit 1).
  *
- *   npx tsx scripts/repeat-healthy.ts [--runs 10]
+ * With `--profile staging` each run gets a reference platform of the staging profile (HTTPS/WSS
+ * with its own CA, the contract's 35 s heartbeat, a cold start, the LLM-like agent), started
+ * cold for that run, and the shipped example prompt file for an LLM agent.
+ *
+ *   npm run repeat-healthy -- [--runs 10] [--profile default|staging]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { percentile } from '../helpers/core/stats.ts';
-import { runE2e, tailOf } from '../selftest/support/run-e2e.ts';
+import { ROOT, runE2e, tailOf, type E2eRun } from '../selftest/support/run-e2e.ts';
+import { startTargetPlatform, type PlatformProfile } from '../selftest/support/target-platform.ts';
 
 interface RunSummary {
   run: number;
@@ -23,16 +28,30 @@ interface RunSummary {
   falseAlarms: string[];
 }
 
+/** One `npm run e2e`: the default profile started by the suite itself, the staging one by this script. */
+async function runOnce(profile: PlatformProfile, reportDir: string): Promise<E2eRun> {
+  if (profile === 'default') return runE2e([], { reportDir, timeoutMs: 600_000 });
+  const platform = await startTargetPlatform({ profile });
+  try {
+    const env = platform.suiteEnv({ GOLDEN_PROMPTS_FILE: join(ROOT, 'fixtures', 'prompts', 'llm-agent.example.json') });
+    return await runE2e([], { reportDir, timeoutMs: 600_000, env });
+  } finally {
+    await platform.stop();
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '10' }, profile: { type: 'string', default: 'default' } } });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got "${values.runs}"`);
+  if (values.profile !== 'default' && values.profile !== 'staging') throw new Error(`--profile must be default or staging, got "${values.profile}"`);
+  const profile: PlatformProfile = values.profile;
 
   const summaries: RunSummary[] = [];
   for (let run = 1; run <= runs; run += 1) {
     const reportDir = mkdtempSync(join(tmpdir(), 'stagecheck-repeat-'));
     try {
-      const result = await runE2e([], { reportDir, timeoutMs: 600_000 });
+      const result = await runOnce(profile, reportDir);
       const tests = result.report?.tests ?? [];
       const summary: RunSummary = {
         run,
@@ -58,7 +77,7 @@ async function main(): Promise<void> {
   const alarms = summaries.flatMap((s) => s.falseAlarms);
   const clean = summaries.filter((s) => s.verdict === 'PASS' && s.exitCode === 0 && s.falseAlarms.length === 0).length;
   process.stdout.write(
-    `\nrepeat-healthy: ${clean} of ${runs} runs PASS with every test passing; ${alarms.length} false alarm(s); ` +
+    `\nrepeat-healthy (${profile} profile): ${clean} of ${runs} runs PASS with every test passing; ${alarms.length} false alarm(s); ` +
       `tests per run ${[...new Set(summaries.map((s) => s.total))].join('/')}; median wall ${(percentile(summaries.map((s) => s.wallMs), 50) / 1000).toFixed(1)} s\n`,
   );
   process.exit(clean === runs ? 0 : 1);

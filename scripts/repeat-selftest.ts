@@ -36,6 +36,11 @@ function parsePositive(name: string, value: string, min: number): number {
   return n;
 }
 
+/** The start of a failure message: its first lines that say something, on one line. */
+function firstLines(message: string, lines = 4, chars = 600): string {
+  return message.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ')).slice(0, lines).join(' | ').slice(0, chars);
+}
+
 /** One `npm test` (or `npm run test:slow`) to its end, read back from its JSON report. */
 async function runOnce(script: string, extra: string[]): Promise<RunOutcome> {
   const dir = mkdtempSync(join(tmpdir(), 'stagecheck-repeat-selftest-'));
@@ -62,7 +67,7 @@ async function runOnce(script: string, extra: string[]): Promise<RunOutcome> {
       const rel = file.name.replace(`${ROOT}`, '');
       const failed = file.assertionResults.filter((t) => t.status === 'failed');
       if (failed.length === 0 && file.message) return [`${rel}: ${file.message.split('\n')[0]}`];
-      return failed.map((t) => `${rel} › ${t.fullName}: ${(t.failureMessages[0] ?? '').split('\n')[0]!.slice(0, 240)}`);
+      return failed.map((t) => `${rel} › ${t.fullName}: ${firstLines(t.failureMessages[0] ?? '')}`);
     });
     if (code !== 0 && failures.length === 0) failures.push(`exit ${code} with no failed test: ${tail.trim().split('\n').slice(-8).join(' | ')}`);
     return { passed: code === 0 && failures.length === 0, wallMs, tests: report.numPassedTests + report.numFailedTests, failures };

@@ -28,14 +28,24 @@ export function faultSpec(fault: FaultSwitch): string {
   return params.length ? `${fault.name}:${params.join(',')}` : fault.name;
 }
 
-export async function startTargetPlatform(options: { atStart?: readonly FaultSwitch[]; args?: string[] } = {}): Promise<TargetPlatform> {
+/** The heartbeat the suite is told to expect from each platform profile (staging: the contract's 35 s). */
+const PROFILE_HEARTBEAT_S = { default: LOCAL_HEARTBEAT_S, staging: '35' } as const;
+export type PlatformProfile = keyof typeof PROFILE_HEARTBEAT_S;
+
+/**
+ * The default profile runs with the short local heartbeat; the staging profile keeps its own
+ * (35 s, TLS with the CA it prints as STAGING_CA_FILE, which the suite then trusts).
+ */
+export async function startTargetPlatform(options: { atStart?: readonly FaultSwitch[]; args?: string[]; profile?: PlatformProfile } = {}): Promise<TargetPlatform> {
+  const profile = options.profile ?? 'default';
   const faultArgs = (options.atStart ?? []).flatMap((fault) => ['--fault', faultSpec(fault)]);
-  const platform = await startLocalPlatform({ args: ['--heartbeat-s', LOCAL_HEARTBEAT_S, ...faultArgs, ...(options.args ?? [])] });
+  const profileArgs = profile === 'default' ? ['--heartbeat-s', LOCAL_HEARTBEAT_S] : ['--profile', profile];
+  const platform = await startLocalPlatform({ args: [...profileArgs, ...faultArgs, ...(options.args ?? [])] });
   return {
     ...platform,
     suiteEnv: (extra = {}) => ({
       ...platform.env,
-      STAGING_WS_HEARTBEAT_S: LOCAL_HEARTBEAT_S,
+      STAGING_WS_HEARTBEAT_S: PROFILE_HEARTBEAT_S[profile],
       STAGECHECK_RUN_ID: `selftest-${randomUUID().slice(0, 8)}`,
       ...extra,
     }),
