@@ -17,6 +17,7 @@ import {
   login,
   mintToken,
   openSession,
+  readyAgain,
   request,
   runAgent,
   startTestPlatform,
@@ -44,21 +45,6 @@ afterEach(async () => {
   // The next test starts with both stores answering, whatever this one switched off.
   await readyAgain(platform);
 });
-
-/**
- * /health/ready once both stores answer again, or the last answer at the bound. Clearing a fault
- * takes effect at once, but the platform's Redis client reconnects on its own (a backoff of up to
- * 0.5 s, then its handshake), which on a busy machine can outlast the ready check's 1 s PING
- * timeout: recovery is awaited, bounded, not assumed at once.
- */
-async function readyAgain(target: RunningPlatform, boundMs = 20_000): Promise<{ status: number; body: any }> {
-  const deadline = Date.now() + boundMs;
-  for (;;) {
-    const answer = await request(`${target.urls.backend}/health/ready`);
-    if ((answer.status === 200 && answer.body.redis_db === 'connected') || Date.now() > deadline) return answer;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const ALL_FAULTS = [
   'pg_down', 'pg_slow', 'redis_refused', 'redis_silent', 'backend_503', 'health_lies', 'ws_reject_503', 'ws_close_1011',

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPlatform, type RunningPlatform } from '../index.ts';
 import { isPortOpen } from '../util/ports.ts';
-import { login, openSession, request, runAgent, startTestPlatform } from './support.ts';
+import { login, openSession, readyAgain, request, runAgent, startTestPlatform } from './support.ts';
 
 const started: RunningPlatform[] = [];
 
@@ -21,21 +21,6 @@ function isAlive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/**
- * /health/ready once both stores answer again, or the last answer at the bound. Clearing a fault
- * takes effect at once, but the platform's Redis client reconnects on its own (a backoff of up to
- * 0.5 s, then its handshake), which on a busy machine can outlast the ready check's 1 s PING
- * timeout: recovery is awaited, bounded, not assumed at once.
- */
-async function readyAgain(target: RunningPlatform, boundMs = 20_000): Promise<{ status: number; body: any }> {
-  const deadline = Date.now() + boundMs;
-  for (;;) {
-    const answer = await request(`${target.urls.backend}/health/ready`);
-    if ((answer.status === 200 && answer.body.redis_db === 'connected') || Date.now() > deadline) return answer;
-    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

@@ -272,3 +272,18 @@ export function sessionPlatformPerFile(assign: (shared: SessionPlatform) => void
     await shared?.platform.clearFaults();
   });
 }
+
+/**
+ * /health/ready once both stores answer again, or the last answer at the bound. Clearing a fault
+ * takes effect at once, but the platform's Redis client reconnects on its own (a backoff of up to
+ * 0.5 s, then its handshake), which on a busy machine can outlast the ready check's 1 s PING
+ * timeout: recovery is awaited, bounded, not assumed at once.
+ */
+export async function readyAgain(target: RunningPlatform, boundMs = 20_000): Promise<{ status: number; body: any }> {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    const answer = await request(`${target.urls.backend}/health/ready`);
+    if ((answer.status === 200 && answer.body.redis_db === 'connected') || Date.now() > deadline) return answer;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
