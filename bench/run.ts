@@ -38,6 +38,7 @@ import { haveGnuTime, runTimed, type TreeMemory } from './proc.ts';
 import { formatKb, formatMs, formatRatio, spread, type Spread } from './stats.ts';
 import { cleanEnv, closedPort, faultCatalog, ROOT, startLatencyProxy, startPlatform, TSX_LOADER } from './targets.ts';
 import { findTest, runVitest, splitWall, VITEST, type VitestDuration, type VitestRun, type WallSplit } from './vitest-run.ts';
+import { CHECK_IDS, type CheckId } from '../tests/check-ids.ts';
 
 const FLOOR = fileURLToPath(new URL('./floor.ts', import.meta.url));
 const SCENARIOS = ['ready', 'fast', 'staging', 'cold', 'faults', 'overheads', 'explore'] as const;
@@ -285,10 +286,10 @@ async function benchCold(args: Args): Promise<SuiteSample[]> {
   return samples;
 }
 
-function verdictSample(run: VitestRun, pattern: RegExp): VerdictSample {
+function verdictSample(run: VitestRun, checkId: CheckId): VerdictSample {
   const sample: VerdictSample = { wallMs: run.wallMs, exitCode: run.exitCode, failed: run.failed, total: run.total };
   if (run.total === 0) sample.stderrTail = `${run.stdout.slice(-1000)}\n${run.stderr.slice(-1500)}`;
-  const test = findTest(run, pattern);
+  const test = findTest(run, checkId);
   if (test) {
     sample.test = {
       fullName: test.fullName,
@@ -306,15 +307,15 @@ function describeVerdict(s: VerdictSample): string {
   return `wall ${formatMs(s.wallMs)} exit ${s.exitCode}, ${s.failed}/${s.total} failed${t}`;
 }
 
-const REDIS_TEST = /^Redis direct probe /;
-const AGENT_TEST = /^agent run over WebSocket /;
+const REDIS_TEST = CHECK_IDS.redisProbe;
+const AGENT_TEST = CHECK_IDS.agentRun;
 
 async function benchFaultedPhase1(
   args: Args,
   name: string,
   platformEnv: Record<string, string>,
   suiteExtra: Record<string, string>,
-  pattern: RegExp,
+  checkId: CheckId,
 ): Promise<{ samples: VerdictSample[]; catalog: string[] }> {
   const platform = await startPlatform({ env: platformEnv });
   const samples: VerdictSample[] = [];
@@ -323,7 +324,7 @@ async function benchFaultedPhase1(
     for (let i = 0; i < args.warmup + args.runs; i++) {
       const warm = i < args.warmup;
       const run = await runVitest(['--project', 'phase1'], cleanEnv({ ...platform.env, ...suiteExtra, STAGECHECK_RUN_ID: nextRunId(name) }));
-      const sample = verdictSample(run, pattern);
+      const sample = verdictSample(run, checkId);
       log(`${name} ${warm ? 'warm-up' : `${i - args.warmup + 1}/${args.runs}`}: ${describeVerdict(sample)}`);
       if (sample.stderrTail) log(`${name}: no test ran:\n${sample.stderrTail}`);
       if (!warm) samples.push(sample);
@@ -361,7 +362,7 @@ async function benchFaults(args: Args, results: Results): Promise<void> {
   for (let i = 0; i < args.warmup + args.runs; i++) {
     const warm = i < args.warmup;
     const run = await runVitest(['--project', 'phase1'], cleanEnv({ ...deadEnv, STAGECHECK_RUN_ID: nextRunId('down') }));
-    const sample = verdictSample(run, /^GET \/health /);
+    const sample = verdictSample(run, CHECK_IDS.health);
     log(`down ${warm ? 'warm-up' : `${i - args.warmup + 1}/${args.runs}`}: ${describeVerdict(sample)}`);
     if (!warm) results.down.push(sample);
   }

@@ -19,6 +19,8 @@ const SUITE_REPORTER = join(ROOT, 'reporter', 'index.ts');
 export interface VitestTest {
   file: string;
   fullName: string;
+  /** The check id the test declares (tests/check-ids.ts), from its meta in Vitest's JSON report. */
+  checkId: string | null;
   status: string;
   durationMs: number | null;
   /** Epoch ms at which the test's file started its first test (Vitest JSON `startTime`). */
@@ -76,6 +78,7 @@ export async function runVitest(
       file.assertionResults.map((a) => ({
         file: file.name.slice(ROOT.length),
         fullName: a.fullName,
+        checkId: typeof a.meta?.checkId === 'string' ? a.meta.checkId : null,
         status: a.status,
         durationMs: typeof a.duration === 'number' ? a.duration : null,
         fileStartEpoch: typeof file.startTime === 'number' ? file.startTime : null,
@@ -109,7 +112,7 @@ interface JsonReport {
   numTodoTests: number;
   numTotalTests: number;
   startTime: number;
-  testResults: { name: string; startTime?: number; endTime?: number; assertionResults: { fullName: string; status: string; duration?: number }[] }[];
+  testResults: { name: string; startTime?: number; endTime?: number; assertionResults: { fullName: string; status: string; duration?: number; meta?: { checkId?: unknown } }[] }[];
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
@@ -156,7 +159,7 @@ export function splitWall(run: VitestRun): WallSplit | null {
   };
 }
 
-/** The first test whose full name matches. */
-export function findTest(run: VitestRun, pattern: RegExp): VitestTest | undefined {
-  return run.tests.find((t) => pattern.test(t.fullName));
+/** The first test carrying this check id (tests/check-ids.ts). */
+export function findTest(run: VitestRun, checkId: string): VitestTest | undefined {
+  return run.tests.find((t) => t.checkId === checkId);
 }

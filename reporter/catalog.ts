@@ -28,6 +28,8 @@ const tierSchema = z.strictObject({
 const functionSchema = z.strictObject({ id, name: z.string().min(1), description: z.string().optional() });
 
 const matchSchema = z.strictObject({
+  /** Any of these check ids (tests/check-ids.ts), the preferred way to name tests: ids survive a reworded title. */
+  checks: z.array(z.string().min(1)).min(1).optional(),
   /** Glob on the test file relative to the repository (`*` within a folder, `**` across folders). */
   file: z.string().optional(),
   /** Vitest project name (phase1, phase2). */
@@ -36,7 +38,7 @@ const matchSchema = z.strictObject({
   tags: z.array(z.string()).optional(),
   /** At least one of these tags. */
   anyTags: z.array(z.string()).optional(),
-  /** Case-insensitive regular expression on the test's full name. */
+  /** Case-insensitive regular expression on the test's full name (still read; `checks` is preferred). */
   title: z.string().optional(),
 });
 
@@ -315,6 +317,8 @@ export interface TestIdentity {
   /** Relative to the repository root, forward slashes. */
   file: string;
   fullName: string;
+  /** The check id the test declares, when it declares one. */
+  checkId?: string;
   tags: readonly string[];
 }
 
@@ -331,6 +335,7 @@ export function functionsOf(catalog: Catalog, test: TestIdentity): string[] {
 }
 
 export function ruleMatches(match: Catalog['functionRules'][number]['match'], test: TestIdentity): boolean {
+  if (match.checks !== undefined && (test.checkId === undefined || !match.checks.includes(test.checkId))) return false;
   if (match.project !== undefined && match.project !== test.project) return false;
   if (match.file !== undefined && !globToRegExp(match.file).test(test.file)) return false;
   if (match.tags !== undefined && !match.tags.every((tag) => test.tags.includes(tag))) return false;

@@ -24,7 +24,13 @@ export interface HistoryEntry {
   target: string;
   version: string | null;
   verdict: Verdict;
+  /** Each test's verdict by its title key (project, file, full name): every entry has it. */
   tests: Record<string, Verdict>;
+  /**
+   * Each test's verdict by its check id (tests/check-ids.ts), for the ids one test of the run
+   * carries (a test.for family's shared id stays out). Absent in entries written before ids.
+   */
+  checks?: Record<string, Verdict>;
   kpis: Record<string, { verdict: Verdict; value: number | null }>;
 }
 
@@ -39,7 +45,8 @@ export interface HistoryIndex {
   file: string | null;
   runsConsidered: number;
   since: string | null;
-  test(key: string): HistoryStat;
+  /** By check id where an entry has it, else by title key: entries of either kind count. */
+  test(key: string, checkId?: string): HistoryStat;
   kpi(id: string): HistoryStat;
 }
 
@@ -92,7 +99,7 @@ export function indexHistory(file: string | null, entries: readonly HistoryEntry
     file,
     runsConsidered: entries.length,
     since,
-    test: (key) => stat((e) => e.tests[key]),
+    test: (key, checkId) => stat((e) => (checkId !== undefined && e.checks?.[checkId] !== undefined ? e.checks[checkId] : e.tests[key])),
     kpi: (id) => stat((e) => e.kpis[id]?.verdict),
   };
 }
@@ -108,8 +115,16 @@ export function historyEntry(report: BusinessImpactReport, target: string): Hist
     version: report.target.after,
     verdict: report.verdict,
     tests: Object.fromEntries(report.tests.map((t) => [t.key, t.verdict])),
+    checks: checkVerdicts(report),
     kpis: Object.fromEntries(report.kpis.map((k) => [k.id, { verdict: k.verdict, value: k.value }])),
   };
+}
+
+/** Verdicts by check id, for the ids that exactly one test of the report carries. */
+function checkVerdicts(report: BusinessImpactReport): Record<string, Verdict> {
+  const count = new Map<string, number>();
+  for (const t of report.tests) if (t.checkId) count.set(t.checkId, (count.get(t.checkId) ?? 0) + 1);
+  return Object.fromEntries(report.tests.filter((t) => t.checkId && count.get(t.checkId) === 1).map((t) => [t.checkId, t.verdict]));
 }
 
 export function appendHistory(file: string, entry: HistoryEntry): void {

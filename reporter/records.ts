@@ -21,6 +21,8 @@ export interface TestRecord {
   name: string;
   /** Describe titles and the test title, joined by " > ". */
   fullName: string;
+  /** The stable check id the test declares (`meta.checkId`, tests/check-ids.ts); absent on tests without one. */
+  checkId?: string;
   tags: string[];
   state: VitestState;
   /** run / only / skip / todo, as collected. */
@@ -189,8 +191,11 @@ export function testRecord(test: TestCase, file: string): TestRecord {
   const result = test.result();
   const diagnostic = test.diagnostic();
   let meta: unknown;
+  let checkId: unknown;
   try {
-    meta = test.meta().stagecheck;
+    const taskMeta = test.meta();
+    meta = taskMeta.stagecheck;
+    checkId = taskMeta.checkId;
   } catch {
     meta = undefined;
   }
@@ -200,6 +205,7 @@ export function testRecord(test: TestCase, file: string): TestRecord {
     file,
     name: test.name,
     fullName: test.fullName,
+    ...(typeof checkId === 'string' && checkId !== '' ? { checkId } : {}),
     tags: [...(test.tags ?? test.options.tags ?? [])],
     state: result.state,
     mode: test.options.mode,

@@ -29,6 +29,11 @@ const EVENT_COLOR: Record<string, string> = {
   agent_error: '#cf222e',
 };
 
+/** A test's check id as a small code after its name (empty for a test without one). */
+function idCode(t: { checkId?: string }): string {
+  return t.checkId ? ` <code class="check-id small muted">${esc(t.checkId)}</code>` : '';
+}
+
 export function esc(value: unknown): string {
   return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
@@ -199,11 +204,11 @@ function failureCard(t: TestOut, same: readonly TestOut[] = []): string {
   ];
   const ledger = e.ledgers.flatMap((l) => l.entries.map((entry) => ledgerLine(l.budget, entry)));
   return `<article class="card failure v-${slug(t.verdict)}" id="f-${esc(t.id)}">
-<header><h3>${esc(t.fullName)}</h3>${chip(t.verdict)}${t.withinTierAllowance ? '<span class="note">within the tier\'s allowance</span>' : ''}</header>
+<header><h3>${esc(t.fullName)}${idCode(t)}</h3>${chip(t.verdict)}${t.withinTierAllowance ? '<span class="note">within the tier\'s allowance</span>' : ''}</header>
 <div class="file mono">${esc(t.file)} · ${esc(t.functions.join(', ') || 'no business function')}</div>
 <pre class="error">${esc(e.message.slice(0, 4000))}</pre>
 <dl class="facts">${facts.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `<dt>${esc(k)}</dt><dd${k === 'correlation id' || k === 'code' || k === 'endpoint' ? ' class="mono"' : ''}>${esc(v)}</dd>`).join('')}</dl>
-${same.length ? `<details class="same" open><summary>${same.length} more test${same.length === 1 ? '' : 's'} failed the same way (${esc(e.component)}/${esc(e.layer)}${e.code !== undefined ? ` ${esc(e.code)}` : ''})</summary><ul>${same.map((o) => `<li>${chip(o.verdict)} <span class="small">[${esc(o.tier?.toUpperCase() ?? '-')}]</span> ${esc(o.fullName)}${o.failure?.correlationId ? ` <span class="muted mono small">${esc(o.failure.correlationId)}</span>` : ''}</li>`).join('')}</ul></details>` : ''}
+${same.length ? `<details class="same" open><summary>${same.length} more test${same.length === 1 ? '' : 's'} failed the same way (${esc(e.component)}/${esc(e.layer)}${e.code !== undefined ? ` ${esc(e.code)}` : ''})</summary><ul>${same.map((o) => `<li>${chip(o.verdict)} <span class="small">[${esc(o.tier?.toUpperCase() ?? '-')}]</span> ${esc(o.fullName)}${idCode(o)}${o.failure?.correlationId ? ` <span class="muted mono small">${esc(o.failure.correlationId)}</span>` : ''}</li>`).join('')}</ul></details>` : ''}
 ${e.nextSteps.length ? `<div class="next"><b>Next steps</b><ul>${e.nextSteps.map((s) => `<li>${esc(s)}</li>`).join('')}</ul></div>` : ''}
 ${ledger.length ? `<details><summary>Budget ledger (${ledger.length} steps)</summary><pre>${esc(ledger.slice(0, 60).join('\n'))}</pre></details>` : ''}
 ${e.details ? `<details><summary>Evidence</summary><pre>${esc(JSON.stringify(e.details, null, 2).slice(0, 6000))}</pre></details>` : ''}
@@ -220,7 +225,7 @@ function blockedSection(blocked: readonly TestOut[]): string {
   return `<h2>Blocked by phase 1 <span class="muted">${blocked.length} tests not run because a phase-1 check failed; counted, not hidden</span></h2>
 ${oneCause ? `<div class="blocker">blocked by <b>${esc(causes[0])}</b></div>` : ''}
 <div class="pills tiers">${[...perTier.entries()].map(([tier, n]) => `<span class="pill" style="--c:${COLOR.BLOCKED}"><b>${n}</b> ${esc(tier)}</span>`).join('')}</div>
-<table><thead><tr><th>tier</th><th>test</th>${oneCause ? '' : '<th>blocked by</th>'}</tr></thead><tbody>${sorted.map((t) => `<tr><td>${esc(t.tier?.toUpperCase() ?? '-')}</td><td>${esc(t.fullName)} <span class="muted small mono">${esc(t.file)}</span></td>${oneCause ? '' : `<td class="small">${esc(t.blockedBy ?? t.reason)}</td>`}</tr>`).join('')}</tbody></table>`;
+<table><thead><tr><th>tier</th><th>test</th>${oneCause ? '' : '<th>blocked by</th>'}</tr></thead><tbody>${sorted.map((t) => `<tr><td>${esc(t.tier?.toUpperCase() ?? '-')}</td><td>${esc(t.fullName)}${idCode(t)} <span class="muted small mono">${esc(t.file)}</span></td>${oneCause ? '' : `<td class="small">${esc(t.blockedBy ?? t.reason)}</td>`}</tr>`).join('')}</tbody></table>`;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -252,7 +257,7 @@ export function renderHtml(report: BusinessImpactReport, catalogKpis: readonly {
   const kpis = r.kpis.map((k) => kpiCard(k, r, kpiDefs.get(k.id))).join('');
 
   const allTests = r.tests
-    .map((t) => `<tr data-v="${esc(t.verdict)}" data-q="${esc(`${t.fullName} ${t.file} ${t.tags.join(' ')}`.toLowerCase())}"><td>${chip(t.verdict)}</td><td>${esc(t.tier?.toUpperCase() ?? '-')}</td><td>${esc(t.fullName)}<div class="muted small mono">${esc(t.file)} · ${esc(t.tags.join(' '))}</div></td><td class="small">${esc(t.reason)}</td><td class="n">${t.durationMs === null ? '' : esc(formatMs(t.durationMs))}</td><td class="small muted">${esc(t.history?.text ?? '')}</td></tr>`)
+    .map((t) => `<tr data-v="${esc(t.verdict)}" data-q="${esc(`${t.fullName} ${t.checkId ?? ''} ${t.file} ${t.tags.join(' ')}`.toLowerCase())}"><td>${chip(t.verdict)}</td><td>${esc(t.tier?.toUpperCase() ?? '-')}</td><td>${esc(t.fullName)}${idCode(t)}<div class="muted small mono">${esc(t.file)} · ${esc(t.tags.join(' '))}</div></td><td class="small">${esc(t.reason)}</td><td class="n">${t.durationMs === null ? '' : esc(formatMs(t.durationMs))}</td><td class="small muted">${esc(t.history?.text ?? '')}</td></tr>`)
     .join('');
 
   return `<!doctype html>

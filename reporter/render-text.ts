@@ -142,8 +142,11 @@ export function groupFailures(failures: readonly TestOut[]): { first: TestOut; o
 
 const md = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
+/** A test's check id as a small code, after its name (empty for a test without one). */
+const idCode = (t: Pick<TestOut, 'checkId'>): string => (t.checkId ? ` \`${t.checkId}\`` : '');
+
 function testLink(t: TestOut): string {
-  return `${md(t.fullName)} <sub>${md(t.file)}</sub>`;
+  return `${md(t.fullName)}${idCode(t)} <sub>${md(t.file)}</sub>`;
 }
 
 export function renderMarkdown(r: BusinessImpactReport): string {
@@ -183,7 +186,7 @@ export function renderMarkdown(r: BusinessImpactReport): string {
     out.push(`## Failures (${failures.length} tests, ${groups.length} distinct cause${groups.length === 1 ? '' : 's'}, most fundamental first)`, '');
     for (const { first: t, others } of groups) {
       const e = t.failure;
-      out.push(`### ${ICON[t.verdict]} ${md(t.fullName)}`, '');
+      out.push(`### ${ICON[t.verdict]} ${md(t.fullName)}${idCode(t)}`, '');
       out.push(`- **tier** ${t.tier?.toUpperCase() ?? 'none'} · **functions** ${t.functions.join(', ') || 'none'} · **file** \`${t.file}\`${t.withinTierAllowance ? ' · _within the tier\'s allowed failure rate_' : ''}`);
       if (e) {
         out.push(`- **component / layer** ${e.component} / ${e.layer}${e.code !== undefined ? ` · **code** \`${e.code}\`` : ''}${e.endpoint ? ` · **endpoint** \`${md(e.endpoint)}\`` : ''}`);
@@ -193,7 +196,7 @@ export function renderMarkdown(r: BusinessImpactReport): string {
         if (e.tokenAttribution) out.push(`- **401 attribution** ${md(e.tokenAttribution)}`);
         if (t.history) out.push(`- **history** ${t.history.text}`);
         for (const step of e.nextSteps) out.push(`- **next step** ${md(step)}`);
-        if (others.length) out.push(`- **${others.length} more test${others.length === 1 ? '' : 's'} failed the same way:** ${others.map((o) => `[${o.tier?.toUpperCase() ?? '-'}] ${md(o.fullName)}`).join('; ')}`);
+        if (others.length) out.push(`- **${others.length} more test${others.length === 1 ? '' : 's'} failed the same way:** ${others.map((o) => `[${o.tier?.toUpperCase() ?? '-'}] ${md(o.fullName)}${idCode(o)}`).join('; ')}`);
         out.push('', '```text', e.message.slice(0, 2000), '```');
         const ledgerLines = e.ledgers.flatMap((l) => l.entries.map((entry) => ledgerLine(l.budget, entry)));
         if (ledgerLines.length) out.push('', '<details><summary>budget ledger</summary>', '', '```text', ...ledgerLines.slice(0, 40), '```', '</details>');

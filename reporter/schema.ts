@@ -88,6 +88,7 @@ const testSchema = z.object({
   project: z.string(),
   file: z.string(),
   fullName: z.string(),
+  checkId: z.string().optional().describe('The stable check id the test declares (tests/check-ids.ts); absent for a test without one. Items of a test.for family share their id.'),
   tags: z.array(z.string()),
   tier: z.string().nullable(),
   functions: z.array(z.string()),

@@ -223,6 +223,7 @@ function judgeTest(
     project: record.project,
     file: record.file,
     fullName: record.fullName,
+    ...(record.checkId ? { checkId: record.checkId } : {}),
     tags: [...record.tags],
     tier: tier?.id ?? null,
     functions: functionsOf(catalog, record),
@@ -316,6 +317,6 @@ function judgeTest(
       out.verdict = 'INCONCLUSIVE';
       out.reason = 'did not finish (the run was interrupted or the worker died)';
   }
-  if (history) out.history = history.test(key);
+  if (history) out.history = history.test(key, record.checkId);
   return { record, ...(meta ? { meta } : {}), out };
 }

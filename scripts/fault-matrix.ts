@@ -24,7 +24,13 @@ const README_START = '<!-- fault-matrix:start -->';
 const README_END = '<!-- fault-matrix:end -->';
 
 interface TestOutcome {
+  /**
+   * The same test across scenarios: its check id (tests/check-ids.ts), with the item's place
+   * for a test.for family (`phase2.golden.answers-prompt#2`); the report's title key for a test
+   * without an id.
+   */
   key: string;
+  checkId?: string;
   fullName: string;
   project: string;
   tier: string | null;
@@ -69,7 +75,12 @@ async function runScenario(scenario: FaultScenario): Promise<ScenarioResult> {
 }
 
 function summarise(scenario: FaultScenario, runs: E2eRun[]): ScenarioResult {
-  const tests = runs.flatMap((run) => run.report?.tests ?? []).map(outcomeOf);
+  const seen = new Map<string, number>();
+  const tests = runs.flatMap((run) => run.report?.tests ?? []).map((test) => {
+    const n = test.checkId === undefined ? 0 : (seen.get(test.checkId) ?? 0);
+    if (test.checkId !== undefined) seen.set(test.checkId, n + 1);
+    return outcomeOf(test, test.checkId === undefined ? test.key : `${test.checkId}#${n}`);
+  });
   const problems = runs.filter((run) => !run.report).map((run) => `no report: ${tailOf(run)}`);
   const atRisk = (items: { id: string; verdict: string }[]) => items.filter((item) => item.verdict === 'FAIL' || item.verdict === 'DEGRADED').map((item) => item.id);
   return {
@@ -84,9 +95,10 @@ function summarise(scenario: FaultScenario, runs: E2eRun[]): ScenarioResult {
   };
 }
 
-function outcomeOf(test: TestOut): TestOutcome {
+function outcomeOf(test: TestOut, key: string): TestOutcome {
   return {
-    key: test.key,
+    key,
+    ...(test.checkId !== undefined ? { checkId: test.checkId } : {}),
     fullName: test.fullName,
     project: test.project,
     tier: test.tier,

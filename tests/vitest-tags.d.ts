@@ -7,3 +7,11 @@ declare module 'vitest' {
     tags: SuiteTag;
   }
 }
+
+// The check id a suite test declares in its options (`{ meta: { checkId } }`, tests/check-ids.ts),
+// read by the reporter from `task.meta`.
+declare module '@vitest/runner' {
+  interface TaskMeta {
+    checkId?: string;
+  }
+}

@@ -18,14 +18,15 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BUDGETS } from '../../helpers/core/budgets.ts';
 import { startLocalPlatform, type LocalPlatform } from '../../helpers/transport/local-platform.ts';
+import { CHECK_IDS, titlePattern } from '../../tests/check-ids.ts';
 import { runSuite, type SuiteRun, type SuiteTestResult } from './run-suite.ts';
 
 const HEARTBEAT_S = '2';
-/** Phase 1 is one test module: its agent check is selected by name. */
-const PHASE1_AGENT = ['-t', '^agent run over WebSocket '];
+/** Phase 1 is one test module: its agent check is selected by its describe's title. */
+const PHASE1_AGENT = ['-t', titlePattern('agentRun')];
 const PHASE2_AGENT = ['tests/phase2/agent-pipeline.test.ts'];
 /** The one phase-2 agent test that starts no run (a refused one), so it gets no bad frame. */
-const NO_RUN_TEST = 'refuses a run on an unknown thread with one agent_error carrying run_id, error_code and message';
+const NO_RUN_TEST = CHECK_IDS.agentUnknownThread;
 /** A bad frame must fail the test well within one agent run's budget, not at its end. */
 const MAX_TEST_MS = DEFAULT_BUDGETS.agentRun / 2;
 /** The failure evidence (frame dump included) stays small even when the frame was 10 MB. */
@@ -110,16 +111,16 @@ describe.sequential('bad frames from the target fail the agent tests, classified
 
         // The other phase-1 checks are filtered out by name (reported skipped): only the agent check ran.
         const ran = phase1.tests.filter((t) => t.status !== 'skipped' && t.status !== 'pending');
-        expect(ran.map((t) => t.title), tail(phase1)).toEqual(['emits the five critical events in order with a correct answer, persisted as messages']);
+        expect(ran.map((t) => t.meta.checkId), tail(phase1)).toEqual([CHECK_IDS.agentRun]);
         expectClassified(ran[0]!, spec);
         expect(phase1.exitCode, tail(phase1)).toBe(1);
 
         if (!phase2) return;
         expect(phase2.exitCode, tail(phase2)).toBe(1);
         // The refused run gets no bad frame, so it still passes: the fault is not smeared.
-        const passed = phase2.tests.filter((t) => t.status === 'passed').map((t) => t.title);
+        const passed = phase2.tests.filter((t) => t.status === 'passed').map((t) => t.meta.checkId);
         expect(passed, tail(phase2)).toEqual([NO_RUN_TEST]);
-        const withRuns = phase2.tests.filter((t) => t.title !== NO_RUN_TEST);
+        const withRuns = phase2.tests.filter((t) => t.meta.checkId !== NO_RUN_TEST);
         expect(withRuns.length, tail(phase2)).toBeGreaterThanOrEqual(5);
         for (const test of withRuns) expectClassified(test, spec);
       } finally {

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it, type ExpectStatic, type TestContext } from 'vitest';
+import { titlePattern } from '../../tests/check-ids.ts';
 import { childEnvWithReports } from '../support/child-env.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -328,7 +329,7 @@ describe.concurrent('a configuration mistake stops vitest run --project phase1 i
 describe.concurrent('controls: the tripwire sees what a mistake must prevent', () => {
   it('the valid staging configuration the mistakes start from passes validation and reaches the target', async ({ expect, onTestFinished }) => {
     const wire = await tripwire(onTestFinished);
-    const r = await run(vitestPhase1(['-t', '^GET /health answers 200 healthy']), wire.port, validStagingEnv(wire.port), onTestFinished);
+    const r = await run(vitestPhase1(['-t', titlePattern('health')]), wire.port, validStagingEnv(wire.port), onTestFinished);
     // The tripwire drops every connection: the one selected test runs and fails on it.
     expect(r.exitCode, shown(r)).toBe(1);
     expect(r.stdout, shown(r)).toMatch(/Tests {2}1 failed \| 23 skipped \(24\)/);

@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CHECK_IDS, DESCRIBES, type CheckId } from '../../tests/check-ids.ts';
 import { startContractProxy, type ProxyVariations } from '../support/contract-proxy.ts';
 import { runE2e, tailOf } from '../support/run-e2e.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
@@ -28,11 +29,11 @@ interface Scenario {
   applied: readonly string[];
   /** At least this many tests must have run (and passed). */
   minTests: number;
-  /** Tests (substrings of full names) that must be among the passed ones. */
-  mustPass?: readonly string[];
+  /** Checks (ids, tests/check-ids.ts) that must be among the passed ones. */
+  mustPass?: readonly CheckId[];
 }
 
-const PHASE1_AGENT = 'agent run over WebSocket';
+const PHASE1_AGENT = DESCRIBES.agentRun;
 const AGENT_RUN_SLICE = ['tests/phase1/phase1.test.ts', 'tests/phase2/agent-pipeline.test.ts', '-t', `^(${PHASE1_AGENT}|agent pipeline)`];
 
 export const SCENARIOS: Scenario[] = [
@@ -43,7 +44,7 @@ export const SCENARIOS: Scenario[] = [
     slice: ['--project', 'phase2', 'tests/phase2/agent-pipeline.test.ts', 'tests/phase2/isolation.test.ts', '-t', 'refuses a run on an unknown thread|does not let another user start a run'],
     applied: ['refusalAfterStarted'],
     minTests: 2,
-    mustPass: ['refuses a run on an unknown thread', 'does not let another user start a run on the thread'],
+    mustPass: [CHECK_IDS.agentUnknownThread, CHECK_IDS.isolationRun],
   },
   {
     id: 'one-tool',
@@ -52,7 +53,7 @@ export const SCENARIOS: Scenario[] = [
     slice: AGENT_RUN_SLICE,
     applied: ['oneTool'],
     minTests: 7,
-    mustPass: ['runs the tools the prompt needs'],
+    mustPass: [CHECK_IDS.agentTools],
   },
   {
     id: 'extra-events-and-fields',
@@ -141,7 +142,7 @@ export const SCENARIOS: Scenario[] = [
     slice: ['--project', 'phase2', 'tests/phase2/realtime.test.ts', '-t', 'WebSocket tickets'],
     applied: ['ticketTtl422'],
     minTests: 2,
-    mustPass: ['refuses a ticket once its ttl_seconds have passed'],
+    mustPass: [CHECK_IDS.ticketExpired],
   },
 ];
 
@@ -189,7 +190,7 @@ describe.concurrent('contract variations: every allowed form of the contract pas
       const passed = report!.tests.filter((t) => t.verdict === 'PASS');
       expect(passed.length, `tests run in the slice ${scenario.slice.join(' ')}`).toBeGreaterThanOrEqual(scenario.minTests);
       for (const name of scenario.mustPass ?? []) {
-        expect(passed.some((t) => t.fullName.includes(name)), `${name} passed`).toBe(true);
+        expect(passed.some((t) => t.checkId === name), `${name} passed`).toBe(true);
       }
       console.info(`contract variation ${scenario.id}: ${passed.length} passed, ${failed.length} failed, exit ${run.exitCode}, proxy ${JSON.stringify(stats)}`);
       for (const counter of scenario.applied) {

@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CHECK_IDS as ID, titlePattern, type CheckId } from '../../tests/check-ids.ts';
 import { FAULT_SCENARIOS, type FaultScenario } from '../support/fault-scenarios.ts';
 import { ROOT, runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
@@ -26,74 +27,46 @@ interface Expectation {
   scenario: string;
   /** `npm run e2e` arguments selecting the slice that concerns the fault. */
   slice: readonly string[];
-  /** Tests (full names) that must FAIL, and whom their evidence must blame. */
-  caught: Record<string, Blame>;
-  /** Tests (full names) of the slice the fault does not concern: they must PASS. */
-  stillPass: readonly string[];
+  /** Checks (ids, tests/check-ids.ts) that must FAIL, and whom their evidence must blame. */
+  caught: Partial<Record<CheckId, Blame>>;
+  /** Checks (ids) of the slice the fault does not concern: they must PASS. */
+  stillPass: readonly CheckId[];
   /** Exactly the business functions and tiers the report must put at risk. */
   functions: readonly string[];
   tiers: readonly string[];
   /** Time to verdict: these tests must fail within this many ms of their start. */
-  failWithinMs?: Record<string, number>;
+  failWithinMs?: Partial<Record<CheckId, number>>;
   /** Time to verdict from the agent run's start_agent: the failure's elapsed time must stay under this. */
-  runVerdictWithinMs?: Record<string, number>;
+  runVerdictWithinMs?: Partial<Record<CheckId, number>>;
   /** More checks on the report. */
   also?: (run: E2eRun) => void;
 }
 
 const PHASE1 = ['--project', 'phase1'];
-const AGENT_SLICE = ['--project', 'phase1', '-t', '^(agent run over WebSocket|POST /api/threads) '];
-
-// Full names of the suite's tests, as the report gives them.
-const T = {
-  pgProbe: 'PostgreSQL direct probe > answers every query of the sample within the response-time KPI',
-  redisProbe: 'Redis direct probe > answers PING and round-trips a run-scoped key on every sample',
-  health: 'GET /health > answers 200 healthy with service, version and timestamp',
-  ready: 'GET /health/ready > reports ready with both databases connected',
-  apiHealth: 'GET /api/health > reports healthy with PostgreSQL and Redis connected and their response times',
-  wsHealth: 'GET /ws/health > reports the WebSocket service healthy in its body',
-  authHealth: 'auth GET /health > answers 200 healthy with its database connected',
-  testAuthIssues: 'POST /auth/e2e/test-auth > issues an access token carrying every contract claim',
-  wrongBypassKey: 'POST /auth/e2e/test-auth > refuses a wrong bypass key with 401',
-  verifyValid: 'POST /auth/verify > confirms a freshly issued access token is valid for its user',
-  verifyTampered: 'POST /auth/verify > answers valid:false for a token with a tampered signature',
-  noToken401: 'backend authentication > refuses POST /api/threads without a token with 401',
-  netBackend: 'network path > reaches the backend through DNS, TCP, TLS and HTTP',
-  netAuth: 'network path > reaches the auth service through DNS, TCP, TLS and HTTP',
-  netWs: 'network path > reaches the WebSocket host through DNS, TCP, TLS and HTTP',
-  wsSubprotocol: 'WebSocket handshake > accepts a token as the jwt.<token> subprotocol and announces the connection',
-  wsHeader: 'WebSocket handshake > accepts a token in the Authorization header',
-  wsTicket: 'WebSocket handshake > accepts a single-use ticket from POST /api/websocket/ticket',
-  wsNoCredentials: 'WebSocket handshake > refuses a connection without credentials',
-  wsTampered: 'WebSocket handshake > refuses a token with a tampered signature',
-  wsPing: 'WebSocket messaging > answers ping with pong',
-  threadCreate: 'POST /api/threads > creates a thread owned by the caller and reads it back',
-  threadDelete: 'POST /api/threads > deletes a thread with 204 and then answers 404 for it',
-  agentRun: 'agent run over WebSocket > emits the five critical events in order with a correct answer, persisted as messages',
-} as const;
+const AGENT_SLICE = ['--project', 'phase1', '-t', titlePattern('agentRun', 'threadsApi')];
 
 /** Phase-1 checks that need neither store (the auth service's health and network path report its database). */
-const PHASE1_NO_STORE_NEEDED = [T.health, T.netBackend, T.wsNoCredentials, T.noToken401, T.wrongBypassKey];
+const PHASE1_NO_STORE_NEEDED = [ID.health, ID.networkBackend, ID.wsNoCredentials, ID.backendNoToken, ID.testAuthWrongKey];
 
 const EXPECTATIONS: Expectation[] = [
   {
     scenario: 'pg_down',
     slice: PHASE1,
     caught: {
-      [T.pgProbe]: { component: 'postgres', layer: 'tcp' },
-      [T.ready]: { component: 'postgres', layer: 'http-status' },
-      [T.apiHealth]: { component: 'postgres', layer: 'content' },
-      [T.authHealth]: { component: 'auth', layer: 'http-status' },
+      [ID.pgProbe]: { component: 'postgres', layer: 'tcp' },
+      [ID.ready]: { component: 'postgres', layer: 'http-status' },
+      [ID.apiHealth]: { component: 'postgres', layer: 'content' },
+      [ID.authHealth]: { component: 'auth', layer: 'http-status' },
     },
-    stillPass: [...PHASE1_NO_STORE_NEEDED, T.redisProbe],
+    stillPass: [...PHASE1_NO_STORE_NEEDED, ID.redisProbe],
     functions: ['agent-orchestration', 'api-responsiveness', 'chat', 'real-time', 'user-auth'],
     tiers: ['p1', 'p2'],
   },
   {
     scenario: 'pg_slow:ms=3500',
     slice: PHASE1,
-    caught: { [T.pgProbe]: { component: 'postgres', layer: ['tcp', 'budget'] } },
-    stillPass: [...PHASE1_NO_STORE_NEEDED, T.redisProbe],
+    caught: { [ID.pgProbe]: { component: 'postgres', layer: ['tcp', 'budget'] } },
+    stillPass: [...PHASE1_NO_STORE_NEEDED, ID.redisProbe],
     functions: ['agent-orchestration', 'api-responsiveness', 'chat', 'real-time', 'user-auth'],
     tiers: ['p1', 'p2'],
   },
@@ -101,8 +74,8 @@ const EXPECTATIONS: Expectation[] = [
     scenario: 'health_lies',
     slice: PHASE1,
     // The health endpoints lie, so the deeper checks must be the ones that catch it.
-    caught: { [T.pgProbe]: { component: 'postgres', layer: 'tcp' }, [T.threadCreate]: { component: 'auth', layer: 'http-status' } },
-    stillPass: [T.health, T.ready, T.apiHealth, T.wsHealth, T.authHealth, T.redisProbe, T.netBackend, T.wsNoCredentials],
+    caught: { [ID.pgProbe]: { component: 'postgres', layer: 'tcp' }, [ID.threadCreate]: { component: 'auth', layer: 'http-status' } },
+    stillPass: [ID.health, ID.ready, ID.apiHealth, ID.wsHealth, ID.authHealth, ID.redisProbe, ID.networkBackend, ID.wsNoCredentials],
     // The health endpoints still answer, so API responsiveness is not what is at risk.
     functions: ['agent-orchestration', 'chat', 'real-time', 'user-auth'],
     tiers: ['p1'],
@@ -111,11 +84,11 @@ const EXPECTATIONS: Expectation[] = [
     scenario: 'redis_refused',
     slice: PHASE1,
     caught: {
-      [T.redisProbe]: { component: 'redis', layer: ['tcp', 'protocol'] },
-      [T.ready]: { component: 'redis', layer: 'content' },
-      [T.apiHealth]: { component: 'redis', layer: 'content' },
+      [ID.redisProbe]: { component: 'redis', layer: ['tcp', 'protocol'] },
+      [ID.ready]: { component: 'redis', layer: 'content' },
+      [ID.apiHealth]: { component: 'redis', layer: 'content' },
     },
-    stillPass: [...PHASE1_NO_STORE_NEEDED, T.pgProbe, T.authHealth, T.netAuth],
+    stillPass: [...PHASE1_NO_STORE_NEEDED, ID.pgProbe, ID.authHealth, ID.networkAuth],
     functions: ['agent-orchestration', 'api-responsiveness', 'chat', 'real-time', 'user-auth'],
     tiers: ['p1'],
   },
@@ -123,34 +96,34 @@ const EXPECTATIONS: Expectation[] = [
     scenario: 'redis_silent',
     slice: PHASE1,
     caught: {
-      [T.redisProbe]: { component: 'redis', layer: ['tcp', 'budget'] },
-      [T.ready]: { component: 'redis', layer: ['content', 'budget'] },
+      [ID.redisProbe]: { component: 'redis', layer: ['tcp', 'budget'] },
+      [ID.ready]: { component: 'redis', layer: ['content', 'budget'] },
     },
-    stillPass: [...PHASE1_NO_STORE_NEEDED, T.pgProbe, T.authHealth, T.netAuth],
+    stillPass: [...PHASE1_NO_STORE_NEEDED, ID.pgProbe, ID.authHealth, ID.networkAuth],
     functions: ['agent-orchestration', 'api-responsiveness', 'chat', 'real-time', 'user-auth'],
     tiers: ['p1'],
     // A silent Redis is reported within 5 s, not after a client's default timeout.
-    failWithinMs: { [T.redisProbe]: 5_000, [T.ready]: 5_000 },
+    failWithinMs: { [ID.redisProbe]: 5_000, [ID.ready]: 5_000 },
   },
   {
     scenario: 'backend_503',
     slice: PHASE1,
     caught: {
-      [T.health]: { component: 'backend', layer: 'http-status' },
+      [ID.health]: { component: 'backend', layer: 'http-status' },
       // A 503 that names no store is the backend's, not PostgreSQL's.
-      [T.ready]: { component: 'backend', layer: 'http-status' },
-      [T.netBackend]: { component: 'backend', layer: 'http-status' },
-      [T.threadCreate]: { component: 'backend', layer: 'http-status' },
-      [T.wsHeader]: { component: 'websocket', layer: 'ws-handshake' },
+      [ID.ready]: { component: 'backend', layer: 'http-status' },
+      [ID.networkBackend]: { component: 'backend', layer: 'http-status' },
+      [ID.threadCreate]: { component: 'backend', layer: 'http-status' },
+      [ID.wsHeader]: { component: 'websocket', layer: 'ws-handshake' },
     },
-    stillPass: [T.authHealth, T.testAuthIssues, T.wrongBypassKey, T.verifyValid, T.verifyTampered, T.netAuth, T.pgProbe, T.redisProbe],
+    stillPass: [ID.authHealth, ID.testAuthIssues, ID.testAuthWrongKey, ID.verifyValid, ID.verifyTampered, ID.networkAuth, ID.pgProbe, ID.redisProbe],
     functions: ['agent-orchestration', 'api-responsiveness', 'chat', 'real-time', 'user-auth'],
     tiers: ['p1', 'p2'],
   },
   {
     scenario: 'ws_reject_503:rate=0.2',
-    slice: ['--project', 'phase2', 'tests/phase2/kpi-samples.test.ts', '-t', 'WebSocket connection success'],
-    caught: { 'KPI: WebSocket connection success > establishes at least 95% of the sampled WebSocket connections': { component: 'websocket', layer: 'ws-handshake' } },
+    slice: ['--project', 'phase2', 'tests/phase2/kpi-samples.test.ts', '-t', titlePattern('kpiWsConnections')],
+    caught: { [ID.kpiWsConnections]: { component: 'websocket', layer: 'ws-handshake' } },
     stillPass: [],
     functions: ['real-time'],
     tiers: ['p2'],
@@ -161,30 +134,30 @@ const EXPECTATIONS: Expectation[] = [
   },
   {
     scenario: 'ws_close_1011',
-    slice: ['--project', 'phase1', '-t', '^(WebSocket handshake|WebSocket messaging|GET /health|GET /health/ready|GET /api/health|GET /ws/health) '],
+    slice: ['--project', 'phase1', '-t', titlePattern('wsHandshake', 'wsMessaging', 'health', 'ready', 'apiHealth', 'wsHealth')],
     caught: {
-      [T.wsSubprotocol]: { component: 'websocket', layer: 'ws-close' },
-      [T.wsHeader]: { component: 'websocket', layer: 'ws-close' },
-      [T.wsTicket]: { component: 'websocket', layer: 'ws-close' },
-      [T.wsPing]: { component: 'websocket', layer: 'ws-close' },
+      [ID.wsSubprotocol]: { component: 'websocket', layer: 'ws-close' },
+      [ID.wsHeader]: { component: 'websocket', layer: 'ws-close' },
+      [ID.wsTicket]: { component: 'websocket', layer: 'ws-close' },
+      [ID.wsPing]: { component: 'websocket', layer: 'ws-close' },
     },
-    stillPass: [T.wsNoCredentials, T.wsTampered, T.health, T.ready, T.apiHealth, T.wsHealth],
+    stillPass: [ID.wsNoCredentials, ID.wsTampered, ID.health, ID.ready, ID.apiHealth, ID.wsHealth],
     functions: ['real-time'],
     tiers: ['p1'],
   },
   {
     scenario: 'ws_accept_invalid_tokens',
-    slice: ['--project', 'phase1', '-t', '^WebSocket (handshake|messaging) '],
-    caught: { [T.wsTampered]: { component: 'websocket', layer: 'ws-handshake' } },
-    stillPass: [T.wsSubprotocol, T.wsHeader, T.wsTicket, T.wsNoCredentials, T.wsPing],
+    slice: ['--project', 'phase1', '-t', titlePattern('wsHandshake', 'wsMessaging')],
+    caught: { [ID.wsTampered]: { component: 'websocket', layer: 'ws-handshake' } },
+    stillPass: [ID.wsSubprotocol, ID.wsHeader, ID.wsTicket, ID.wsNoCredentials, ID.wsPing],
     functions: ['real-time'],
     tiers: ['p1'],
   },
   {
     scenario: 'bypass_key_ignored',
-    slice: ['--project', 'phase1', '-t', '^(auth GET /health|POST /auth/e2e/test-auth|POST /auth/verify|backend authentication) '],
-    caught: { [T.wrongBypassKey]: { component: 'auth', layer: 'http-status' } },
-    stillPass: [T.authHealth, T.testAuthIssues, T.verifyValid, T.verifyTampered, T.noToken401],
+    slice: ['--project', 'phase1', '-t', titlePattern('authHealth', 'testAuth', 'verify', 'backendAuth')],
+    caught: { [ID.testAuthWrongKey]: { component: 'auth', layer: 'http-status' } },
+    stillPass: [ID.authHealth, ID.testAuthIssues, ID.verifyValid, ID.verifyTampered, ID.backendNoToken],
     functions: ['user-auth'],
     tiers: ['p1'],
   },
@@ -192,15 +165,15 @@ const EXPECTATIONS: Expectation[] = [
     scenario: 'auth_input_unchecked',
     slice: ['--project', 'phase2', 'tests/phase2/auth-flows.test.ts'],
     caught: {
-      'POST /auth/refresh with a wrong body or token > answers 422 when refresh_token is missing': { component: 'auth', layer: 'http-status' },
-      'POST /auth/e2e/test-auth input > refuses a malformed JSON body with 422, with the right key': { component: 'auth', layer: 'http-status' },
-      'POST /auth/login > refuses a malformed body with 422: a missing password and truncated JSON': { component: 'auth', layer: 'http-status' },
+      [ID.refreshMissingField]: { component: 'auth', layer: 'http-status' },
+      [ID.testAuthMalformed]: { component: 'auth', layer: 'http-status' },
+      [ID.loginMalformed]: { component: 'auth', layer: 'http-status' },
     },
     stillPass: [
-      'POST /auth/refresh > rotates the pair: a new access and refresh token, and the new access token is accepted',
-      'POST /auth/login > refuses a wrong password with 401 and accepts the right one',
-      'POST /auth/e2e/test-auth input > refuses a request without the bypass key header with 401',
-      'POST /auth/logout > revokes the access token: the backend answers 401 and verify says valid:false afterwards',
+      ID.refreshRotates,
+      ID.loginWrongPassword,
+      ID.testAuthNoKey,
+      ID.logoutRevokesHttp,
     ],
     functions: ['user-auth'],
     tiers: ['p2'],
@@ -209,13 +182,13 @@ const EXPECTATIONS: Expectation[] = [
     scenario: 'revocation_ignored',
     slice: ['--project', 'phase2', 'tests/phase2/auth-flows.test.ts'],
     caught: {
-      'POST /auth/logout > revokes the access token: the backend answers 401 and verify says valid:false afterwards': { component: 'auth', layer: 'http-status' },
-      'POST /auth/logout > revokes the access token for WebSocket: a handshake with it is refused afterwards': { component: 'websocket', layer: 'ws-handshake' },
+      [ID.logoutRevokesHttp]: { component: 'auth', layer: 'http-status' },
+      [ID.logoutRevokesWs]: { component: 'websocket', layer: 'ws-handshake' },
     },
     stillPass: [
-      'POST /auth/refresh > rejects a refresh token that was already used with 401',
-      'rejected access tokens > refuses an access token with a tampered signature with 401',
-      'POST /auth/login > refuses a wrong password with 401 and accepts the right one',
+      ID.refreshReused,
+      ID.tamperedToken,
+      ID.loginWrongPassword,
     ],
     functions: ['user-auth'],
     tiers: ['p1'],
@@ -223,19 +196,19 @@ const EXPECTATIONS: Expectation[] = [
   {
     scenario: 'agent_stall:after=tool_executing',
     slice: AGENT_SLICE,
-    caught: { [T.agentRun]: { component: 'agent', layer: 'budget' } },
-    stillPass: [T.threadCreate, T.threadDelete],
+    caught: { [ID.agentRun]: { component: 'agent', layer: 'budget' } },
+    stillPass: [ID.threadCreate, ID.threadDelete],
     functions: ['agent-orchestration', 'chat'],
     tiers: ['p1'],
     // From start_agent: within the stall threshold (3 s here) plus 2 s, not the whole agent budget.
-    runVerdictWithinMs: { [T.agentRun]: 3_000 + 2_000 },
+    runVerdictWithinMs: { [ID.agentRun]: 3_000 + 2_000 },
   },
   ...(['agent_canned', 'agent_out_of_order', 'agent_tool_unmatched'] as const).map(
     (scenario): Expectation => ({
       scenario,
       slice: AGENT_SLICE,
-      caught: { [T.agentRun]: { component: 'agent', layer: scenario === 'agent_canned' ? 'content' : 'ordering' } },
-      stillPass: [T.threadCreate, T.threadDelete],
+      caught: { [ID.agentRun]: { component: 'agent', layer: scenario === 'agent_canned' ? 'content' : 'ordering' } },
+      stillPass: [ID.threadCreate, ID.threadDelete],
       functions: ['agent-orchestration', 'chat'],
       tiers: ['p1'],
     }),
@@ -244,18 +217,18 @@ const EXPECTATIONS: Expectation[] = [
     scenario: 'agent_double_terminal',
     slice: ['--project', 'phase2', 'tests/phase2/agent-pipeline.test.ts'],
     caught: {
-      'agent pipeline: tools, terminal events and failures > tags every event of the run with its run_id and ends it with exactly one terminal event': { component: 'agent', layer: 'ordering' },
-      'agent pipeline: tools, terminal events and failures > refuses a run on an unknown thread with one agent_error carrying run_id, error_code and message': { component: 'agent', layer: 'ordering' },
+      [ID.agentOneTerminal]: { component: 'agent', layer: 'ordering' },
+      [ID.agentUnknownThread]: { component: 'agent', layer: 'ordering' },
     },
-    stillPass: ['agent pipeline: tools, terminal events and failures > reports in agent_started the thread_id it was given, and answers on that thread'],
+    stillPass: [ID.agentThreadId],
     functions: ['agent-orchestration', 'real-time'],
     tiers: ['p2'],
   },
   {
     scenario: 'answer_not_persisted',
     slice: AGENT_SLICE,
-    caught: { [T.agentRun]: { component: 'agent', layer: 'content' } },
-    stillPass: [T.threadCreate, T.threadDelete],
+    caught: { [ID.agentRun]: { component: 'agent', layer: 'content' } },
+    stillPass: [ID.threadCreate, ID.threadDelete],
     functions: ['agent-orchestration', 'chat'],
     tiers: ['p1'],
   },
@@ -263,12 +236,12 @@ const EXPECTATIONS: Expectation[] = [
     scenario: 'thread_leak',
     slice: ['--project', 'phase2', 'tests/phase2/isolation.test.ts'],
     caught: {
-      "another user's thread over HTTP > answers 404 to another user reading the thread, never 403 and never the thread": { component: 'backend', layer: 'content' },
-      "another user's thread over HTTP > answers 404 to another user listing the thread's messages, and never the messages": { component: 'backend', layer: 'content' },
+      [ID.isolationRead]: { component: 'backend', layer: 'content' },
+      [ID.isolationMessages]: { component: 'backend', layer: 'content' },
     },
     stillPass: [
-      "another user's thread over HTTP > answers 404 to another user deleting the thread, and the thread survives",
-      "another user's agent events over WebSocket > never delivers one user's agent events to another user's connection",
+      ID.isolationDelete,
+      ID.isolationEvents,
     ],
     functions: ['user-auth'],
     tiers: ['p1'],
@@ -276,19 +249,19 @@ const EXPECTATIONS: Expectation[] = [
   {
     scenario: 'agent_slow:ms=6000',
     slice: AGENT_SLICE,
-    caught: { [T.agentRun]: { component: 'agent', layer: 'budget' } },
-    stillPass: [T.threadCreate, T.threadDelete],
+    caught: { [ID.agentRun]: { component: 'agent', layer: 'budget' } },
+    stillPass: [ID.threadCreate, ID.threadDelete],
     functions: ['agent-orchestration', 'chat'],
     tiers: ['p1'],
   },
   {
     scenario: 'no_heartbeat',
     slice: ['--project', 'phase2', 'tests/phase2/realtime.test.ts'],
-    caught: { 'WebSocket idle connection > sends a heartbeat after heartbeatS of client silence, twice, and keeps the idle connection open': { component: 'websocket', layer: 'budget' } },
+    caught: { [ID.heartbeat]: { component: 'websocket', layer: 'budget' } },
     stillPass: [
-      'WebSocket frame handling > acknowledges an unknown message type with ack and its received_type',
-      'WebSocket ping latency > answers each of 20 pings with a pong, round trips recorded',
-      'WebSocket tickets > refuses a second connection with a ticket that was already used',
+      ID.unknownType,
+      ID.pingLatency,
+      ID.ticketReused,
     ],
     functions: ['real-time'],
     tiers: ['p4'],
@@ -396,10 +369,10 @@ describe.concurrent('fault matrix: every fault caught, blamed right, nothing els
       expect(run.exitCode, tailOf(run)).toBe(1);
       const report = run.report!;
       expect(report.verdict, report.reason).toBe('FAIL');
-      const byName = new Map(report.tests.map((t) => [t.fullName, t]));
+      const byCheck = new Map(report.tests.map((t) => [t.checkId, t]));
 
-      for (const [name, blame] of Object.entries(expectation.caught)) {
-        const test = byName.get(name);
+      for (const [name, blame] of Object.entries(expectation.caught) as [CheckId, Blame][]) {
+        const test = byCheck.get(name);
         expect(test, `${name} is in the slice`).toBeDefined();
         expect(test!.verdict, `${name}: ${test!.reason}`).toBe('FAIL');
         const failure = test!.failure!;
@@ -411,7 +384,7 @@ describe.concurrent('fault matrix: every fault caught, blamed right, nothing els
         if (runBound !== undefined) expect(failure.elapsedMs, `${name}: start_agent → verdict (${failure.message})`).toBeLessThan(runBound);
       }
       for (const name of expectation.stillPass) {
-        const test = byName.get(name);
+        const test = byCheck.get(name);
         expect(test, `${name} is in the slice`).toBeDefined();
         expect(test!.verdict, `${name} must not be touched by the fault: ${test!.failure?.message ?? test!.reason}`).toBe('PASS');
       }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHECK_IDS } from '../../tests/check-ids.ts';
 import { runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
 
@@ -52,7 +53,11 @@ function loginOnlyEnv(second: boolean): Record<string, string> {
   return { ...rest, ...(second ? { STAGING_TEST_EMAIL_2: email2!, STAGING_TEST_PASSWORD_2: password2! } : {}) } as Record<string, string>;
 }
 
-const MULTI_USER = /^(another user's (thread over HTTP|agent events over WebSocket)|several users at once) > /;
+/** The isolation and multi-user checks: they need a second account. */
+const MULTI_USER_IDS: ReadonlySet<string> = new Set([
+  CHECK_IDS.isolationRead, CHECK_IDS.isolationMessages, CHECK_IDS.isolationDelete, CHECK_IDS.isolationEvents, CHECK_IDS.isolationRun, CHECK_IDS.severalUsers,
+]);
+const isMultiUser = (t: { checkId?: string }): boolean => t.checkId !== undefined && MULTI_USER_IDS.has(t.checkId);
 
 describe('test identities on a shared deployment', () => {
   it('creates a small fixed set of test users on the first run and none on the second', async () => {
@@ -79,14 +84,14 @@ describe('a login-only deployment', () => {
     const run = await e2e(loginOnlyEnv(false));
     expect(run.exitCode, tailOf(run)).toBe(0);
     const report = run.report!;
-    const multi = report.tests.filter((t) => MULTI_USER.test(t.fullName));
+    const multi = report.tests.filter(isMultiUser);
     expect(multi.length, 'isolation and multi-user tests').toBeGreaterThanOrEqual(6);
     for (const t of multi) {
       expect(t.verdict, t.fullName).toBe('NOT RUN');
       expect(t.reason, t.fullName).toMatch(/^not configured: .*STAGING_TEST_EMAIL_2 and STAGING_TEST_PASSWORD_2/);
     }
     // Everything else ran, except what needs a bypass key or a signing secret, and passed.
-    const rest = report.tests.filter((t) => !MULTI_USER.test(t.fullName));
+    const rest = report.tests.filter((t) => !isMultiUser(t));
     const notRun = rest.filter((t) => t.verdict !== 'PASS');
     for (const t of notRun) expect(`${t.fullName}: ${t.verdict} ${t.reason}`).toMatch(/: NOT RUN not configured: (E2E_BYPASS_KEY|STAGING_JWT_SECRET) is not set/);
     expect(rest.filter((t) => t.verdict === 'PASS').length).toBeGreaterThanOrEqual(55);
@@ -103,7 +108,7 @@ describe('a login-only deployment', () => {
   it('with a second login account, runs the isolation and multi-user tests too, and they pass', async () => {
     const run = await e2e(loginOnlyEnv(true));
     expect(run.exitCode, tailOf(run)).toBe(0);
-    const multi = run.report!.tests.filter((t) => MULTI_USER.test(t.fullName));
+    const multi = run.report!.tests.filter(isMultiUser);
     expect(multi.map((t) => `${t.verdict} ${t.fullName}`)).toEqual(multi.map((t) => `PASS ${t.fullName}`));
     expect(multi.length).toBeGreaterThanOrEqual(6);
   });

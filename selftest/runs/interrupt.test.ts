@@ -30,6 +30,7 @@ import { loadConfig, type SuiteConfig } from '../../helpers/core/config.ts';
 import { createHttpClient } from '../../helpers/transport/http.ts';
 import { startLocalPlatform } from '../../helpers/transport/local-platform.ts';
 import { afterInterrupt } from '../../scripts/cleanup.ts';
+import { titlePattern } from '../../tests/check-ids.ts';
 import { childEnv, childEnvWithReports } from '../support/child-env.ts';
 import { refusedPort } from '../support/net.ts';
 import { ROOT } from '../support/run-e2e.ts';
@@ -38,7 +39,7 @@ import { LOCAL_HEARTBEAT_S } from '../support/target-platform.ts';
 /** An agent run that outlasts the test: its thread is in flight whenever the signal comes. */
 const SLOW_AGENT = 'agent_slow:ms=120000';
 /** The one phase-1 file that starts an agent run: the smallest run that creates data. */
-const RUN_ARGS = ['--project', 'phase1', '-t', '^agent run over WebSocket '];
+const RUN_ARGS = ['--project', 'phase1', '-t', titlePattern('agentRun')];
 const PROMPT_EXIT_MS = 15_000;
 
 const tempDirs: string[] = [];

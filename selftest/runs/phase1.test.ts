@@ -4,18 +4,20 @@
  * checks pass on a healthy target and fail, fast and correctly attributed, on a broken one.
  */
 import { describe, expect, it } from 'vitest';
-import { deadTargetEnv, runSuite } from './run-suite.ts';
+import { CHECK_IDS } from '../../tests/check-ids.ts';
+import { checkIdProblems, deadTargetEnv, runSuite } from './run-suite.ts';
 
 const HTTP_BUDGET_MS = 20_000;
 
 describe('phase 1 against the reference platform', () => {
-  it('passes on a healthy platform with at least 20 tests and none skipped', async () => {
+  it('passes on a healthy platform with at least 20 tests and none skipped, each with its own check id', async () => {
     const run = await runSuite({ args: ['--project', 'phase1'] });
     const notPassed = run.tests.filter((t) => t.status !== 'passed').map((t) => `${t.fullName}: ${t.status} ${t.failureMessages[0] ?? ''}`);
     expect(notPassed, run.stderr.slice(-2000)).toEqual([]);
     expect(run.exitCode).toBe(0);
     expect(run.tests.length).toBeGreaterThanOrEqual(20);
     for (const test of run.tests) expect(test.meta.stagecheck?.schema, `${test.fullName} records its meta`).toBe(1);
+    expect(checkIdProblems(run.tests, 'phase1')).toEqual([]);
   });
 
   it('fails every Redis check at its store budget, not the HTTP budget, naming redis and the layer, when Redis stops answering', async () => {
@@ -24,10 +26,7 @@ describe('phase 1 against the reference platform', () => {
     const run = await runSuite({ args: ['--project', 'phase1'], env: { PLATFORM_FAULTS: 'redis_silent', BUDGET_HTTP_MS: String(HTTP_BUDGET_MS) } });
     expect(run.exitCode).toBe(1);
     const redisChecks = run.tests.filter((t) => t.tags.includes('redis'));
-    expect(redisChecks.map((t) => t.title)).toEqual(expect.arrayContaining([
-      'reports ready with both databases connected',
-      'answers PING and round-trips a run-scoped key on every sample',
-    ]));
+    expect(redisChecks.map((t) => t.meta.checkId)).toEqual(expect.arrayContaining([CHECK_IDS.ready, CHECK_IDS.redisProbe]));
     for (const test of redisChecks) {
       expect(test.status, test.fullName).toBe('failed');
       expect(test.duration ?? Infinity, `${test.fullName} took too long`).toBeLessThan(HTTP_BUDGET_MS / 2);
@@ -37,17 +36,17 @@ describe('phase 1 against the reference platform', () => {
     }
     // Exactly the checks that do not depend on Redis still pass: the fault is attributed, not
     // smeared over everything, and nothing that needs Redis passes by accident.
-    const passed = run.tests.filter((t) => t.status === 'passed').map((t) => t.fullName).sort();
+    const passed = run.tests.filter((t) => t.status === 'passed').map((t) => t.meta.checkId ?? t.fullName).sort();
     expect(passed).toEqual([
-      'GET /health answers 200 healthy with service, version and timestamp',
-      'POST /auth/e2e/test-auth refuses a wrong bypass key with 401',
-      'PostgreSQL direct probe answers every query of the sample within the response-time KPI',
-      'WebSocket handshake refuses a connection without credentials',
-      'auth GET /health answers 200 healthy with its database connected',
-      'backend authentication refuses POST /api/threads without a token with 401',
-      'network path reaches the WebSocket host through DNS, TCP, TLS and HTTP',
-      'network path reaches the auth service through DNS, TCP, TLS and HTTP',
-      'network path reaches the backend through DNS, TCP, TLS and HTTP',
+      CHECK_IDS.health,
+      CHECK_IDS.testAuthWrongKey,
+      CHECK_IDS.pgProbe,
+      CHECK_IDS.wsNoCredentials,
+      CHECK_IDS.authHealth,
+      CHECK_IDS.backendNoToken,
+      CHECK_IDS.networkWs,
+      CHECK_IDS.networkAuth,
+      CHECK_IDS.networkBackend,
     ].sort());
   });
 

@@ -13,7 +13,8 @@ import { TokenSession, type Attribution } from '../../helpers/auth/tokens.ts';
 import { loadConfig } from '../../helpers/core/config.ts';
 import { createHttpClient } from '../../helpers/transport/http.ts';
 import { startPlatform, type RunningPlatform } from '../../platform/index.ts';
-import { runSuite, type SuiteRun } from './run-suite.ts';
+import { CHECK_IDS } from '../../tests/check-ids.ts';
+import { checkIdProblems, runSuite, type SuiteRun } from './run-suite.ts';
 
 /** Phase 2 needs the other engineers' files too; this is the size of the whole phase. */
 const MIN_PHASE2_TESTS = 40;
@@ -46,6 +47,7 @@ describe('phase 2 against the reference platform', () => {
     const run = await runSuite({ args: ['--project', 'phase2'], env });
     expectHealthyRun(run);
     for (const test of run.tests) expect(test.meta.stagecheck?.schema, `${test.fullName} records its meta`).toBe(1);
+    expect(checkIdProblems(run.tests, 'phase2'), 'every test carries its own check id').toEqual([]);
     const tiers = new Set(run.tests.flatMap((t) => t.tags.filter((tag) => /^p[1-6]$/.test(tag))));
     expect([...tiers].sort(), 'phase 2 covers every tier').toEqual(['p1', 'p2', 'p3', 'p4', 'p5', 'p6']);
     for (const test of run.tests) {
@@ -105,7 +107,7 @@ describe('phase 2 against the reference platform', () => {
     const { requests, refused, history } = await loop;
 
     expectHealthyRun(run);
-    const heldOpen = run.tests.find((t) => t.title.startsWith('sends a heartbeat after heartbeatS of client silence'));
+    const heldOpen = run.tests.find((t) => t.meta.checkId === CHECK_IDS.heartbeat);
     expect(heldOpen?.duration, 'control: the heartbeat check held the run open for two heartbeats').toBeGreaterThanOrEqual(2 * heartbeatS * 1000 - 500);
     expect(run.wallMs, 'control: phase 2 outlasts two token lifetimes').toBeGreaterThan(2 * ttlS * 1000);
     expect(refused, 'requests refused with the identity\'s current token').toEqual([]);

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it, type TestContext } from 'vitest';
+import { CHECK_IDS, titlePattern } from '../../tests/check-ids.ts';
 import { deadTargetEnv } from './run-suite.ts';
 import { ROOT, runE2e as runE2eChild, tailOf as tail, type E2eRun } from '../support/run-e2e.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
@@ -82,7 +83,7 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     expect(run.exitCode, tail(run)).toBe(1);
     const report = run.report!;
     expect(report.verdict).toBe('FAIL');
-    const probe = report.tests.find((t) => t.fullName.startsWith('Redis direct probe'));
+    const probe = report.tests.find((t) => t.checkId === CHECK_IDS.redisProbe);
     expect(probe).toMatchObject({ verdict: 'FAIL', failure: { component: 'redis' } });
     expect(probe!.failure!.nextSteps[0]).toMatch(/VPC connector/);
 
@@ -98,7 +99,7 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     expect(report.gate.blocking[0]?.component).toBe('redis');
     for (const tier of ['p3', 'p4', 'p5', 'p6']) expect(report.tiers.find((t) => t.id === tier)!.verdict).toBe('BLOCKED');
     expect(readFileSync(join(run.reportDir, 'business-impact.md'), 'utf8')).toContain(`## Blocked by phase 1 (${phase2.length})`);
-    expect(run.stdout).toContain(`blocked   ${phase2.length} phase-2 test(s), BLOCKED by phase 1: Redis direct probe`);
+    expect(run.stdout).toContain(`blocked   ${phase2.length} phase-2 test(s), BLOCKED by phase 1: ${probe!.fullName}`);
   });
 
   it('shows the verdict, the KPI charts and the failure evidence of that run in headless Chromium', async ({ expect, onTestFinished }) => {
@@ -125,7 +126,7 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     expect(box?.height).toBeGreaterThan(20);
     expect(await page.locator('table.dist svg').count()).toBeGreaterThan(3);
 
-    const failure = page.locator('article.failure', { hasText: 'Redis direct probe' });
+    const failure = page.locator('article.failure', { hasText: CHECK_IDS.redisProbe });
     await failure.scrollIntoViewIfNeeded();
     expect(await failure.isVisible()).toBe(true);
     const facts = await failure.locator('dl.facts').innerText();
@@ -151,7 +152,7 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     const platform = await ownPlatform(onTestFinished);
     await platform.setFault({ name: 'pg_slow', params: { ms: 3100 } });
     // A query budget well past the band, so a straggling sample is measured rather than cut off.
-    const run = await runE2e(['--project', 'phase1', '-t', 'PostgreSQL direct probe'], { ...targetEnv(platform), BUDGET_STORE_CONNECT_MS: '15000', BUDGET_DB_QUERY_MS: '15000' });
+    const run = await runE2e(['--project', 'phase1', '-t', titlePattern('pgProbe')], { ...targetEnv(platform), BUDGET_STORE_CONNECT_MS: '15000', BUDGET_DB_QUERY_MS: '15000' });
     expect(run.exitCode, tail(run)).toBe(0);
     const report = run.report!;
     expect(report.verdict, report.reason).toBe('DEGRADED');
@@ -159,7 +160,7 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     expect(kpi).toMatchObject({ verdict: 'DEGRADED', samples: 10 });
     expect(kpi.value).toBeGreaterThanOrEqual(3100);
     expect(kpi.value).toBeLessThan(5000);
-    const probe = report.tests.find((t) => t.fullName.startsWith('PostgreSQL direct probe'))!;
+    const probe = report.tests.find((t) => t.checkId === CHECK_IDS.pgProbe)!;
     expect(probe.verdict).toBe('DEGRADED');
     expect(report.tests.filter((t) => t !== probe).every((t) => t.verdict === 'NOT RUN')).toBe(true);
   });
@@ -167,9 +168,9 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
   it('attributes a 401 in the report: a fresh token signed with the wrong secret was refused, not expired', async ({ expect }) => {
     // Only a JWT secret configured: the suite mints its own tokens, here with a secret the target does not share.
     const env = { ...targetEnv(await healthyPlatform()), E2E_BYPASS_KEY: '', STAGING_TEST_EMAIL: '', STAGING_TEST_PASSWORD: '', STAGING_TEST_EMAIL_2: '', STAGING_TEST_PASSWORD_2: '', STAGING_JWT_SECRET: 'selftest-wrong-signing-secret-0123456789' };
-    const run = await runE2e(['--project', 'phase1', '-t', '^POST /api/threads creates'], env);
+    const run = await runE2e(['--project', 'phase1', '-t', titlePattern('threadsApi')], env);
     expect(run.exitCode, tail(run)).toBe(1);
-    const test = run.report!.tests.find((t) => t.fullName.startsWith('POST /api/threads > creates'))!;
+    const test = run.report!.tests.find((t) => t.checkId === CHECK_IDS.threadCreate)!;
     expect(test.failure, tail(run)).toMatchObject({ code: 401, tokenAttribution: expect.stringMatching(/^a fresh token was refused \(\d+ s left before its exp\)/) });
   });
 
@@ -178,7 +179,7 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     // catalog it ran with. The report judged against a stricter catalog can: the run's blob is
     // merged under a catalog asking for 25 database samples where the run took 10.
     const blobs = tempDir('blobs');
-    const measured = await runE2e(['--project', 'phase1', '-t', 'PostgreSQL direct probe', '--blob', '--blob-dir', blobs], targetEnv(await healthyPlatform()));
+    const measured = await runE2e(['--project', 'phase1', '-t', titlePattern('pgProbe'), '--blob', '--blob-dir', blobs], targetEnv(await healthyPlatform()));
     expect(measured.exitCode, tail(measured)).toBe(0);
     const catalog = JSON.parse(readFileSync(join(ROOT, 'catalog', 'stagecheck.catalog.json'), 'utf8')) as { kpis: { id: string; minSamples: number | string }[] };
     catalog.kpis.find((k) => k.id === 'database-response-p95')!.minSamples = 25;
@@ -187,7 +188,7 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     const run = await runE2e(['--merge-reports', blobs], { STAGECHECK_CATALOG: file });
     expect(run.exitCode, tail(run)).toBe(2);
     const report = run.report!;
-    expect(report.tests.find((t) => t.fullName.startsWith('PostgreSQL direct probe'))!.verdict).toBe('PASS');
+    expect(report.tests.find((t) => t.checkId === CHECK_IDS.pgProbe)!.verdict).toBe('PASS');
     expect(report.kpis.find((k) => k.id === 'database-response-p95')).toMatchObject({ verdict: 'INCONCLUSIVE', samples: 10, minSamples: 25 });
     expect(report).toMatchObject({ verdict: 'INCONCLUSIVE', reason: expect.stringMatching(/10 samples, fewer than the 25 the KPI needs/) });
   });

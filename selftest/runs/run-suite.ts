@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StagecheckMeta } from '../../helpers/core/meta.ts';
+import { CHECK_IDS, FAMILY_CHECK_IDS, type CheckId } from '../../tests/check-ids.ts';
 import { childEnvWithReports } from '../support/child-env.ts';
 import { refusedPort } from '../support/net.ts';
 
@@ -22,7 +23,8 @@ export interface SuiteTestResult {
   duration?: number;
   failureMessages: string[];
   tags: string[];
-  meta: { stagecheck?: StagecheckMeta };
+  /** Vitest's JSON reporter gives each assertion result its task meta: the check id and the reporter's record. */
+  meta: { stagecheck?: StagecheckMeta; checkId?: string };
 }
 
 export interface SuiteRun {
@@ -86,4 +88,28 @@ export async function deadTargetEnv(): Promise<Record<string, string>> {
     STAGING_REDIS_URL: `redis://127.0.0.1:${port}`,
     E2E_BYPASS_KEY: 'selftest-not-a-real-key',
   };
+}
+
+/**
+ * What is wrong with the check ids of a run's tests (empty when nothing is): a test without an
+ * id, an id two tests share outside a test.for family, an id not in tests/check-ids.ts, and an id
+ * of the map (for this run's phase) that no test carried.
+ */
+export function checkIdProblems(tests: readonly SuiteTestResult[], phase: 'phase1' | 'phase2'): string[] {
+  const problems: string[] = [];
+  const known = new Set<string>(Object.values(CHECK_IDS));
+  const seen = new Map<string, string>();
+  for (const test of tests) {
+    const id = test.meta.checkId;
+    if (!id) {
+      problems.push(`${test.fullName}: no checkId in its test options (tests/check-ids.ts)`);
+      continue;
+    }
+    if (!known.has(id)) problems.push(`${test.fullName}: checkId "${id}" is not in CHECK_IDS`);
+    const other = seen.get(id);
+    if (other !== undefined && !FAMILY_CHECK_IDS.has(id as CheckId)) problems.push(`${test.fullName}: checkId "${id}" is also ${other}'s`);
+    seen.set(id, test.fullName);
+  }
+  for (const id of known) if (id.startsWith(`${phase}.`) && !seen.has(id)) problems.push(`${id}: in CHECK_IDS, but no ${phase} test carries it`);
+  return problems;
 }

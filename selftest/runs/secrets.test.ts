@@ -23,6 +23,7 @@ import { startLocalPlatform, type LocalPlatform } from '../../helpers/transport/
 import { LOCAL_HEARTBEAT_S } from '../support/target-platform.ts';
 import { closeServer, listen } from '../support/net.ts';
 import { runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';
+import { CHECK_IDS } from '../../tests/check-ids.ts';
 
 /** A unique, recognisable secret; `+/=` make its URL-encoded and base64 forms differ from it. */
 function sentinel(kind: string): string {
@@ -166,15 +167,15 @@ function suiteEnv(secrets: typeof REAL): Record<string, string> {
   };
 }
 
-function verdictOf(run: E2eRun, title: string): string | undefined {
-  return run.report?.tests.find((t) => t.fullName.endsWith(title))?.verdict;
+function verdictOf(run: E2eRun, checkId: string): string | undefined {
+  return run.report?.tests.find((t) => t.checkId === checkId)?.verdict;
 }
 
 /** One test per secret whose request carries it, and what it proves was sent. */
 const USES = {
-  bypass: 'issues an access token carrying every contract claim',
-  jwt: 'refuses an expired access token with 401 while the same token unexpired is accepted',
-  password: 'refuses a wrong password with 401 and accepts the right one',
+  bypass: CHECK_IDS.testAuthIssues,
+  jwt: CHECK_IDS.expiredToken,
+  password: CHECK_IDS.loginWrongPassword,
 };
 
 describe('secret sentinels', () => {
@@ -216,11 +217,11 @@ describe.concurrent('npm run e2e with sentinel secrets', () => {
     // The password and the minted token are refused with 401; test-auth with the wrong key too.
     expect(verdictOf(run, USES.password)).toBe('FAIL');
     expect(verdictOf(run, USES.jwt)).toBe('FAIL');
-    expect(verdictOf(run, 'refuses a malformed JSON body with 422, with the right key')).toBe('FAIL');
+    expect(verdictOf(run, CHECK_IDS.testAuthMalformed)).toBe('FAIL');
     for (const test of failed) expect(test.failure?.code, `${test.fullName} has evidence of the refusal`).toBe(401);
     // Controls: the echoed requests reached the evidence, and JUnit, which carries Vitest's
     // serialized errors as they are, shows them.
-    const login = run.report!.tests.find((t) => t.fullName.endsWith(USES.password));
+    const login = run.report!.tests.find((t) => t.checkId === USES.password);
     expect(JSON.stringify(login?.failure?.details)).toContain('<td>email</td><td>qa@stagecheck.local</td></tr><tr><td>password</td><td>[redacted]</td>');
     expect(readFileSync(join(run.reportDir, 'junit.xml'), 'utf8')).toContain('&lt;td&gt;x-e2e-bypass-key&lt;/td&gt;&lt;td&gt;[redacted]&lt;/td&gt;');
     expect(leaksOf(run, allSecrets)).toEqual([]);

@@ -16,6 +16,7 @@ import { renderMarkdown, renderTerminal } from '../../reporter/render-text.ts';
 import { JSON_SCHEMA_PATH, jsonSchema } from '../../reporter/schema.ts';
 import { computeReport } from '../../reporter/verdicts.ts';
 import { parseArgs } from '../../scripts/e2e.ts';
+import { CHECK_IDS } from '../../tests/check-ids.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'stagecheck-reporter-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,14 +35,14 @@ describe('the shipped catalog', () => {
   });
 
   it('maps the suite\'s files and tags to business functions as documented in catalog/README.md', () => {
-    const map = (project: string, file: string, tags: string[], fullName = 'x') => functionsOf(catalog, { project, file, tags, fullName });
+    const map = (project: string, file: string, tags: string[], checkId?: string) => functionsOf(catalog, { project, file, tags, fullName: 'x', ...(checkId ? { checkId } : {}) });
     expect(map('phase2', 'tests/phase2/golden-path.test.ts', ['p1', 'agent', 'websocket', 'backend', 'postgres'])).toEqual(['chat']);
-    expect(map('phase2', 'tests/phase2/kpi-samples.test.ts', ['p2', 'agent', 'websocket'], 'KPI: golden path completion > completes')).toEqual(['chat']);
-    expect(map('phase2', 'tests/phase2/kpi-samples.test.ts', ['p2', 'agent', 'websocket'], 'KPI: agent execution success > completes')).toEqual(['agent-orchestration', 'real-time']);
+    expect(map('phase2', 'tests/phase2/kpi-samples.test.ts', ['p2', 'agent', 'websocket'], CHECK_IDS.kpiGoldenPath)).toEqual(['chat']);
+    expect(map('phase2', 'tests/phase2/kpi-samples.test.ts', ['p2', 'agent', 'websocket'], CHECK_IDS.kpiAgentRuns)).toEqual(['agent-orchestration', 'real-time']);
     expect(map('phase2', 'tests/phase2/realtime.test.ts', ['p4', 'websocket', 'backend'])).toEqual(['real-time']);
     expect(map('phase2', 'tests/phase2/auth-flows.test.ts', ['p1', 'auth', 'backend', 'websocket'])).toEqual(['user-auth']);
-    expect(map('phase1', 'tests/phase1/phase1.test.ts', ['p1', 'redis'], 'Redis direct probe > answers PING')).toEqual(['real-time', 'user-auth']);
-    expect(map('phase1', 'tests/phase1/phase1.test.ts', ['p1', 'agent', 'websocket'], 'agent run over WebSocket > emits')).toEqual(['chat', 'agent-orchestration']);
+    expect(map('phase1', 'tests/phase1/phase1.test.ts', ['p1', 'redis'], CHECK_IDS.redisProbe)).toEqual(['real-time', 'user-auth']);
+    expect(map('phase1', 'tests/phase1/phase1.test.ts', ['p1', 'agent', 'websocket'], CHECK_IDS.agentRun)).toEqual(['chat', 'agent-orchestration']);
     expect(map('phase1', 'tests/phase1/phase1.test.ts', ['p2', 'network'])).toEqual(['api-responsiveness']);
   });
 });

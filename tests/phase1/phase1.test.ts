@@ -5,7 +5,8 @@
  * forks loaded it on two cores before the first probe, which cost more than the probes
  * themselves (measured: README, Performance).
  *
- * One component: `--tags-filter redis` (tags, tests/tags.ts) or `-t 'Redis direct probe'`.
+ * One component: `--tags-filter redis` (tags, tests/tags.ts); one check: find it by its id in
+ * tests/check-ids.ts, or select its describe with `-t` (`titlePattern` there).
  */
 // The agent run is the longest check: registered first, it starts first.
 import './checks/agent-run.ts';

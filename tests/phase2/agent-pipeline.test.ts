@@ -8,6 +8,7 @@ import { expectPersistedTurns } from '../../helpers/contract/threads.ts';
 import { expectOnlyRuns, framesOfRun, pingBarrier } from '../../helpers/contract/session-checks.ts';
 import { expectCorrectAnswer, loadPromptSet, missedPatterns, toolPromptOf } from '../../fixtures/golden-prompts.ts';
 import { describe, expect, recordTimeline, test } from '../../fixtures/index.ts';
+import { CHECK_IDS } from '../check-ids.ts';
 import { followAgentRun, startAgentRun } from '../../helpers/contract/agent-run.ts';
 import { check } from '../../helpers/contract/body.ts';
 import { CheckError } from '../../helpers/core/errors.ts';
@@ -30,7 +31,7 @@ function isEmpty(value: unknown): boolean {
 }
 
 describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', 'agent', 'websocket'] }, () => {
-  test('runs the tools the prompt needs (at least one), each tool_executing answered by a tool_completed with its execution_id and non-empty results', async ({ runAgent, ws }) => {
+  test('runs the tools the prompt needs (at least one), each tool_executing answered by a tool_completed with its execution_id and non-empty results', { meta: { checkId: CHECK_IDS.agentTools } }, async ({ runAgent, ws }) => {
     const session = await ws.open();
     const run = await runAgent(toolPrompt.prompt, { session });
     expectCorrectAnswer(toolPrompt, run);
@@ -71,7 +72,7 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
     }
   });
 
-  test('tags every event of the run with its run_id and ends it with exactly one terminal event', async ({ runAgent, ws, budget, config }) => {
+  test('tags every event of the run with its run_id and ends it with exactly one terminal event', { meta: { checkId: CHECK_IDS.agentOneTerminal } }, async ({ runAgent, ws, budget, config }) => {
     const session = await ws.open();
     const from = session.frames.length;
     const run = await runAgent(prompts[0]!.prompt, { session });
@@ -94,7 +95,7 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
     assertRunSequence(frames, run.runId, { stallMs: config.budgets.stall, endpoint: session.endpoint });
   });
 
-  test('keeps every gap between two events of a run under the stall threshold', async ({ runAgent, ws, budget, config, report }) => {
+  test('keeps every gap between two events of a run under the stall threshold', { meta: { checkId: CHECK_IDS.agentNoStall } }, async ({ runAgent, ws, budget, config, report }) => {
     const session = await ws.open();
     const run = await runAgent(prompts[0]!.prompt, { session });
     const gaps = run.events.slice(1).map((event, i) => Math.round(event.receivedAt - run.events[i]!.receivedAt));
@@ -110,7 +111,7 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
     expect(run.durations.toCompleted, 'ms from start_agent to the terminal event').toBeLessThanOrEqual(config.budgets.agentRun + config.budgets.coldStart);
   });
 
-  test('reports a division by zero as a failure, with exactly one terminal event and no invented number', async ({ ws, threads, budget, config, report, skip }) => {
+  test('reports a division by zero as a failure, with exactly one terminal event and no invented number', { meta: { checkId: CHECK_IDS.agentDivisionByZero } }, async ({ ws, threads, budget, config, report, skip }) => {
     const failure = promptSet.failurePrompt;
     if (failure === undefined) {
       report.notConfigured = `the prompt file ${promptSet.source} turns the failure prompt off ("failurePrompt": null)`;
@@ -145,7 +146,7 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
       { component: 'agent', layer: 'content', code: 'tool-failure-hidden', evidence: { finalResponse: answer.slice(0, 500), timeline: run.timeline } });
   });
 
-  test('refuses a run on an unknown thread with one agent_error carrying run_id, error_code and message', async ({ ws, threads, budget, config, api }) => {
+  test('refuses a run on an unknown thread with one agent_error carrying run_id, error_code and message', { meta: { checkId: CHECK_IDS.agentUnknownThread } }, async ({ ws, threads, budget, config, api }) => {
     const session = await ws.open();
     const unknownThread = randomUUID();
     // agent_error alone, or agent_started then agent_error: both are the contract's refusal.
@@ -165,7 +166,7 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
     }
   });
 
-  test('reports in agent_started the thread_id it was given, and answers on that thread', async ({ ws, threads, budget, config, report, api }) => {
+  test('reports in agent_started the thread_id it was given, and answers on that thread', { meta: { checkId: CHECK_IDS.agentThreadId } }, async ({ ws, threads, budget, config, report, api }) => {
     const golden = prompts[0]!;
     const thread = await threads.create('p2-given-thread');
     const session = await ws.open();

@@ -18,6 +18,7 @@ import type { StagecheckMeta } from '../../helpers/core/meta.ts';
 import { runScopedName } from '../../helpers/core/run-names.ts';
 import { summarize } from '../../helpers/core/stats.ts';
 import { describe, test } from '../../fixtures/index.ts';
+import { CHECK_IDS } from '../check-ids.ts';
 
 /** Samples per endpoint (the KPI catalog's minimum for latency KPIs is 10). */
 const SAMPLES = 12;
@@ -76,7 +77,7 @@ function samplingBudgetMs(httpRequestMs: number): number {
 }
 
 describe('health endpoint response times', { tags: ['p6', 'backend'], concurrent: true }, () => {
-  test(`answers GET /health with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples`, async ({ api, budget, config, report }) => {
+  test(`answers GET /health with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples`, { meta: { checkId: CHECK_IDS.latencyHealth } }, async ({ api, budget, config, report }) => {
     const samples = await sample(budget('GET /health samples', samplingBudgetMs(config.budgets.httpRequest)), 'GET /health', async () => {
       const result = await api.request('GET', '/health');
       expectStatus(result, 200, 'GET /health', 'backend');
@@ -87,7 +88,7 @@ describe('health endpoint response times', { tags: ['p6', 'backend'], concurrent
     expectP95WithinBudget(report, 'GET /health', 'backend', samples);
   });
 
-  test(`answers GET /api/health with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples`, async ({ api, budget, config, report }) => {
+  test(`answers GET /api/health with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples`, { meta: { checkId: CHECK_IDS.latencyApiHealth } }, async ({ api, budget, config, report }) => {
     const databaseMs: number[] = [];
     const samples = await sample(budget('GET /api/health samples', samplingBudgetMs(config.budgets.httpRequest)), 'GET /api/health', async () => {
       const result = await api.request('GET', '/api/health');
@@ -105,7 +106,7 @@ describe('health endpoint response times', { tags: ['p6', 'backend'], concurrent
 });
 
 describe('API response times', { tags: ['p5', 'backend', 'auth', 'postgres'], concurrent: true }, () => {
-  test(`answers POST /auth/verify with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples`, async ({ authApi, identity, budget, config, report }) => {
+  test(`answers POST /auth/verify with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples`, { meta: { checkId: CHECK_IDS.latencyVerify } }, async ({ authApi, identity, budget, config, report }) => {
     const samples = await sample(budget('POST /auth/verify samples', samplingBudgetMs(config.budgets.httpRequest)), 'POST /auth/verify', async () => {
       const result = await authApi.request('POST', '/auth/verify', { auth: await identity.accessToken() });
       expectStatus(result, 200, 'POST /auth/verify', 'auth');
@@ -116,7 +117,7 @@ describe('API response times', { tags: ['p5', 'backend', 'auth', 'postgres'], co
     expectP95WithinBudget(report, 'POST /auth/verify', 'auth', samples);
   });
 
-  test(`answers GET /api/threads/:id with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples`, async ({ api, threads, budget, config, report }) => {
+  test(`answers GET /api/threads/:id with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples`, { meta: { checkId: CHECK_IDS.latencyThreadRead } }, async ({ api, threads, budget, config, report }) => {
     const thread = await threads.create('latency-read');
     const path = `/api/threads/${encodeURIComponent(thread.id)}`;
     const samples = await sample(budget('GET /api/threads/:id samples', samplingBudgetMs(config.budgets.httpRequest)), 'GET /api/threads/:id', async () => {
@@ -129,7 +130,7 @@ describe('API response times', { tags: ['p5', 'backend', 'auth', 'postgres'], co
     expectP95WithinBudget(report, 'GET /api/threads/:id', 'backend', samples);
   });
 
-  test(`answers POST /api/threads and DELETE /api/threads/:id with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples each`, async ({ api, threads, budget, config, report }) => {
+  test(`answers POST /api/threads and DELETE /api/threads/:id with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples each`, { meta: { checkId: CHECK_IDS.latencyThreadCreateDelete } }, async ({ api, threads, budget, config, report }) => {
     const deletes: number[] = [];
     const creates = await sample(budget('POST + DELETE /api/threads samples', 2 * samplingBudgetMs(config.budgets.httpRequest)), 'POST + DELETE /api/threads', async (index) => {
       const title = runScopedName(config.runId, `latency-${index + 1}`);

@@ -22,6 +22,7 @@ import { expectStatus } from '../../helpers/contract/http-checks.ts';
 import type { StagecheckMeta } from '../../helpers/core/meta.ts';
 import { probeHandshake } from '../../helpers/transport/ws-handshake.ts';
 import { describe, expect, test, unknownThreadPath } from '../../fixtures/index.ts';
+import { CHECK_IDS } from '../check-ids.ts';
 
 /** The token passes the backend's authentication: an unknown thread answers 404, not 401. */
 async function expectAccepted(api: HttpClient, token: string, what: string): Promise<void> {
@@ -77,7 +78,7 @@ function requireJwtSecret(config: SuiteConfig, skip: Skip, report: StagecheckMet
 }
 
 describe('POST /auth/refresh', { tags: ['p1', 'auth'], concurrent: true }, () => {
-  test('rotates the pair: a new access and refresh token, and the new access token is accepted', async ({ freshUser, authApi, api, config, skip, report }) => {
+  test('rotates the pair: a new access and refresh token, and the new access token is accepted', { meta: { checkId: CHECK_IDS.refreshRotates } }, async ({ freshUser, authApi, api, config, skip, report }) => {
     requireIssuedTokens(config, skip, report);
     const user = freshUser('refresh-rotate');
     const before = await user.identity.pair();
@@ -100,7 +101,7 @@ describe('POST /auth/refresh', { tags: ['p1', 'auth'], concurrent: true }, () =>
     expect(verified.user_id, 'verified user_id').toBe(before.userId);
   });
 
-  test('rejects a refresh token that was already used with 401', async ({ freshUser, authApi, config, skip, report }) => {
+  test('rejects a refresh token that was already used with 401', { meta: { checkId: CHECK_IDS.refreshReused } }, async ({ freshUser, authApi, config, skip, report }) => {
     requireIssuedTokens(config, skip, report);
     const user = freshUser('refresh-reuse');
     const { refreshToken } = await user.identity.pair();
@@ -112,7 +113,7 @@ describe('POST /auth/refresh', { tags: ['p1', 'auth'], concurrent: true }, () =>
 });
 
 describe('POST /auth/logout', { tags: ['p1', 'auth', 'backend', 'websocket'], concurrent: true }, () => {
-  test('revokes the access token: the backend answers 401 and verify says valid:false afterwards', async ({ freshUser, authApi, api }) => {
+  test('revokes the access token: the backend answers 401 and verify says valid:false afterwards', { meta: { checkId: CHECK_IDS.logoutRevokesHttp } }, async ({ freshUser, authApi, api }) => {
     const user = freshUser('logout-http');
     const token = await user.identity.accessToken();
     await expectAccepted(api, token, 'the access token before logout');
@@ -124,7 +125,7 @@ describe('POST /auth/logout', { tags: ['p1', 'auth', 'backend', 'websocket'], co
     await expectVerifyInvalid(authApi, token, 'a logged-out access token');
   });
 
-  test('revokes the access token for WebSocket: a handshake with it is refused afterwards', async ({ freshUser, authApi, config, budget }) => {
+  test('revokes the access token for WebSocket: a handshake with it is refused afterwards', { meta: { checkId: CHECK_IDS.logoutRevokesWs } }, async ({ freshUser, authApi, config, budget }) => {
     const user = freshUser('logout-ws');
     const token = await user.identity.accessToken();
     const before = await probeHandshake({ url: config.wsUrl, auth: { method: 'subprotocol', token }, budget: budget('handshake before logout', config.budgets.wsHandshake) });
@@ -143,7 +144,7 @@ describe('POST /auth/logout', { tags: ['p1', 'auth', 'backend', 'websocket'], co
 });
 
 describe('rejected access tokens', { tags: ['p2', 'auth', 'backend'], concurrent: true }, () => {
-  test('refuses an expired access token with 401 while the same token unexpired is accepted', async ({ api, authApi, config, skip, report }) => {
+  test('refuses an expired access token with 401 while the same token unexpired is accepted', { meta: { checkId: CHECK_IDS.expiredToken } }, async ({ api, authApi, config, skip, report }) => {
     requireJwtSecret(config, skip, report);
     const now = Math.floor(Date.now() / 1000);
     const control = await mintToken(config, { label: 'p2-minted-exp' });
@@ -153,7 +154,7 @@ describe('rejected access tokens', { tags: ['p2', 'auth', 'backend'], concurrent
     await expectVerifyInvalid(authApi, expired, 'an access token that expired 30 min ago');
   });
 
-  test('refuses an access token with a tampered signature with 401', async ({ api, authApi, identity }) => {
+  test('refuses an access token with a tampered signature with 401', { meta: { checkId: CHECK_IDS.tamperedToken } }, async ({ api, authApi, identity }) => {
     const token = await identity.accessToken();
     await expectAccepted(api, token, 'the untampered token (control)');
     const tampered = tamperSignature(token);
@@ -161,7 +162,7 @@ describe('rejected access tokens', { tags: ['p2', 'auth', 'backend'], concurrent
     await expectVerifyInvalid(authApi, tampered, 'an access token with a tampered signature');
   });
 
-  test('refuses an access token issued for another audience with 401', async ({ api, authApi, config, skip, report }) => {
+  test('refuses an access token issued for another audience with 401', { meta: { checkId: CHECK_IDS.wrongAudience } }, async ({ api, authApi, config, skip, report }) => {
     requireJwtSecret(config, skip, report);
     const control = await mintToken(config, { label: 'p2-minted-aud' });
     await expectAccepted(api, control, `a locally minted token for aud "netra-platform" (control)`);
@@ -170,7 +171,7 @@ describe('rejected access tokens', { tags: ['p2', 'auth', 'backend'], concurrent
     await expectVerifyInvalid(authApi, foreign, 'an access token for another audience');
   });
 
-  test('refuses every protected endpoint without a token with 401, and verify says valid:false', async ({ api, authApi }) => {
+  test('refuses every protected endpoint without a token with 401, and verify says valid:false', { meta: { checkId: CHECK_IDS.noTokenEverywhere } }, async ({ api, authApi }) => {
     const path = unknownThreadPath();
     const requests = [
       ['GET', path],
@@ -191,21 +192,21 @@ describe('rejected access tokens', { tags: ['p2', 'auth', 'backend'], concurrent
 });
 
 describe('POST /auth/refresh with a wrong body or token', { tags: ['p2', 'auth'], concurrent: true }, () => {
-  test('rejects an access token presented as a refresh token with 401', async ({ freshUser, authApi }) => {
+  test('rejects an access token presented as a refresh token with 401', { meta: { checkId: CHECK_IDS.refreshWithAccessToken } }, async ({ freshUser, authApi }) => {
     const user = freshUser('refresh-with-access');
     const { accessToken } = await user.identity.pair();
     const result = await authApi.request('POST', '/auth/refresh', { body: { refresh_token: accessToken } });
     expectStatus(result, 401, 'POST /auth/refresh with an access token (token_type access) as refresh_token', 'auth');
   });
 
-  test('answers 422 when refresh_token is missing', async ({ authApi }) => {
+  test('answers 422 when refresh_token is missing', { meta: { checkId: CHECK_IDS.refreshMissingField } }, async ({ authApi }) => {
     const result = await authApi.request('POST', '/auth/refresh', { body: {} });
     expectStatus(result, 422, 'POST /auth/refresh without refresh_token', 'auth');
   });
 });
 
 describe('POST /auth/e2e/test-auth input', { tags: ['p2', 'auth'], concurrent: true }, () => {
-  test('refuses a request without the bypass key header with 401', async ({ authApi, config, skip, report }) => {
+  test('refuses a request without the bypass key header with 401', { meta: { checkId: CHECK_IDS.testAuthNoKey } }, async ({ authApi, config, skip, report }) => {
     if (config.auth.method !== 'test-auth') {
       report.notConfigured = 'E2E_BYPASS_KEY is not set: without it the suite cannot tell 401 (key configured) from 503 (not configured)';
       skip('NOT CONFIGURED: E2E_BYPASS_KEY is not set');
@@ -214,7 +215,7 @@ describe('POST /auth/e2e/test-auth input', { tags: ['p2', 'auth'], concurrent: t
     expectStatus(result, 401, 'POST /auth/e2e/test-auth without X-E2E-Bypass-Key', 'auth');
   });
 
-  test('refuses a malformed JSON body with 422, with the right key', async ({ authApi, config, skip, report }) => {
+  test('refuses a malformed JSON body with 422, with the right key', { meta: { checkId: CHECK_IDS.testAuthMalformed } }, async ({ authApi, config, skip, report }) => {
     const key = config.auth.method === 'test-auth' ? config.auth.bypassKey : undefined;
     if (!key) {
       report.notConfigured = 'E2E_BYPASS_KEY is not set: the body is only read after the key is accepted';
@@ -229,7 +230,7 @@ describe('POST /auth/e2e/test-auth input', { tags: ['p2', 'auth'], concurrent: t
 });
 
 describe('POST /auth/login', { tags: ['p2', 'auth'], concurrent: true }, () => {
-  test('refuses a wrong password with 401 and accepts the right one', async ({ authApi, config, skip, report }) => {
+  test('refuses a wrong password with 401 and accepts the right one', { meta: { checkId: CHECK_IDS.loginWrongPassword } }, async ({ authApi, config, skip, report }) => {
     const { email, password } = config.auth;
     if (!email || !password) {
       report.notConfigured = 'STAGING_TEST_EMAIL/STAGING_TEST_PASSWORD are not set: a wrong password needs a real account to be wrong for';
@@ -245,7 +246,7 @@ describe('POST /auth/login', { tags: ['p2', 'auth'], concurrent: true }, () => {
     expectFields(right, 'POST /auth/login', 'auth', { access_token: 'string', refresh_token: 'string' });
   });
 
-  test('refuses a malformed body with 422: a missing password and truncated JSON', async ({ authApi, config }) => {
+  test('refuses a malformed body with 422: a missing password and truncated JSON', { meta: { checkId: CHECK_IDS.loginMalformed } }, async ({ authApi, config }) => {
     const email = config.auth.email ?? `${config.runId}-p2-login@stagecheck.test`;
     const missing = await authApi.request('POST', '/auth/login', { body: { email } });
     expectStatus(missing, 422, 'POST /auth/login without password', 'auth');

@@ -9,13 +9,14 @@
 import { expectPersistedTurns } from '../../helpers/contract/threads.ts';
 import { expectCorrectAnswer, loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
 import { describe, expect, test } from '../../fixtures/index.ts';
+import { CHECK_IDS } from '../check-ids.ts';
 import { expectFields } from '../../helpers/contract/body.ts';
 import { expectStatus } from '../../helpers/contract/http-checks.ts';
 
 const prompts = loadGoldenPrompts();
 
 describe('golden path: chat with an agent', { tags: ['p1', 'agent', 'websocket', 'backend', 'postgres'] }, () => {
-  test.for(prompts)('answers $prompt correctly after the five events in order, and persists both messages', async (golden, { runAgent, report, api }) => {
+  test.for(prompts)('answers $prompt correctly after the five events in order, and persists both messages', { meta: { checkId: CHECK_IDS.goldenAnswers } }, async (golden, { runAgent, report, api }) => {
     const run = await runAgent(golden.prompt);
     report.measurements.push({ name: 'agent run to agent_completed', unit: 'ms', samples: [run.durations.toCompleted] });
 
@@ -23,7 +24,7 @@ describe('golden path: chat with an agent', { tags: ['p1', 'agent', 'websocket',
     await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run, facts: golden.expect }]);
   });
 
-  test('creates a thread owned by the caller for a run started without thread_id', async ({ runAgent, threads, api, identity }) => {
+  test('creates a thread owned by the caller for a run started without thread_id', { meta: { checkId: CHECK_IDS.goldenNewThread } }, async ({ runAgent, threads, api, identity }) => {
     const golden = prompts[0]!;
     const run = await runAgent(golden.prompt, { serverThread: true });
 
@@ -34,7 +35,7 @@ describe('golden path: chat with an agent', { tags: ['p1', 'agent', 'websocket',
     expect(thread.user_id, 'owner of the thread the run created').toBe((await identity.pair()).userId);
   });
 
-  test('deletes a conversation: DELETE answers 204, then the thread and its messages answer 404', async ({ runAgent, threads, api }) => {
+  test('deletes a conversation: DELETE answers 204, then the thread and its messages answer 404', { meta: { checkId: CHECK_IDS.goldenDelete } }, async ({ runAgent, threads, api }) => {
     const golden = prompts[prompts.length - 1]!;
     const run = await runAgent(golden.prompt);
     await expectPersistedTurns(api, run.threadId, [{ prompt: golden.prompt, run, facts: golden.expect }]);

@@ -13,6 +13,7 @@ import type { TestContext } from 'vitest';
 import { expectPersistedTurns, readMessages } from '../../helpers/contract/threads.ts';
 import { pingBarrier } from '../../helpers/contract/session-checks.ts';
 import { describe, expect, test, type Crowd, type CrowdUser } from '../../fixtures/index.ts';
+import { CHECK_IDS } from '../check-ids.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
 import { expectRunRefused } from '../../helpers/contract/refusals.ts';
 import { check, expectFields } from '../../helpers/contract/body.ts';
@@ -79,7 +80,7 @@ async function expectOwnerStillHas(api: HttpClient, threadId: string, title: str
 }
 
 describe('another user\'s thread over HTTP', { tags: ['p1', 'backend', 'auth'], concurrent: true }, () => {
-  test('answers 404 to another user reading the thread, never 403 and never the thread', async ({ crowd, identity, config, skip, report, threads, api }) => {
+  test('answers 404 to another user reading the thread, never 403 and never the thread', { meta: { checkId: CHECK_IDS.isolationRead } }, async ({ crowd, identity, config, skip, report, threads, api }) => {
     const other = await otherUser(crowd, 'p2-iso-reader', identity, config, skip, report);
     const thread = await threads.create('iso-read');
     const result = await other.api.request('GET', `/api/threads/${encodeURIComponent(thread.id)}`, { auth: true });
@@ -87,7 +88,7 @@ describe('another user\'s thread over HTTP', { tags: ['p1', 'backend', 'auth'], 
     await expectOwnerStillHas(api, thread.id, thread.title);
   });
 
-  test('answers 404 to another user listing the thread\'s messages, and never the messages', async ({ runAgent, crowd, identity, config, skip, report, threads, api }) => {
+  test('answers 404 to another user listing the thread\'s messages, and never the messages', { meta: { checkId: CHECK_IDS.isolationMessages } }, async ({ runAgent, crowd, identity, config, skip, report, threads, api }) => {
     const other = await otherUser(crowd, 'p2-iso-messages', identity, config, skip, report);
     const golden = prompts[0]!;
     const run = await runAgent(golden.prompt, { label: 'owner run' });
@@ -98,7 +99,7 @@ describe('another user\'s thread over HTTP', { tags: ['p1', 'backend', 'auth'], 
     expectHiddenFromOther(result, "GET /api/threads/:id/messages of another user's thread", [golden.prompt, run.finalResponse, run.runId]);
   });
 
-  test('answers 404 to another user deleting the thread, and the thread survives', async ({ crowd, identity, config, skip, report, threads, api }) => {
+  test('answers 404 to another user deleting the thread, and the thread survives', { meta: { checkId: CHECK_IDS.isolationDelete } }, async ({ crowd, identity, config, skip, report, threads, api }) => {
     const other = await otherUser(crowd, 'p2-iso-deleter', identity, config, skip, report);
     const thread = await threads.create('iso-delete');
     const result = await other.api.request('DELETE', `/api/threads/${encodeURIComponent(thread.id)}`, { auth: true });
@@ -108,7 +109,7 @@ describe('another user\'s thread over HTTP', { tags: ['p1', 'backend', 'auth'], 
 });
 
 describe('another user\'s agent events over WebSocket', { tags: ['p1', 'websocket', 'agent'], concurrent: true }, () => {
-  test('never delivers one user\'s agent events to another user\'s connection', async ({ runAgent, crowd, identity, config, skip, report, budget }) => {
+  test('never delivers one user\'s agent events to another user\'s connection', { meta: { checkId: CHECK_IDS.isolationEvents } }, async ({ runAgent, crowd, identity, config, skip, report, budget }) => {
     const other = await otherUser(crowd, 'p2-iso-listener', identity, config, skip, report);
     // B listens first, so anything sent its way while A's run goes on is captured.
     const listener = await other.open(budget('listener handshake', config.budgets.wsHandshake));
@@ -127,7 +128,7 @@ describe('another user\'s agent events over WebSocket', { tags: ['p1', 'websocke
     expect(run.events.length, "the owner's connection received the run's events").toBeGreaterThanOrEqual(2);
   });
 
-  test('does not let another user start a run on the thread: refused like an unknown thread, no event on it, no message added', async ({ crowd, identity, config, skip, report, threads, api, budget }) => {
+  test('does not let another user start a run on the thread: refused like an unknown thread, no event on it, no message added', { meta: { checkId: CHECK_IDS.isolationRun } }, async ({ crowd, identity, config, skip, report, threads, api, budget }) => {
     const other = await otherUser(crowd, 'p2-iso-intruder', identity, config, skip, report);
     const thread = await threads.create('iso-intrude');
     const session = await other.open(budget('intruder handshake', config.budgets.wsHandshake));

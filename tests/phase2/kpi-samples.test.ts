@@ -10,6 +10,7 @@ import { assertKpi, sampleConcurrently } from '../../helpers/contract/kpi.ts';
 import { expectPersistedTurns } from '../../helpers/contract/threads.ts';
 import { expectCorrectAnswer, loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
 import { describe, recordTimeline, test } from '../../fixtures/index.ts';
+import { CHECK_IDS, DESCRIBES } from '../check-ids.ts';
 import { rateKpiTarget } from '../../fixtures/kpi-targets.ts';
 import { startAgentRun } from '../../helpers/contract/agent-run.ts';
 
@@ -23,8 +24,8 @@ const GOLDEN = rateKpiTarget('golden-path-completion');
 /** How many waves `count` samples take at CONCURRENCY at a time. */
 const waves = (count: number): number => Math.ceil(count / CONCURRENCY);
 
-describe('KPI: WebSocket connection success', { tags: ['p2', 'websocket'] }, () => {
-  test(`establishes at least ${WS.percent} of the sampled WebSocket connections`, async ({ ws, budget, config, report }) => {
+describe(DESCRIBES.kpiWsConnections, { tags: ['p2', 'websocket'] }, () => {
+  test(`establishes at least ${WS.percent} of the sampled WebSocket connections`, { meta: { checkId: CHECK_IDS.kpiWsConnections } }, async ({ ws, budget, config, report }) => {
     const count = Math.max(WS.minSamples, config.samples.wsHandshakes);
     const perSample = config.budgets.wsHandshake;
     const result = await sampleConcurrently({
@@ -45,7 +46,7 @@ describe('KPI: WebSocket connection success', { tags: ['p2', 'websocket'] }, () 
 });
 
 describe('KPI: agent execution success', { tags: ['p2', 'agent', 'websocket'] }, () => {
-  test(`completes at least ${AGENT.percent} of the sampled agent runs with all five events, in order, within budget`, async ({ ws, threads, budget, config, report }) => {
+  test(`completes at least ${AGENT.percent} of the sampled agent runs with all five events, in order, within budget`, { meta: { checkId: CHECK_IDS.kpiAgentRuns } }, async ({ ws, threads, budget, config, report }) => {
     const count = AGENT.minSamples;
     // The first wave may meet a cold instance; later runs get the base agent budget.
     const runMs = (index: number) => config.budgets.agentRun + (index < CONCURRENCY ? config.budgets.coldStart : 0);
@@ -76,7 +77,7 @@ describe('KPI: agent execution success', { tags: ['p2', 'agent', 'websocket'] },
 });
 
 describe('KPI: golden path completion', { tags: ['p2', 'agent', 'websocket', 'backend', 'postgres'] }, () => {
-  test(`completes at least ${GOLDEN.percent} of the sampled golden paths: run, correct answer, messages persisted`, async ({ ws, threads, api, budget, config, report }) => {
+  test(`completes at least ${GOLDEN.percent} of the sampled golden paths: run, correct answer, messages persisted`, { meta: { checkId: CHECK_IDS.kpiGoldenPath } }, async ({ ws, threads, api, budget, config, report }) => {
     const count = GOLDEN.minSamples;
     const perSample = config.budgets.wsHandshake + config.budgets.agentRun + config.budgets.coldStart + config.budgets.httpRequest;
     const result = await sampleConcurrently({

@@ -7,6 +7,7 @@ import { expectPersistedTurns } from '../../helpers/contract/threads.ts';
 import { expectOnlyRuns, pingBarrier } from '../../helpers/contract/session-checks.ts';
 import { expectCorrectAnswer, loadPromptSet, missedPatterns, recalls, type GoldenPrompt } from '../../fixtures/golden-prompts.ts';
 import { describe, expect, recordTimeline, test } from '../../fixtures/index.ts';
+import { CHECK_IDS } from '../check-ids.ts';
 import { followAgentRun, startAgentRun, type AgentRunResult } from '../../helpers/contract/agent-run.ts';
 import { check, expectFields } from '../../helpers/contract/body.ts';
 import { expectStatus } from '../../helpers/contract/http-checks.ts';
@@ -35,7 +36,7 @@ function expectRecalls(run: AgentRunResult, question: GoldenPrompt, older?: Gold
 }
 
 describe('conversation context across turns', { tags: ['p3', 'agent', 'websocket', 'backend', 'postgres'] }, () => {
-  test('answers a follow-up user_message on the same thread with the previous question, messages oldest first', async ({ runAgent, ws, budget, config, report, api }) => {
+  test('answers a follow-up user_message on the same thread with the previous question, messages oldest first', { meta: { checkId: CHECK_IDS.followUp } }, async ({ runAgent, ws, budget, config, report, api }) => {
     const session = await ws.open();
     const turn1 = await runAgent(first.prompt, { session, label: 'turn 1' });
     const turn2 = await followAgentRun(session, { type: 'user_message', payload: { message: PREVIOUS_QUESTION_PROMPT, thread_id: turn1.threadId } }, {
@@ -53,7 +54,7 @@ describe('conversation context across turns', { tags: ['p3', 'agent', 'websocket
     ]);
   });
 
-  test('recalls the latest question, not an older one, after three turns, with all six messages in order', async ({ runAgent, ws, budget, config, report, api }) => {
+  test('recalls the latest question, not an older one, after three turns, with all six messages in order', { meta: { checkId: CHECK_IDS.recallLatest } }, async ({ runAgent, ws, budget, config, report, api }) => {
     const older = second ?? first;
     const latest = first;
     const session = await ws.open();
@@ -80,7 +81,7 @@ describe('conversation context across turns', { tags: ['p3', 'agent', 'websocket
 });
 
 describe('orchestration on one connection', { tags: ['p3', 'agent', 'websocket'] }, () => {
-  test('keeps the events of two concurrent runs on one connection apart', async ({ ws, threads, budget, config, report, api }) => {
+  test('keeps the events of two concurrent runs on one connection apart', { meta: { checkId: CHECK_IDS.twoRunsOneConnection } }, async ({ ws, threads, budget, config, report, api }) => {
     const a = first;
     const b = second ?? first;
     const [threadA, threadB] = await Promise.all([threads.create('p3-concurrent-a'), threads.create('p3-concurrent-b')]);
@@ -107,7 +108,7 @@ describe('orchestration on one connection', { tags: ['p3', 'agent', 'websocket']
 const MAX_USERS = 3;
 
 describe('several users at once', { tags: ['p3', 'agent', 'websocket', 'auth'] }, () => {
-  test(`completes a run for each of ${MAX_USERS} users at once (2 with two login accounts), each connection seeing only its own events`, async ({ crowd, budget, config, report, skip }) => {
+  test(`completes a run for each of ${MAX_USERS} users at once (2 with two login accounts), each connection seeing only its own events`, { meta: { checkId: CHECK_IDS.severalUsers } }, async ({ crowd, budget, config, report, skip }) => {
     const missing = crowd.missing(2);
     if (missing) {
       report.notConfigured = missing;

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expectPersistedTurns } from '../../helpers/contract/threads.ts';
 import { describe, expect, recordTimeline, test } from '../../fixtures/index.ts';
+import { CHECK_IDS } from '../check-ids.ts';
 import { loadGoldenPrompts } from '../../fixtures/golden-prompts.ts';
 import { expectHandshakeAccepted, expectHandshakeRefused } from '../../helpers/contract/handshake-checks.ts';
 import { startAgentRun } from '../../helpers/contract/agent-run.ts';
@@ -90,7 +91,7 @@ function expectStillOpen(session: WsSession, what: string): void {
 }
 
 describe('WebSocket reconnection', { tags: ['p4', 'websocket', 'backend'], concurrent: true }, () => {
-  test('finds the thread intact over HTTP and continues it on a new connection after the connection drops', async ({ runAgent, ws, threads, api, budget, config, report }) => {
+  test('finds the thread intact over HTTP and continues it on a new connection after the connection drops', { meta: { checkId: CHECK_IDS.reconnect } }, async ({ runAgent, ws, threads, api, budget, config, report }) => {
     const first = prompts[0]!;
     const second = prompts.find((p) => p.prompt !== first.prompt) ?? first;
     const session = await ws.open();
@@ -122,7 +123,7 @@ describe('WebSocket reconnection', { tags: ['p4', 'websocket', 'backend'], concu
 });
 
 describe('WebSocket idle connection', { tags: ['p4', 'websocket'], concurrent: true }, () => {
-  test('sends a heartbeat after heartbeatS of client silence, twice, and keeps the idle connection open', async ({ ws, budget, config, report }) => {
+  test('sends a heartbeat after heartbeatS of client silence, twice, and keeps the idle connection open', { meta: { checkId: CHECK_IDS.heartbeat } }, async ({ ws, budget, config, report }) => {
     const silenceMs = config.heartbeatS * 1000;
     const marginMs = Math.max(2_000, silenceMs / 4);
     const session = await ws.open();
@@ -147,7 +148,7 @@ describe('WebSocket idle connection', { tags: ['p4', 'websocket'], concurrent: t
 });
 
 describe('WebSocket tickets', { tags: ['p4', 'websocket', 'backend'], concurrent: true }, () => {
-  test('refuses a second connection with a ticket that was already used', async ({ api, budget, config }) => {
+  test('refuses a second connection with a ticket that was already used', { meta: { checkId: CHECK_IDS.ticketReused } }, async ({ api, budget, config }) => {
     const ticket = await issueTicket(api);
     const first = await probeHandshake({ url: config.wsUrl, auth: { method: 'ticket', ticketId: ticket.ticket_id }, budget: budget('first use of the ticket', config.budgets.wsHandshake) });
     expectHandshakeAccepted(first, 'a WebSocket handshake with a fresh ticket');
@@ -155,7 +156,7 @@ describe('WebSocket tickets', { tags: ['p4', 'websocket', 'backend'], concurrent
     expectHandshakeRefused(second, 'a second WebSocket handshake with an already used ticket');
   });
 
-  test('refuses a ticket once its ttl_seconds have passed, while one used within them is accepted', async ({ api, budget, config, report }) => {
+  test('refuses a ticket once its ttl_seconds have passed, while one used within them is accepted', { meta: { checkId: CHECK_IDS.ticketExpired } }, async ({ api, budget, config, report }) => {
     // The shortest lifetime the deployment accepts (1 s, else the next step up after a 422).
     const { ticket: late, ttlSeconds, refused } = await shortestTicket(api);
     const issuedAt = Date.now();
@@ -175,7 +176,7 @@ describe('WebSocket tickets', { tags: ['p4', 'websocket', 'backend'], concurrent
 });
 
 describe('WebSocket frame handling', { tags: ['p5', 'websocket'], concurrent: true }, () => {
-  test('answers malformed JSON with error JSON_PARSE_ERROR and keeps the connection open', async ({ ws, budget, config }) => {
+  test('answers malformed JSON with error JSON_PARSE_ERROR and keeps the connection open', { meta: { checkId: CHECK_IDS.malformedJson } }, async ({ ws, budget, config }) => {
     const session = await ws.open();
     const from = session.frames.length;
     session.sendRaw('{"type": "ping", "payload": ');
@@ -188,7 +189,7 @@ describe('WebSocket frame handling', { tags: ['p5', 'websocket'], concurrent: tr
     await pingPong(session, budget('pong after malformed JSON', config.budgets.wsReceive), 'after the malformed frame');
   });
 
-  test('acknowledges an unknown message type with ack and its received_type', async ({ ws, budget, config }) => {
+  test('acknowledges an unknown message type with ack and its received_type', { meta: { checkId: CHECK_IDS.unknownType } }, async ({ ws, budget, config }) => {
     const session = await ws.open();
     const type = `stagecheck_unknown_${randomUUID().slice(0, 8)}`;
     const from = session.frames.length;
@@ -203,7 +204,7 @@ describe('WebSocket frame handling', { tags: ['p5', 'websocket'], concurrent: tr
 });
 
 describe('WebSocket ping latency', { tags: ['p6', 'websocket'], concurrent: true }, () => {
-  test(`answers each of ${PING_SAMPLES} pings with a pong, round trips recorded`, async ({ ws, budget, config, report }) => {
+  test(`answers each of ${PING_SAMPLES} pings with a pong, round trips recorded`, { meta: { checkId: CHECK_IDS.pingLatency } }, async ({ ws, budget, config, report }) => {
     const session = await ws.open();
     const samples: number[] = [];
     const measurement = { name: 'WebSocket ping → pong round trip', unit: 'ms' as const, samples };

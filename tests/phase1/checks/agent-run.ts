@@ -4,12 +4,13 @@
  * leave both messages readable over HTTP, the stored answer carrying the same facts.
  */
 import { describe, test } from '../../../fixtures/index.ts';
+import { CHECK_IDS, DESCRIBES } from '../../check-ids.ts';
 import { expectCorrectAnswer, loadGoldenPrompts } from '../../../fixtures/golden-prompts.ts';
 import { assertRunSequence } from '../../../helpers/contract/agent-events.ts';
 import { expectPersistedTurns } from '../../../helpers/contract/threads.ts';
 
-describe('agent run over WebSocket', { tags: ['p1', 'agent', 'websocket'], concurrent: true }, () => {
-  test('emits the five critical events in order with a correct answer, persisted as messages', async ({ runAgent, api, config }) => {
+describe(DESCRIBES.agentRun, { tags: ['p1', 'agent', 'websocket'], concurrent: true }, () => {
+  test('emits the five critical events in order with a correct answer, persisted as messages', { meta: { checkId: CHECK_IDS.agentRun } }, async ({ runAgent, api, config }) => {
     const golden = loadGoldenPrompts()[0]!;
     const run = await runAgent(golden.prompt);
 

@@ -4,13 +4,14 @@
  */
 import { decodeJwt } from 'jose';
 import { describe, expect, test } from '../../../fixtures/index.ts';
+import { CHECK_IDS, DESCRIBES } from '../../check-ids.ts';
 import { JWT_AUDIENCE, JWT_ISSUER, tamperSignature } from '../../../helpers/auth/tokens.ts';
 import { expectFields } from '../../../helpers/contract/body.ts';
 import { runScopedEmail, runScopedName } from '../../../helpers/core/run-names.ts';
 import { expectStatus } from '../../../helpers/contract/http-checks.ts';
 
-describe('auth GET /health', { tags: ['p1', 'auth'], concurrent: true }, () => {
-  test('answers 200 healthy with its database connected', async ({ authApi }) => {
+describe(DESCRIBES.authHealth, { tags: ['p1', 'auth'], concurrent: true }, () => {
+  test('answers 200 healthy with its database connected', { meta: { checkId: CHECK_IDS.authHealth } }, async ({ authApi }) => {
     const result = await authApi.request('GET', '/health');
     expectStatus(result, 200, 'auth GET /health', 'auth');
     const body = expectFields(result, 'auth GET /health', 'auth', { status: 'string', database_status: 'string' });
@@ -19,8 +20,8 @@ describe('auth GET /health', { tags: ['p1', 'auth'], concurrent: true }, () => {
   });
 });
 
-describe('POST /auth/e2e/test-auth', { tags: ['p1', 'auth'], concurrent: true }, () => {
-  test('issues an access token carrying every contract claim', async ({ identity, config, skip }) => {
+describe(DESCRIBES.testAuth, { tags: ['p1', 'auth'], concurrent: true }, () => {
+  test('issues an access token carrying every contract claim', { meta: { checkId: CHECK_IDS.testAuthIssues } }, async ({ identity, config, skip }) => {
     if (config.auth.method !== 'test-auth') skip('NOT CONFIGURED: E2E_BYPASS_KEY is not set, test-auth is not used');
     const pair = await identity.pair();
     const claims = decodeJwt(pair.accessToken);
@@ -36,7 +37,7 @@ describe('POST /auth/e2e/test-auth', { tags: ['p1', 'auth'], concurrent: true },
     expect(pair.refreshToken, 'a refresh token comes with it').toBeTypeOf('string');
   });
 
-  test('refuses a wrong bypass key with 401', async ({ authApi, config }) => {
+  test('refuses a wrong bypass key with 401', { meta: { checkId: CHECK_IDS.testAuthWrongKey } }, async ({ authApi, config }) => {
     const result = await authApi.request('POST', '/auth/e2e/test-auth', {
       headers: { 'X-E2E-Bypass-Key': `wrong-${config.runId}` },
       body: { email: runScopedEmail(config.runId, 'intruder') },
@@ -45,8 +46,8 @@ describe('POST /auth/e2e/test-auth', { tags: ['p1', 'auth'], concurrent: true },
   });
 });
 
-describe('POST /auth/verify', { tags: ['p1', 'auth'], concurrent: true }, () => {
-  test('confirms a freshly issued access token is valid for its user', async ({ authApi, identity }) => {
+describe(DESCRIBES.verify, { tags: ['p1', 'auth'], concurrent: true }, () => {
+  test('confirms a freshly issued access token is valid for its user', { meta: { checkId: CHECK_IDS.verifyValid } }, async ({ authApi, identity }) => {
     const pair = await identity.pair();
     const result = await authApi.request('POST', '/auth/verify', { auth: pair.accessToken });
     expectStatus(result, 200, 'POST /auth/verify', 'auth');
@@ -55,7 +56,7 @@ describe('POST /auth/verify', { tags: ['p1', 'auth'], concurrent: true }, () => 
     expect(body.user_id, 'verified user_id').toBe(pair.userId);
   });
 
-  test('answers valid:false for a token with a tampered signature', async ({ authApi, identity }) => {
+  test('answers valid:false for a token with a tampered signature', { meta: { checkId: CHECK_IDS.verifyTampered } }, async ({ authApi, identity }) => {
     const token = await identity.accessToken();
     const tampered = tamperSignature(token);
     const result = await authApi.request('POST', '/auth/verify', { auth: tampered });
@@ -66,8 +67,8 @@ describe('POST /auth/verify', { tags: ['p1', 'auth'], concurrent: true }, () => 
   });
 });
 
-describe('backend authentication', { tags: ['p1', 'backend', 'auth'], concurrent: true }, () => {
-  test('refuses POST /api/threads without a token with 401', async ({ api, config }) => {
+describe(DESCRIBES.backendAuth, { tags: ['p1', 'backend', 'auth'], concurrent: true }, () => {
+  test('refuses POST /api/threads without a token with 401', { meta: { checkId: CHECK_IDS.backendNoToken } }, async ({ api, config }) => {
     const result = await api.request('POST', '/api/threads', { body: { title: runScopedName(config.runId, 'anonymous') } });
     expectStatus(result, 401, 'POST /api/threads without a token', 'backend');
   });

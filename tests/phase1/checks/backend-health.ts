@@ -4,13 +4,14 @@
  * names the component the body blames.
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
+import { CHECK_IDS, DESCRIBES } from '../../check-ids.ts';
 import { check, expectFields } from '../../../helpers/contract/body.ts';
 import { expectStatus } from '../../../helpers/contract/http-checks.ts';
 
 const UNHEALTHY = /degraded|unhealthy|down|error|disconnected|fail/i;
 
-describe('GET /health', { tags: ['p1', 'backend'], concurrent: true }, () => {
-  test('answers 200 healthy with service, version and timestamp', async ({ api, report }) => {
+describe(DESCRIBES.health, { tags: ['p1', 'backend'], concurrent: true }, () => {
+  test('answers 200 healthy with service, version and timestamp', { meta: { checkId: CHECK_IDS.health } }, async ({ api, report }) => {
     const result = await api.request('GET', '/health');
     report.measurements.push({ name: 'GET /health', unit: 'ms', samples: [result.timings.totalMs] });
     expectStatus(result, 200, 'GET /health', 'backend');
@@ -20,8 +21,8 @@ describe('GET /health', { tags: ['p1', 'backend'], concurrent: true }, () => {
   });
 });
 
-describe('GET /health/ready', { tags: ['p1', 'backend', 'postgres', 'redis'], concurrent: true }, () => {
-  test('reports ready with both databases connected', async ({ api }) => {
+describe(DESCRIBES.ready, { tags: ['p1', 'backend', 'postgres', 'redis'], concurrent: true }, () => {
+  test('reports ready with both databases connected', { meta: { checkId: CHECK_IDS.ready } }, async ({ api }) => {
     const endpoint = 'GET /health/ready';
     const result = await api.request('GET', '/health/ready');
     // 503 here is the contract's way of saying PostgreSQL is down, when the body says so
@@ -43,8 +44,8 @@ describe('GET /health/ready', { tags: ['p1', 'backend', 'postgres', 'redis'], co
   });
 });
 
-describe('GET /api/health', { tags: ['p1', 'backend', 'postgres', 'redis'], concurrent: true }, () => {
-  test('reports healthy with PostgreSQL and Redis connected and their response times', async ({ api, report }) => {
+describe(DESCRIBES.apiHealth, { tags: ['p1', 'backend', 'postgres', 'redis'], concurrent: true }, () => {
+  test('reports healthy with PostgreSQL and Redis connected and their response times', { meta: { checkId: CHECK_IDS.apiHealth } }, async ({ api, report }) => {
     const endpoint = 'GET /api/health';
     const result = await api.request('GET', '/api/health');
     const body = expectFields(result, endpoint, 'backend', { status: 'string', checks: 'object' });
@@ -69,8 +70,8 @@ describe('GET /api/health', { tags: ['p1', 'backend', 'postgres', 'redis'], conc
   });
 });
 
-describe('GET /ws/health', { tags: ['p1', 'websocket'], concurrent: true }, () => {
-  test('reports the WebSocket service healthy in its body', async ({ api }) => {
+describe(DESCRIBES.wsHealth, { tags: ['p1', 'websocket'], concurrent: true }, () => {
+  test('reports the WebSocket service healthy in its body', { meta: { checkId: CHECK_IDS.wsHealth } }, async ({ api }) => {
     const result = await api.request('GET', '/ws/health');
     expectStatus(result, 200, 'GET /ws/health', 'websocket');
     const body = expectFields(result, 'GET /ws/health', 'websocket', { status: 'string' });

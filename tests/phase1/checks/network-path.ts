@@ -4,19 +4,20 @@
  * watches certificate expiry: within 14 days of it the check is DEGRADED, naming the date.
  */
 import { describe, test } from '../../../fixtures/index.ts';
+import { CHECK_IDS, DESCRIBES, type CheckId } from '../../check-ids.ts';
 import { assertNetworkPath, checkNetworkPath } from '../../../helpers/transport/network-path.ts';
 import type { SuiteConfig } from '../../../helpers/core/config.ts';
 import type { Component } from '../../../helpers/core/errors.ts';
 
-const ENDPOINTS: { name: string; component: Component; url: (c: SuiteConfig) => string; path: string }[] = [
-  { name: 'backend', component: 'backend', url: (c) => c.baseUrl, path: '/health' },
-  { name: 'auth service', component: 'auth', url: (c) => c.authUrl, path: '/health' },
-  { name: 'WebSocket host', component: 'websocket', url: (c) => c.wsUrl, path: '/ws/health' },
+const ENDPOINTS: { name: string; checkId: CheckId; component: Component; url: (c: SuiteConfig) => string; path: string }[] = [
+  { name: 'backend', checkId: CHECK_IDS.networkBackend, component: 'backend', url: (c) => c.baseUrl, path: '/health' },
+  { name: 'auth service', checkId: CHECK_IDS.networkAuth, component: 'auth', url: (c) => c.authUrl, path: '/health' },
+  { name: 'WebSocket host', checkId: CHECK_IDS.networkWs, component: 'websocket', url: (c) => c.wsUrl, path: '/ws/health' },
 ];
 
-describe('network path', { tags: ['p2', 'network'], concurrent: true }, () => {
+describe(DESCRIBES.networkPath, { tags: ['p2', 'network'], concurrent: true }, () => {
   for (const endpoint of ENDPOINTS) {
-    test(`reaches the ${endpoint.name} through DNS, TCP, TLS and HTTP`, async ({ config, report }) => {
+    test(`reaches the ${endpoint.name} through DNS, TCP, TLS and HTTP`, { meta: { checkId: endpoint.checkId } }, async ({ config, report }) => {
       const path = await checkNetworkPath(endpoint.url(config), {
         timeoutMs: config.budgets.storeConnect,
         // The first request may wait on a cold start; the request budget covers it.

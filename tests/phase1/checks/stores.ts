@@ -4,6 +4,7 @@
  * time p95 and Redis connectivity. Not configured is NOT RUN, never passed.
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
+import { CHECK_IDS, DESCRIBES } from '../../check-ids.ts';
 import { assertStoreProbe, probePostgres, probeRedis } from '../../../helpers/transport/stores.ts';
 import { summarize } from '../../../helpers/core/stats.ts';
 import { CheckError } from '../../../helpers/core/errors.ts';
@@ -13,8 +14,8 @@ import { readKpiThresholds } from '../../../helpers/core/kpi-thresholds.ts';
 /** The database response-time KPI's thresholds, from the catalog (DEGRADED from targetMs, FAIL from failMs). */
 const DB_KPI = readKpiThresholds().latency('database-response-p95');
 
-describe('PostgreSQL direct probe', { tags: ['p1', 'postgres'], concurrent: true }, () => {
-  test('answers every query of the sample within the response-time KPI', async ({ config, report, skip }) => {
+describe(DESCRIBES.pgProbe, { tags: ['p1', 'postgres'], concurrent: true }, () => {
+  test('answers every query of the sample within the response-time KPI', { meta: { checkId: CHECK_IDS.pgProbe } }, async ({ config, report, skip }) => {
     if (!config.databaseUrl) {
       report.notConfigured = 'STAGING_DATABASE_URL is not set';
       skip('NOT CONFIGURED: STAGING_DATABASE_URL is not set');
@@ -38,8 +39,8 @@ describe('PostgreSQL direct probe', { tags: ['p1', 'postgres'], concurrent: true
   });
 });
 
-describe('Redis direct probe', { tags: ['p1', 'redis'], concurrent: true }, () => {
-  test('answers PING and round-trips a run-scoped key on every sample', async ({ config, report, skip }) => {
+describe(DESCRIBES.redisProbe, { tags: ['p1', 'redis'], concurrent: true }, () => {
+  test('answers PING and round-trips a run-scoped key on every sample', { meta: { checkId: CHECK_IDS.redisProbe } }, async ({ config, report, skip }) => {
     if (!config.redisUrl) {
       report.notConfigured = 'STAGING_REDIS_URL is not set';
       skip('NOT CONFIGURED: STAGING_REDIS_URL is not set');

@@ -3,12 +3,13 @@
  * chat is down whatever its health endpoints say.
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
+import { CHECK_IDS, DESCRIBES } from '../../check-ids.ts';
 import { expectFields } from '../../../helpers/contract/body.ts';
 import { runScopedName } from '../../../helpers/core/run-names.ts';
 import { expectStatus } from '../../../helpers/contract/http-checks.ts';
 
-describe('POST /api/threads', { tags: ['p1', 'backend', 'postgres'], concurrent: true }, () => {
-  test('creates a thread owned by the caller and reads it back', async ({ api, threads, identity, config }) => {
+describe(DESCRIBES.threadsApi, { tags: ['p1', 'backend', 'postgres'], concurrent: true }, () => {
+  test('creates a thread owned by the caller and reads it back', { meta: { checkId: CHECK_IDS.threadCreate } }, async ({ api, threads, identity, config }) => {
     const created = await threads.create('phase1-crud');
     expect(created.title, 'created title').toBe(runScopedName(config.runId, 'phase1-crud'));
     expect(created.user_id, 'thread owner').toBe((await identity.pair()).userId);
@@ -20,7 +21,7 @@ describe('POST /api/threads', { tags: ['p1', 'backend', 'postgres'], concurrent:
     expect(body.title, 'read back title').toBe(created.title);
   });
 
-  test('deletes a thread with 204 and then answers 404 for it', async ({ api, threads }) => {
+  test('deletes a thread with 204 and then answers 404 for it', { meta: { checkId: CHECK_IDS.threadDelete } }, async ({ api, threads }) => {
     const created = await threads.create('phase1-delete');
     const deleted = await api.request('DELETE', `/api/threads/${created.id}`, { auth: true });
     expectStatus(deleted, 204, 'DELETE /api/threads/:id', 'backend');

@@ -3,36 +3,37 @@
  * contract allows must be accepted, and a connection without valid credentials refused.
  */
 import { describe, expect, test } from '../../../fixtures/index.ts';
+import { CHECK_IDS, DESCRIBES } from '../../check-ids.ts';
 import { tamperSignature } from '../../../helpers/auth/tokens.ts';
 import { expectHandshakeRefused } from '../../../helpers/contract/handshake-checks.ts';
 import { probeHandshake } from '../../../helpers/transport/ws-handshake.ts';
 
-describe('WebSocket handshake', { tags: ['p1', 'websocket', 'auth'], concurrent: true }, () => {
-  test('accepts a token as the jwt.<token> subprotocol and announces the connection', async ({ ws, identity }) => {
+describe(DESCRIBES.wsHandshake, { tags: ['p1', 'websocket', 'auth'], concurrent: true }, () => {
+  test('accepts a token as the jwt.<token> subprotocol and announces the connection', { meta: { checkId: CHECK_IDS.wsSubprotocol } }, async ({ ws, identity }) => {
     const session = await ws.open({ method: 'subprotocol' });
     const established = session.frames.find((f) => f.type === 'connection_established');
     expect(established?.fields.connection_id, 'connection_established.connection_id').toBeTypeOf('string');
     expect(established?.fields.user_id, 'connection_established.user_id').toBe((await identity.pair()).userId);
   });
 
-  test('accepts a token in the Authorization header', async ({ ws, identity }) => {
+  test('accepts a token in the Authorization header', { meta: { checkId: CHECK_IDS.wsHeader } }, async ({ ws, identity }) => {
     const session = await ws.open({ method: 'header' });
     const established = session.frames.find((f) => f.type === 'connection_established');
     expect(established?.fields.user_id, 'connection_established.user_id').toBe((await identity.pair()).userId);
   });
 
-  test('accepts a single-use ticket from POST /api/websocket/ticket', async ({ ws, identity }) => {
+  test('accepts a single-use ticket from POST /api/websocket/ticket', { meta: { checkId: CHECK_IDS.wsTicket } }, async ({ ws, identity }) => {
     const session = await ws.open({ method: 'ticket' });
     const established = session.frames.find((f) => f.type === 'connection_established');
     expect(established?.fields.user_id, 'connection_established.user_id').toBe((await identity.pair()).userId);
   });
 
-  test('refuses a connection without credentials', async ({ config, budget }) => {
+  test('refuses a connection without credentials', { meta: { checkId: CHECK_IDS.wsNoCredentials } }, async ({ config, budget }) => {
     const outcome = await probeHandshake({ url: config.wsUrl, auth: { method: 'none' }, budget: budget('ws handshake', config.budgets.wsHandshake) });
     expectHandshakeRefused(outcome, 'a handshake without credentials');
   });
 
-  test('refuses a token with a tampered signature', async ({ config, identity, budget }) => {
+  test('refuses a token with a tampered signature', { meta: { checkId: CHECK_IDS.wsTampered } }, async ({ config, identity, budget }) => {
     const token = await identity.accessToken();
     const tampered = tamperSignature(token);
     const outcome = await probeHandshake({
@@ -44,8 +45,8 @@ describe('WebSocket handshake', { tags: ['p1', 'websocket', 'auth'], concurrent:
   });
 });
 
-describe('WebSocket messaging', { tags: ['p1', 'websocket'], concurrent: true }, () => {
-  test('answers ping with pong', async ({ ws, budget, config }) => {
+describe(DESCRIBES.wsMessaging, { tags: ['p1', 'websocket'], concurrent: true }, () => {
+  test('answers ping with pong', { meta: { checkId: CHECK_IDS.wsPing } }, async ({ ws, budget, config }) => {
     const session = await ws.open();
     const start = session.frames.length;
     session.send({ type: 'ping' });
