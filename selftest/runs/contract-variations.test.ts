@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHECK_IDS, DESCRIBES, type CheckId } from '../../tests/check-ids.ts';
 import { startContractProxy, type ProxyVariations } from '../support/contract-proxy.ts';
+import { lane } from '../support/lane.ts';
 import { runE2e, tailOf } from '../support/run-e2e.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
 
@@ -146,15 +147,6 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
-/** Runs tasks one after another, in the order they were queued. */
-function lane(): <T>(task: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (task) => {
-    const run = tail.then(task);
-    tail = run.catch(() => undefined);
-    return run;
-  };
-}
 const lanes = [lane(), lane()];
 const platforms: (Promise<TargetPlatform> | undefined)[] = [undefined, undefined];
 const reportDirs: string[] = [];

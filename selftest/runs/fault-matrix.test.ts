@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHECK_IDS as ID, titlePattern, type CheckId } from '../../tests/check-ids.ts';
 import { FAULT_SCENARIOS, type FaultScenario } from '../support/fault-scenarios.ts';
+import { lane } from '../support/lane.ts';
 import { ROOT, runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
 
@@ -270,15 +271,6 @@ const EXPECTATIONS: Expectation[] = [
 
 const STORE_FAULTS = new Set(['pg_down', 'pg_slow', 'health_lies', 'redis_refused', 'redis_silent']);
 
-/** Runs tasks one after another, in the order they were queued. */
-function lane(): <T>(task: () => Promise<T>) => Promise<T> {
-  let tail: Promise<unknown> = Promise.resolve();
-  return (task) => {
-    const run = tail.then(task);
-    tail = run.catch(() => undefined);
-    return run;
-  };
-}
 const storeLane = lane();
 /** Two shared platforms, each with its own lane: the runs wait on the network more than the CPU. */
 const behaviourLanes = [lane(), lane()];
