@@ -174,6 +174,11 @@ async function main(): Promise<number> {
   // Fixed here rather than in Vitest's global setup, so an interrupted run can name what it may have left.
   if (!args.merge) env.STAGECHECK_RUN_ID ||= generateRunId();
 
+  // Loaded now, beside Vitest's start, and used only after an interrupt: Ctrl-C also ends tsx's
+  // esbuild service (same process group), after which no TypeScript module can be loaded.
+  const cleanupModule = import('./cleanup.ts');
+  cleanupModule.catch(() => undefined);
+
   const dir = mkdtempSync(join(tmpdir(), 'stagecheck-e2e-'));
   const resultFile = join(dir, 'result.json');
   try {
@@ -202,8 +207,14 @@ async function main(): Promise<number> {
     if (interrupted && !args.merge) {
       // The handlers stay until the process exits: npm relays the terminal's Ctrl-C to its script
       // a moment later, and that copy must not end this process before it has said what the run
-      // left. Loaded only now: the cleanup's store clients cost start-up time every run would pay.
-      await (await import('./cleanup.ts')).afterInterrupt(env, interrupted, { interruptedAt: interruptedAt || performance.now() });
+      // left.
+      const cleanup = await cleanupModule.catch(() => undefined);
+      if (cleanup) await cleanup.afterInterrupt(env, interrupted, { interruptedAt: interruptedAt || performance.now() });
+      else {
+        const runId = env.STAGECHECK_RUN_ID ?? 'unknown';
+        process.stderr.write(`\nstagecheck: interrupted (${interrupted}): run ${runId} stopped before a verdict.\n` +
+          `  It may have left data on its target. Remove it with:\n    npm run cleanup -- --run-id ${runId}\n`);
+      }
       return EXIT.inconclusive;
     }
     process.off('SIGINT', forward);
