@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHECK_IDS as ID, titlePattern, type CheckId } from '../../tests/check-ids.ts';
+import { childEnv } from '../support/child-env.ts';
 import { FAULT_SCENARIOS, type FaultScenario } from '../support/fault-scenarios.ts';
 import { lane } from '../support/lane.ts';
 import { ROOT, runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';
@@ -320,7 +321,9 @@ async function runUnderFault(expectation: Expectation): Promise<E2eRun> {
 /** The suite's tests as `vitest list` names them: `phase1 › describe > test`. */
 async function suiteTests(): Promise<string[]> {
   const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'list', '--project', 'phase1', '--project', 'phase2', '--json'], { cwd: ROOT, maxBuffer: 16 << 20 }, (error, out) =>
+    // A child run like every other: the clean environment, explicit about its (local) target, so
+    // CI=true does not refuse it.
+    execFile(process.execPath, [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'list', '--project', 'phase1', '--project', 'phase2', '--json'], { cwd: ROOT, env: childEnv(), maxBuffer: 16 << 20 }, (error, out) =>
       error ? reject(error) : resolve(out),
     ),
   );
