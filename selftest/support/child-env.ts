@@ -18,15 +18,15 @@ import { KNOWN_VARIABLES } from '../../helpers/core/config.ts';
 
 /** Names removed outright: whatever a developer's shell or a parent Vitest run set. */
 const REMOVED = /^(STAGING_|STAGECHECK_|BUDGET_|KPI_|E2E_|PLATFORM_|GOLDEN_|VITEST)/;
-/** Outputs of a CI host that a child run would otherwise append to. */
-const CI_OUTPUTS = ['GITHUB_STEP_SUMMARY', 'GITHUB_OUTPUT', 'NODE_OPTIONS'];
+/** The host's outputs a child run would otherwise append to, and Node options meant for the parent. */
+const HOST_VARIABLES = ['GITHUB_STEP_SUMMARY', 'GITHUB_OUTPUT', 'NODE_OPTIONS'];
 
 export type ChildEnv = Record<string, string | undefined>;
 
 export function childEnv(extra: Record<string, string | undefined> = {}): ChildEnv {
   const env: ChildEnv = { ...process.env };
   for (const name of Object.keys(env)) {
-    if (REMOVED.test(name) || CI_OUTPUTS.includes(name)) delete env[name];
+    if (REMOVED.test(name) || HOST_VARIABLES.includes(name)) delete env[name];
   }
   for (const name of KNOWN_VARIABLES) env[name] = '';
   const out: ChildEnv = { ...env, NO_COLOR: '1', ...extra };
