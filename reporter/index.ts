@@ -20,6 +20,7 @@ import { loadConfig, secretValues } from '../helpers/core/config.ts';
 import { redactDeep, redactSecrets, SECRET_VARIABLES } from '../helpers/core/redact.ts';
 import { loadCatalog } from './catalog.ts';
 import { GATE_ENV, GATE_FILE_NAME, Phase1Gate, summarizeGate, type ModuleTargetMeta } from './gate.ts';
+import { annotationsWanted, githubAnnotationLines } from './github-annotations.ts';
 import { indexHistory, isLoopback, readHistory, targetKey } from './history.ts';
 import { writeOutputs, writeResult } from './outputs.ts';
 import { earliest, firstLine, moduleRecord, testRecords, type ModuleRecord } from './records.ts';
@@ -172,6 +173,9 @@ export default class StagecheckReporter implements Reporter {
     }
     try {
       this.vitest?.logger.log(renderTerminal(report, { colors: process.stdout.isTTY === true, files: files.map((f) => relative(process.cwd(), f) || f) }));
+      // One GitHub annotation per failure cause, from the whole report only: a shard's would repeat the merge's.
+      const annotations = this.mode !== 'shard' && annotationsWanted() ? githubAnnotationLines(report, this.secrets()) : [];
+      if (annotations.length) this.vitest?.logger.log(annotations.join('\n'));
     } catch {
       // a summary that cannot be printed is not worth failing for
     }

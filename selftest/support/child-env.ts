@@ -18,8 +18,12 @@ import { KNOWN_VARIABLES } from '../../helpers/core/config.ts';
 
 /** Names removed outright: whatever a developer's shell or a parent Vitest run set. */
 const REMOVED = /^(STAGING_|STAGECHECK_|BUDGET_|KPI_|E2E_|PLATFORM_|GOLDEN_|VITEST)/;
-/** The host's outputs a child run would otherwise append to, and Node options meant for the parent. */
-const HOST_VARIABLES = ['GITHUB_STEP_SUMMARY', 'GITHUB_OUTPUT', 'NODE_OPTIONS'];
+/**
+ * The host's outputs a child run would otherwise append to (GITHUB_ACTIONS turns on the reporter's
+ * annotations: a deliberately faulted child run must not annotate the host's workflow run), and
+ * Node options meant for the parent.
+ */
+const HOST_VARIABLES = ['GITHUB_STEP_SUMMARY', 'GITHUB_OUTPUT', 'GITHUB_ACTIONS', 'NODE_OPTIONS'];
 
 export type ChildEnv = Record<string, string | undefined>;
 
