@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHECK_IDS, DESCRIBES, type CheckId } from '../../tests/check-ids.ts';
 import { startContractProxy, type ProxyVariations } from '../support/contract-proxy.ts';
+import { speedBlindEnv } from '../support/speed-blind.ts';
 import { lane } from '../support/lane.ts';
 import { runE2e, tailOf } from '../support/run-e2e.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
@@ -167,7 +168,7 @@ describe.concurrent('contract variations: every allowed form of the contract pas
         const reportDir = mkdtempSync(join(tmpdir(), `stagecheck-variation-${scenario.id}-`));
         reportDirs.push(reportDir);
         try {
-          const env = platform.suiteEnv({ STAGING_BASE_URL: proxy.baseUrl, STAGING_WS_URL: proxy.wsUrl });
+          const env = platform.suiteEnv({ ...speedBlindEnv(), STAGING_BASE_URL: proxy.baseUrl, STAGING_WS_URL: proxy.wsUrl });
           return { run: await runE2e(scenario.slice, { reportDir, env, timeoutMs: 240_000 }), stats: { ...proxy.stats } };
         } finally {
           await proxy.close();

@@ -5,14 +5,14 @@
  * functions and tiers at risk, and keep passing the checks the fault does not touch.
  *
  * `frame_garbage` is covered by bad-frames.test.ts, the DEGRADED band of `pg_slow` by
- * reporter.test.ts. The whole suite under every fault is `npm run fault-matrix` (README table).
+ * reporter.test.ts. The whole suite under every fault is `npm run fault-matrix` (docs/fault-matrix.md).
  *
  * Two lanes run side by side: store faults each get a platform of their own with the fault
  * set at start (a store that recovers under a live pool is another test); behaviour faults are
  * switched on and off over the admin endpoint of one shared platform, one after another.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ import { childEnv } from '../support/child-env.ts';
 import { FAULT_SCENARIOS, type FaultScenario } from '../support/fault-scenarios.ts';
 import { lane } from '../support/lane.ts';
 import { ROOT, runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';
+import { docsFile, readGeneratedSection } from '../../scripts/docs-section.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
 
 type Blame = { component: string; layer: string | readonly string[] };
@@ -330,10 +331,9 @@ async function suiteTests(): Promise<string[]> {
   return (JSON.parse(stdout) as { name: string; projectName: string }[]).map((t) => `${t.projectName} › ${t.name}`);
 }
 
-/** The README's per-test table (written by `npm run fault-matrix --write-readme`): test → faults. */
-function readmeMatrix(): Map<string, string> {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('<!-- fault-matrix:start -->'), readme.indexOf('<!-- fault-matrix:end -->'));
+/** The per-test table of docs/fault-matrix.md (written by `npm run fault-matrix -- --write-docs`): test → faults. */
+function docsMatrix(): Map<string, string> {
+  const section = readGeneratedSection(docsFile('fault-matrix.md'), 'fault-matrix');
   const rows = section.split('\n').filter((line) => /^\| phase[12] › /.test(line));
   return new Map(rows.map((line) => {
     const cells = line.split(' | ');
@@ -341,11 +341,11 @@ function readmeMatrix(): Map<string, string> {
   }));
 }
 
-describe('fault matrix in the README', () => {
+describe('fault matrix in docs/fault-matrix.md', () => {
   it('lists every test of the suite with at least one fault that makes it fail', async () => {
-    const [tests, matrix] = [await suiteTests(), readmeMatrix()];
+    const [tests, matrix] = [await suiteTests(), docsMatrix()];
     expect(tests.length).toBeGreaterThanOrEqual(75);
-    expect(tests.filter((name) => !matrix.has(name)), 'tests missing from the README table (run npm run fault-matrix -- --write-readme)').toEqual([]);
+    expect(tests.filter((name) => !matrix.has(name)), 'tests missing from the docs/fault-matrix.md table (run npm run fault-matrix -- --write-docs)').toEqual([]);
     expect([...matrix].filter(([, faults]) => !faults.includes('`')).map(([name]) => name), 'tests no fault makes fail').toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECK_IDS } from '../../tests/check-ids.ts';
 import { runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';
+import { speedBlindEnv } from '../support/speed-blind.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
 
 let platform: TargetPlatform;
@@ -43,7 +44,7 @@ async function users(): Promise<string[]> {
 }
 
 function e2e(env: Record<string, string>): Promise<E2eRun> {
-  return runE2e([], { env, reportDir: reportDir(), timeoutMs: 170_000 });
+  return runE2e([], { env: { ...speedBlindEnv(), ...env }, reportDir: reportDir(), timeoutMs: 170_000 });
 }
 
 /** The platform as a login-only deployment: no bypass key, no signing secret, no admin endpoint. */

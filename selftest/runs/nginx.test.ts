@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertificateFactory, SERVER_NAMES } from '../../platform/tls/certificates.ts';
 import { refusedPort } from '../support/net.ts';
+import { speedBlindEnv } from '../support/speed-blind.ts';
 import { runE2e, tailOf } from '../support/run-e2e.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
 
@@ -142,6 +143,7 @@ describe('the whole suite behind nginx terminating TLS', () => {
     const reportDir = join(dir, 'reports');
     mkdirSync(reportDir);
     const env = platform!.suiteEnv({
+      ...speedBlindEnv(),
       STAGING_BASE_URL: `https://127.0.0.1:${ports.backend}`,
       STAGING_AUTH_URL: `https://127.0.0.1:${ports.auth}`,
       STAGING_WS_URL: `wss://127.0.0.1:${ports.backend}/ws`,

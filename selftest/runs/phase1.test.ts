@@ -6,12 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { CHECK_IDS } from '../../tests/check-ids.ts';
 import { checkIdProblems, deadTargetEnv, runSuite } from './run-suite.ts';
+import { speedBlindEnv } from '../support/speed-blind.ts';
 
 const HTTP_BUDGET_MS = 20_000;
 
 describe('phase 1 against the reference platform', () => {
   it('passes on a healthy platform with at least 20 tests and none skipped, each with its own check id', async () => {
-    const run = await runSuite({ args: ['--project', 'phase1'] });
+    const run = await runSuite({ args: ['--project', 'phase1'], env: speedBlindEnv() });
     const notPassed = run.tests.filter((t) => t.status !== 'passed').map((t) => `${t.fullName}: ${t.status} ${t.failureMessages[0] ?? ''}`);
     expect(notPassed, run.stderr.slice(-2000)).toEqual([]);
     expect(run.exitCode).toBe(0);

@@ -15,6 +15,7 @@ import { createHttpClient } from '../../helpers/transport/http.ts';
 import { startPlatform, type RunningPlatform } from '../../platform/index.ts';
 import { CHECK_IDS } from '../../tests/check-ids.ts';
 import { checkIdProblems, runSuite, type SuiteRun } from './run-suite.ts';
+import { speedBlindEnv } from '../support/speed-blind.ts';
 
 /** Phase 2 needs the other engineers' files too; this is the size of the whole phase. */
 const MIN_PHASE2_TESTS = 40;
@@ -38,7 +39,7 @@ async function ownPlatform(options: Parameters<typeof startPlatform>[0] = {}): P
   onTestFinished(() => platform.stop());
   const runId = `selftest-${randomUUID().slice(0, 8)}`;
   // STAGING_BASE_URL is set, so the child's global setup starts no platform of its own.
-  return { platform, runId, env: { ...platform.env, STAGECHECK_RUN_ID: runId, STAGING_WS_HEARTBEAT_S: String(heartbeatS) } };
+  return { platform, runId, env: { ...platform.env, ...speedBlindEnv(), STAGECHECK_RUN_ID: runId, STAGING_WS_HEARTBEAT_S: String(heartbeatS) } };
 }
 
 describe('phase 2 against the reference platform', () => {

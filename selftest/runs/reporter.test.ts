@@ -2,7 +2,8 @@
  * `npm run e2e` end to end, as a user and CI run it, against the reference platform: the
  * verdicts and exit codes arise from real runs (healthy PASS with two shards merged is
  * shards.test.ts, in the slow tier). Redis silent (phase 1 FAIL, every phase-2 test BLOCKED with its tier and
- * the blocking failure, exit 1; its report shown in headless Chromium), a phase-1 gate file
+ * the blocking failure, exit 1; its report shown in headless Chromium, which also takes the
+ * README's picture of the report, docs/images/report.png, with STAGECHECK_WRITE_DOCS=1), a phase-1 gate file
  * from an earlier job (phase-2 shard BLOCKED, exit 1), a slow PostgreSQL (DEGRADED, exit 0), a
  * catalog minimum above the samples taken (INCONCLUSIVE, exit 2), nothing selected
  * (INCONCLUSIVE, exit 2), a configuration error (exit 2).
@@ -20,6 +21,13 @@ import { startTargetPlatform, type TargetPlatform } from '../support/target-plat
 
 /** Where the report screenshot is kept for people and CI artifacts. */
 const SCREENSHOT = join(ROOT, 'reports', 'selftest-business-impact.png');
+/**
+ * The README's picture of the report: the top of the same page. Written only on request
+ * (STAGECHECK_WRITE_DOCS=1), since every run's picture differs (run id, ports, timings) and a
+ * tracked file rewritten by every `npm test` would leave the working tree changed.
+ */
+const DOCS_SCREENSHOT = join(ROOT, 'docs', 'images', 'report.png');
+const WRITE_DOCS = process.env.STAGECHECK_WRITE_DOCS === '1';
 const CHROMIUM = '/usr/bin/chromium';
 
 const tempDirs: string[] = [];
@@ -139,6 +147,13 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
     mkdirSync(join(ROOT, 'reports'), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
+    if (WRITE_DOCS) {
+      // The head, the tiers and functions at risk and the KPI charts: what a reader sees first.
+      mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
+      await page.screenshot({ path: DOCS_SCREENSHOT, fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1300 } });
+      const png = readFileSync(DOCS_SCREENSHOT);
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)], 'the PNG just taken: width and height of the clip').toEqual([1280, 1300]);
+    }
   });
 
   it('exits 0 with DEGRADED when the direct PostgreSQL probe\'s p95 lands in the 3–5 s band (pg_slow:ms=3100, connect budget raised)', async ({ expect, onTestFinished }) => {

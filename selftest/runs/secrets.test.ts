@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../../helpers/transport/local-platform.ts';
 import { LOCAL_HEARTBEAT_S } from '../support/target-platform.ts';
+import { speedBlindEnv } from '../support/speed-blind.ts';
 import { closeServer, listen } from '../support/net.ts';
 import { runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';
 import { CHECK_IDS } from '../../tests/check-ids.ts';
@@ -195,7 +196,7 @@ describe('secret sentinels', () => {
 
 describe.concurrent('npm run e2e with sentinel secrets', () => {
   it('passes using every secret, and none of them is in its output or any file it wrote', async ({ expect }) => {
-    const run = await runE2e(['tests/phase1/', 'tests/phase2/auth-flows'], { env: suiteEnv(REAL), reportDir: reportDir() });
+    const run = await runE2e(['tests/phase1/', 'tests/phase2/auth-flows'], { env: { ...suiteEnv(REAL), ...speedBlindEnv() }, reportDir: reportDir() });
     expect(run.exitCode, tailOf(run)).toBe(0);
     expect(run.report?.verdict, tailOf(run)).toBe('PASS');
     expect(run.report!.counts.total, 'phase 1 and the auth flows ran').toBeGreaterThanOrEqual(30);

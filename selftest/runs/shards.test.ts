@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
 import type { BusinessImpactReport } from '../../reporter/schema.ts';
 import { runE2e as runE2eChild, tailOf as tail, type E2eRun } from '../support/run-e2e.ts';
+import { speedBlindEnv } from '../support/speed-blind.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
 
 const tempDirs: string[] = [];
@@ -23,7 +24,7 @@ function tempDir(label: string): string {
 function runE2e(args: string[], env: Record<string, string> = {}): Promise<E2eRun> {
   return runE2eChild(args, { env, reportDir: tempDir('e2e') });
 }
-const targetEnv = (platform: TargetPlatform): Record<string, string> => platform.suiteEnv();
+const targetEnv = (platform: TargetPlatform): Record<string, string> => platform.suiteEnv(speedBlindEnv());
 async function platformVersion(platform: TargetPlatform): Promise<string> {
   return ((await (await fetch(`${platform.env.STAGING_BASE_URL}/health`)).json()) as { version: string }).version;
 }
@@ -57,7 +58,7 @@ describe('npm run e2e on a healthy platform, whole and sharded', () => {
       expect(shard.report, 'a shard writes no business-impact report of its own').toBeUndefined();
     }
     expect(readdirSync(blobs)).toHaveLength(2);
-    const merged = await runE2e(['--merge-reports', blobs]);
+    const merged = await runE2e(['--merge-reports', blobs], speedBlindEnv());
 
     expect(unsharded.exitCode, tail(unsharded)).toBe(0);
     const report = unsharded.report!;

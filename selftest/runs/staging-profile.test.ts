@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../../helpers/transport/local-platform.ts';
 import { ROOT, runE2e, tailOf } from '../support/run-e2e.ts';
+import { speedBlindEnv } from '../support/speed-blind.ts';
 
 const PROMPT_FILE = join(ROOT, 'fixtures', 'prompts', 'llm-agent.example.json');
 
@@ -40,6 +41,7 @@ describe('the whole suite against the staging profile', () => {
       timeoutMs: 420_000,
       env: {
         ...platform.env,
+        ...speedBlindEnv(),
         NODE_EXTRA_CA_CERTS: ca!,
         STAGING_WS_HEARTBEAT_S: '35',
         GOLDEN_PROMPTS_FILE: PROMPT_FILE,
@@ -50,17 +52,9 @@ describe('the whole suite against the staging profile', () => {
     expect(report, tailOf(run)).toBeDefined();
     const failed = report!.tests.filter((t) => t.verdict !== 'PASS' && t.verdict !== 'NOT RUN');
     expect(failed.map((t) => `${t.fullName}: ${t.verdict} ${t.failure?.message ?? t.reason}`), 'tests that did not pass').toEqual([]);
-    // PASS; DEGRADED is tolerated only when all it names is an endpoint's latency: on the shared
-    // 2-core machine a p95 crosses its 2 s line under others' load (measured), which says nothing
-    // about the contract checks this test is about. Every KPI and test must still pass.
-    const slowEndpoints = (report!.latency?.endpoints ?? []).filter((e) => e.verdict === 'DEGRADED').map((e) => e.name);
-    const otherwiseDegraded = report!.kpis.filter((k) => k.verdict === 'DEGRADED' || k.verdict === 'FAIL').map((k) => k.id);
-    if (report!.verdict === 'DEGRADED') {
-      expect({ slowEndpoints: slowEndpoints.length > 0, kpis: otherwiseDegraded }, report!.reason).toEqual({ slowEndpoints: true, kpis: [] });
-      console.warn(`staging profile run DEGRADED by endpoint latency only (machine load): ${slowEndpoints.join(', ')}`);
-    } else {
-      expect(report!.verdict, report!.reason).toBe('PASS');
-    }
+    // PASS, not DEGRADED: latency is judged by the speed-blind catalog (selftest/support/speed-blind.ts),
+    // since a p95 crossing its line on the loaded 2-core machine says nothing about the contract.
+    expect(report!.verdict, report!.reason).toBe('PASS');
     expect(run.exitCode, tailOf(run)).toBe(0);
     // The whole suite ran: both phases, nothing blocked.
     expect(report!.tests.filter((t) => t.verdict === 'PASS').length, tailOf(run)).toBeGreaterThanOrEqual(60);
