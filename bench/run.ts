@@ -19,7 +19,8 @@
  *
  * Options: --runs N (measured runs, default 5), --warmup N (default 1), --quick (runs 1, warm-up 0),
  * --think-ms N (staging agent pause, default 450 → ~5 s run), --latency-ms N (default 50),
- * --stall-ms N (BUDGET_STALL_MS for agent_stall, default 3000), --out DIR (default reports).
+ * --stall-ms N (BUDGET_STALL_MS for agent_stall, default 3000), --out DIR (default reports),
+ * --write-docs (also put the table into docs/performance.md, between its `bench` markers).
  *
  * Prints one table and writes it to <out>/bench.md, with every raw sample in <out>/bench.json.
  * The suite is run as `node node_modules/vitest/vitest.mjs run ...` (what `npx vitest` runs;
@@ -39,6 +40,7 @@ import { formatKb, formatMs, formatRatio, spread, type Spread } from './stats.ts
 import { cleanEnv, closedPort, faultCatalog, ROOT, startLatencyProxy, startPlatform, TSX_LOADER } from './targets.ts';
 import { findTest, runVitest, splitWall, VITEST, type VitestDuration, type VitestRun, type WallSplit } from './vitest-run.ts';
 import { CHECK_IDS, type CheckId } from '../tests/check-ids.ts';
+import { docsFile, writeGeneratedSection } from '../scripts/docs-section.ts';
 
 const FLOOR = fileURLToPath(new URL('./floor.ts', import.meta.url));
 const SCENARIOS = ['ready', 'fast', 'staging', 'cold', 'faults', 'overheads', 'explore'] as const;
@@ -53,6 +55,7 @@ interface Args {
   stallMs: number;
   scenarios: Scenario[];
   outDir: string;
+  writeDocs: boolean;
 }
 
 function parseCli(): Args {
@@ -67,6 +70,7 @@ function parseCli(): Args {
       only: { type: 'string' },
       explore: { type: 'boolean', default: false },
       out: { type: 'string', default: 'reports' },
+      'write-docs': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -99,6 +103,7 @@ function parseCli(): Args {
     stallMs: int('stall-ms', values['stall-ms'], 3000, 1),
     scenarios,
     outDir: resolve(ROOT, values.out ?? 'reports'),
+    writeDocs: values['write-docs'] ?? false,
   };
 }
 
@@ -654,6 +659,10 @@ async function main(): Promise<void> {
   writeFileSync(join(args.outDir, 'bench.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(args.outDir, 'bench.md'), `# stagecheck benchmark\n\n${heading.map((l) => `${l}  `).join('\n')}\n\n${table}\n`);
   log(`written ${join(args.outDir, 'bench.md')} and bench.json`);
+  if (args.writeDocs) {
+    writeGeneratedSection(docsFile('performance.md'), 'bench', `${heading.map((l) => `${l}  `).join('\n')}\n\n${table}`);
+    log('written the bench section of docs/performance.md');
+  }
 }
 
 main().catch((error: unknown) => {

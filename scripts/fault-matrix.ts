@@ -3,13 +3,13 @@
  * 2 is not gated away) against the reference platform once healthy and once per fault of
  * selftest/support/fault-scenarios.ts, and records what the suite concluded: which tests FAIL or
  * DEGRADE, blamed on which component and layer, which functions and tiers are at risk. Writes
- * reports/fault-matrix.json and reports/fault-matrix.md; `--write-readme` also replaces the
- * README's generated table. Every number and verdict in them was measured by this run.
+ * reports/fault-matrix.json and reports/fault-matrix.md; `--write-docs` also replaces the
+ * generated tables of docs/fault-matrix.md. Every number and verdict in them was measured by this run.
  *
- *   npx tsx scripts/fault-matrix.ts [--only id,id] [--concurrency N] [--write-readme]
+ *   npx tsx scripts/fault-matrix.ts [--only id,id] [--concurrency N] [--write-docs]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,11 +17,12 @@ import type { TestOut } from '../reporter/schema.ts';
 import { FAULT_SCENARIOS, type FaultScenario } from '../selftest/support/fault-scenarios.ts';
 import { ROOT, runE2e, tailOf, type E2eRun } from '../selftest/support/run-e2e.ts';
 import { startTargetPlatform } from '../selftest/support/target-platform.ts';
+import { docsFile, writeGeneratedSection } from './docs-section.ts';
 
 const PHASES = ['phase1', 'phase2'] as const;
-const README = join(ROOT, 'README.md');
-const README_START = '<!-- fault-matrix:start -->';
-const README_END = '<!-- fault-matrix:end -->';
+/** The generated section of docs/fault-matrix.md (between its `fault-matrix` markers). */
+const FAULT_MATRIX_DOC = docsFile('fault-matrix.md');
+const FAULT_MATRIX_SECTION = 'fault-matrix';
 
 interface TestOutcome {
   /**
@@ -110,7 +111,7 @@ function outcomeOf(test: TestOut, key: string): TestOutcome {
 
 const caught = (test: TestOutcome) => test.verdict === 'FAIL' || test.verdict === 'DEGRADED';
 
-/** The README's two tables: per fault what the suite concluded, per test which faults it catches. */
+/** The two tables of docs/fault-matrix.md: per fault what the suite concluded, per test which faults it catches. */
 export function renderMatrix(healthy: ScenarioResult, faults: ScenarioResult[], conditions: string): string {
   const lines: string[] = [conditions, ''];
   const falseAlarms = healthy.tests.filter((t) => t.verdict !== 'PASS');
@@ -144,7 +145,7 @@ function countBy(values: string[]): string {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { only: { type: 'string' }, concurrency: { type: 'string', default: '1' }, 'write-readme': { type: 'boolean', default: false } },
+    options: { only: { type: 'string' }, concurrency: { type: 'string', default: '1' }, 'write-docs': { type: 'boolean', default: false } },
   });
   const only = values.only?.split(',').map((id) => id.trim());
   const unknown = only?.filter((id) => !FAULT_SCENARIOS.some((s) => s.id === id)) ?? [];
@@ -174,21 +175,13 @@ async function main(): Promise<void> {
   mkdirSync(join(ROOT, 'reports'), { recursive: true });
   writeFileSync(join(ROOT, 'reports', 'fault-matrix.json'), JSON.stringify({ measuredAt: new Date().toISOString(), healthy, faults: results }, null, 2));
   writeFileSync(join(ROOT, 'reports', 'fault-matrix.md'), `${markdown}\n`);
-  if (values['write-readme']) writeReadme(markdown);
+  if (values['write-docs']) writeGeneratedSection(FAULT_MATRIX_DOC, FAULT_MATRIX_SECTION, markdown);
   process.stdout.write(`\n${markdown}\n\nfault matrix: ${results.length} faults in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
 }
 
 function report(result: ScenarioResult): void {
   const hits = result.tests.filter(caught).length;
   process.stdout.write(`${result.id}: ${hits}/${result.tests.length} caught, exit ${JSON.stringify(result.exitCodes)}, ${JSON.stringify(result.wallMs)} ms${result.problems.length ? `\n  ${result.problems.join('\n  ')}` : ''}\n`);
-}
-
-function writeReadme(markdown: string): void {
-  const readme = readFileSync(README, 'utf8');
-  const start = readme.indexOf(README_START);
-  const end = readme.indexOf(README_END);
-  if (start < 0 || end < start) throw new Error(`README.md has no ${README_START} … ${README_END} section to replace`);
-  writeFileSync(README, `${readme.slice(0, start + README_START.length)}\n${markdown}\n${readme.slice(end)}`);
 }
 
 main().catch((error: unknown) => {

@@ -8,14 +8,14 @@
 import type { FaultSwitch } from './target-platform.ts';
 
 export interface FaultScenario {
-  /** Stable id, used in the README table: the fault name, plus its variant when there are several. */
+  /** Stable id, used in the table of docs/fault-matrix.md: the fault name, plus its variant when there are several. */
   id: string;
   fault: FaultSwitch;
   /** `start`: set before the platform is ready (its pools see it); `runtime`: switched on once it runs. */
   when: 'start' | 'runtime';
   /** Budget overrides for the suite run (their variables, helpers/core/budgets.ts). */
   env?: Record<string, string>;
-  /** What the fault stands for, in the README's words. */
+  /** What the fault stands for, in the words of docs/fault-matrix.md. */
   means: string;
 }
 
