@@ -1,7 +1,7 @@
 /**
  * The KPI part of the verdict engine (reporter/verdicts.ts): each catalog KPI judged over the
  * samples the tests recorded (latency and rate KPIs) or over the tier's executed tests
- * (test-success), and the latency band a test's own samples fall in. Rules in README "Reports".
+ * (test-success), and the latency band a test's own samples fall in. Rules in docs/reports.md ("Verdicts").
  */
 import { formatReportMs as formatMs } from '../helpers/core/format.ts';
 import type { StagecheckMeta } from '../helpers/core/meta.ts';

@@ -5,7 +5,7 @@
  * `npm run e2e` adds; the terminal summary is printed by reporter/index.ts.
  *
  * The report comes in redacted as data; the rendered texts pass the redactor once more as a
- * safety net, since no secret may reach these files (README "Reports").
+ * safety net, since no secret may reach these files (docs/reports.md).
  */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 /**
  * The run's verdict from its judged parts, and the verdict arithmetic the engine shares:
- * counts per verdict, the worst-of order, and the exit code of each verdict (README "Exit codes").
+ * counts per verdict, the worst-of order, and the exit code of each verdict (docs/reports.md, "Exit codes").
  */
 import type { GateSummary } from './gate.ts';
 import type { BusinessImpactReport, Counts, KpiOut, TestOut, Verdict } from './schema.ts';

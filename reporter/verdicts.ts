@@ -3,7 +3,7 @@
  * business function, KPI and run. Pure: records in, report out (reporter/schema.ts), so the
  * same code judges a live run, a merge of shard blobs and the unit tests' hand-made records.
  *
- * Rules (README "Reports"); the evidence of a failure is built in reporter/evidence.ts, the
+ * Rules (docs/reports.md, "Verdicts"); the evidence of a failure is built in reporter/evidence.ts, the
  * run's verdict from its parts in reporter/run-verdict.ts:
  * - Test: passed → PASS, or DEGRADED when its own samples of a latency KPI land in that KPI's
  *   degraded band (FAIL past the band); failed → FAIL, or INCONCLUSIVE for a harness error

@@ -1,7 +1,7 @@
 /**
  * Every tag a suite test may carry. Vitest runs with strictTags, so a misspelt tag is an
  * error rather than a test silently left out of a `--tags-filter` run.
- * The README's tag table is this list.
+ * The tag table of docs/configuration.md ("Tags") is this list.
  */
 import type { Component } from '../helpers/core/errors.ts';
 

@@ -3,7 +3,7 @@
  * Everything here was measured in this run; the reporter computes verdicts from it and never
  * invents a number. Keep it JSON-serialisable and free of secrets.
  *
- * Documented in README.md ("What a test records").
+ * Documented in docs/reports.md ("What a test records").
  */
 import type { CheckErrorDetails, Component } from './errors.ts';
 import type { RequestTiming } from './request-log.ts';

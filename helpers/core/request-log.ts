@@ -1,6 +1,6 @@
 /**
  * The timing of every request the suite makes, for the reporter's per-endpoint latency KPIs and
- * each component's cold start (README "Reports", "Latency per endpoint and cold starts").
+ * each component's cold start (docs/reports.md, "Latency per endpoint" and "Cold start on its own").
  *
  * The HTTP client and the WebSocket handshake append one entry per answered request to this
  * process's log; the `report` fixture moves what the log holds into the test's

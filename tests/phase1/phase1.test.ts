@@ -3,7 +3,7 @@
  * in ./checks/; importing them here registers their describes in this module, so one worker
  * loads the helper stack once and all phase-1 checks run concurrently. As seven modules, four
  * forks loaded it on two cores before the first probe, which cost more than the probes
- * themselves (measured: README, Performance).
+ * themselves (measured: docs/performance.md).
  *
  * One component: `--tags-filter redis` (tags, tests/tags.ts); one check: find it by its id in
  * tests/check-ids.ts, or select its describe with `-t` (`titlePattern` there).
