@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT, decodeJwt } from 'jose';
 import { CheckError } from '../core/errors.ts';
 import { createHttpClient, type HttpClient } from '../transport/http.ts';
+import type { FailFastOptions } from '../transport/component-watch.ts';
 import { expectStatus } from '../contract/http-checks.ts';
 import type { SuiteConfig } from '../core/config.ts';
 import { identityEmail, identityName } from '../core/run-names.ts';
@@ -56,6 +57,8 @@ export interface TokenSessionOptions {
   account?: { email: string; password: string };
   /** Refresh when less than this is left. Default: a fifth of the token's lifetime, at least 30 s. */
   refreshMarginMs?: number;
+  /** Fail fast once the auth service is confirmed down (transport/component-watch.ts). */
+  failFast?: FailFastOptions;
   now?: () => number;
 }
 
@@ -72,6 +75,7 @@ export class TokenSession {
       baseUrl: options.config.authUrl,
       component: 'auth',
       defaultTimeoutMs: options.config.budgets.httpRequest,
+      ...(options.failFast ? { failFast: options.failFast } : {}),
     });
     this.now = options.now ?? Date.now;
   }

@@ -38,6 +38,18 @@ export interface RetryRecord {
   attempts: { n: number; ok: boolean; ms: number; error?: string }[];
 }
 
+/** A component marked down after a confirmed transport failure, or back (transport/component-watch.ts). */
+export interface ComponentEvent {
+  component: Component;
+  kind: 'down' | 'back';
+  /** When the mark was set or lifted (epoch ms). */
+  at: number;
+  /** `down`: when the failure that raised the suspicion happened (epoch ms). */
+  since?: number;
+  /** `down`: layer and code, e.g. `tcp ECONNREFUSED`. */
+  cause?: string;
+}
+
 export interface StagecheckMeta {
   schema: typeof META_SCHEMA_VERSION;
   components: Component[];
@@ -54,6 +66,8 @@ export interface StagecheckMeta {
   requests?: RequestTiming[];
   /** Request timings not kept because the worker's log was over its cap. */
   requestsDropped?: number;
+  /** Outages this worker confirmed and components it saw come back since the previous test ended. */
+  componentEvents?: ComponentEvent[];
   /**
    * Why a test that passed is DEGRADED rather than PASS: it works, but something measured is
    * close to breaking (a TLS certificate expiring within 14 days, naming the date). Never blocks

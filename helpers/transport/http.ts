@@ -40,6 +40,7 @@ import { redactSecrets, redactUrl } from '../core/redact.ts';
 import { certProblemError, certProblemOf, hostPortOf } from '../core/tls-problems.ts';
 import { endpointTemplate, recordRequest } from '../core/request-log.ts';
 import { honourRetryAfter, type RateLimitInfo } from './rate-limit.ts';
+import { componentWatch, downError, type DownState, type FailFastOptions } from './component-watch.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
@@ -56,6 +57,8 @@ export interface HttpClientOptions {
   tls?: ConnectTls;
   /** Keep-alive idle time for pooled connections (default 4000 ms, undici's default). */
   keepAliveTimeoutMs?: number;
+  /** Fail fast once the component is confirmed down (transport/component-watch.ts); off when absent. */
+  failFast?: FailFastOptions;
 }
 
 export interface RequestOptions {
@@ -161,9 +164,28 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     bodyTimeout: 0,
   });
   const component = options.component;
+  // The confirmation probe is the component's GET /health, bounded above the cold-start allowance.
+  const failFast = options.failFast;
+  const watch = failFast
+    ? componentWatch(component, baseUrl, async () => void (await requestOnce('GET', '/health', { timeoutMs: failFast.probeTimeoutMs })), failFast)
+    : undefined;
 
-  /** One request, with a 429's Retry-After honoured once within the budget (transport/rate-limit.ts). */
+  /**
+   * One request, with a 429's Retry-After honoured once within the budget (transport/rate-limit.ts);
+   * refused at once while the component is confirmed down, and a transport failure judged by the probe.
+   */
   async function request(method: string, path: string, requestOptions: RequestOptions = {}): Promise<HttpResult> {
+    if (!watch) return requestAnswered(method, path, requestOptions);
+    const endpoint = `${method} ${redactUrl(joinUrl(baseUrl, path).toString())}`;
+    watch.gate(endpoint);
+    try {
+      return await requestAnswered(method, path, requestOptions);
+    } catch (error) {
+      throw await watch.judge(error, endpoint);
+    }
+  }
+
+  async function requestAnswered(method: string, path: string, requestOptions: RequestOptions): Promise<HttpResult> {
     const firstStarted = performance.now();
     const timeoutMs = requestOptions.timeoutMs ?? options.defaultTimeoutMs;
     const remainingMs = requestOptions.budget
@@ -240,7 +262,16 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       rejectAtDeadline(reason);
     }, timeoutMs);
 
+    // Cut short when the component is confirmed down meanwhile (by this worker or another).
+    let cutShortBy: DownState | undefined;
+    const stopWatching = watch?.onDown((down) => {
+      cutShortBy = down;
+      controller.abort(new Error(`${component} is down`));
+      rejectAtDeadline(new Error(`${component} is down`));
+    });
+
     const fail = (error: unknown): never => {
+      if (cutShortBy) throw downError(cutShortBy, endpoint, error);
       const elapsedMs = performance.now() - started;
       const timingsSoFar = { ...connDurations(ctx.conn), reusedConnection: ctx.reused ?? false, elapsedMs };
       if (timedOutIn !== undefined) {
@@ -315,6 +346,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         return fail(error);
       }
       headersAt = performance.now();
+      watch?.answered();
       let text: string;
       try {
         const textPromise = response.body.text();
@@ -375,6 +407,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       return result;
     } finally {
       clearTimeout(timer);
+      stopWatching?.();
     }
   }
 

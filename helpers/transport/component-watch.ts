@@ -1,0 +1,263 @@
+/**
+ * Fail fast on a dead component (issue 14 §1).
+ *
+ * Without it a backend that stops answering costs every later test its own HTTP budget: 37
+ * phase-2 failures, 10 s each, one cause. With it:
+ *
+ * - A request that fails at the transport layer (refused, reset, DNS, timed out) raises a
+ *   suspicion, and one confirmation probe (`GET /health` of the same component, bounded by the
+ *   cold-start allowance plus a second, so a cold start never trips it) decides. A single
+ *   transient error does not trip it: the probe answers, and only that request fails.
+ * - When the probe agrees, the component is marked down for the rest of the run: every later
+ *   request to it fails at once, requests in flight are cut short, and all of them carry the same
+ *   message (component, layer, code, down since, last good answer), so every report groups them
+ *   as one cause. KPI samples cut short this way are failed samples, not missing ones (they throw
+ *   a CheckError like any failed sample).
+ * - The mark is shared by the run's workers through a small state file named by the run id;
+ *   workers poll it only while they have requests in flight.
+ * - A component that comes back is used again: while it is marked down, a background probe runs
+ *   at most every `reprobeAfterMs`; when it answers, the mark is lifted and a `back` event is
+ *   recorded for the report, as the `down` event was.
+ */
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { CheckError, isCheckError, messageOf, type Component, type Layer } from '../core/errors.ts';
+import type { ComponentEvent } from '../core/meta.ts';
+import { TIMEOUT_CODES } from '../core/network-errors.ts';
+
+/** A confirmed outage, as the state file and every cut-short failure's evidence carry it. */
+export interface DownState {
+  component: Component;
+  /** When the request that raised the suspicion failed (epoch ms). */
+  since: number;
+  /** When the probe agreed (epoch ms). */
+  confirmedAt: number;
+  /** The component's last answer (any HTTP status) seen by the worker that confirmed it (epoch ms). */
+  lastGoodAt?: number;
+  layer: Layer;
+  code?: string | number;
+  /** The failure that raised the suspicion (its message, already free of secrets). */
+  firstFailure: string;
+  /** The confirmation probe and how it failed. */
+  probe: string;
+}
+
+export interface FailFastOptions {
+  /** Directory for the run's shared marks: one per run id, so runs never see each other's. */
+  stateDir?: string;
+  /** Bound of one confirmation probe: above the cold-start allowance. */
+  probeTimeoutMs: number;
+  /** While down, probe again at most this often. */
+  reprobeAfterMs?: number;
+}
+
+const DEFAULT_REPROBE_MS = 5_000;
+const POLL_MS = 250;
+const TIMEOUTS: ReadonlySet<string> = new Set(Object.values(TIMEOUT_CODES));
+
+/** The run's shared state directory under the system temp dir. */
+export function failFastStateDir(runId: string): string {
+  return join(tmpdir(), 'stagecheck-components', runId);
+}
+
+/**
+ * A transport-layer failure: nothing answered at the HTTP level. A certificate problem is not
+ * one (it is a certificate, answered the same way every time, and has its own one cause), nor
+ * is any HTTP status: a component that answers 503 is up at the transport layer.
+ */
+export function isTransportFailure(error: unknown): error is CheckError {
+  if (!isCheckError(error)) return false;
+  const { layer, code } = error.details;
+  if (layer === 'dns' || layer === 'tcp') return true;
+  return (layer === 'tls' || layer === 'http-status') && TIMEOUTS.has(String(code));
+}
+
+/** `GET http://host:port/health` → `GET /health`: the host is the component's, already named. */
+function pathOnly(endpoint: string): string {
+  const [method, url = ''] = endpoint.split(' ');
+  try {
+    return `${method} ${new URL(url).pathname}`;
+  } catch {
+    return endpoint;
+  }
+}
+
+const clock = (epochMs: number): string => new Date(epochMs).toISOString().slice(11, 23);
+
+/**
+ * The one message of every failure an outage cut short: the same text for every test (the
+ * reporter groups failures by component, layer, code and message), the request in `endpoint`.
+ */
+export function downError(down: DownState, endpoint: string, cutShort?: unknown): CheckError {
+  const code = down.code === undefined ? '' : ` ${down.code}`;
+  const lastGood = down.lastGoodAt === undefined ? 'no answer from it earlier in this run' : `last good answer at ${clock(down.lastGoodAt)}`;
+  return new CheckError(
+    `${down.component} is down since ${clock(down.since)} UTC (${down.layer}${code}, confirmed by ${down.probe}); ${lastGood}`,
+    {
+      component: down.component,
+      layer: down.layer,
+      code: down.code,
+      endpoint,
+      evidence: { down, ...(cutShort === undefined ? {} : { cutShort: messageOf(cutShort) }) },
+    },
+  );
+}
+
+const pendingEvents: ComponentEvent[] = [];
+
+/** Outages confirmed and components back since the last drain, for the `report` fixture. */
+export function drainComponentEvents(): ComponentEvent[] {
+  return pendingEvents.splice(0, pendingEvents.length);
+}
+
+type Probe = () => Promise<void>;
+
+export class ComponentWatch {
+  readonly #component: Component;
+  readonly #probe: Probe;
+  readonly #stateFile?: string;
+  readonly #reprobeAfterMs: number;
+  #down?: DownState;
+  #lastGoodAt?: number;
+  #confirming?: Promise<DownState | undefined>;
+  #reprobing = false;
+  #lastProbeAt = 0;
+  readonly #listeners = new Set<(down: DownState) => void>();
+  #poll?: NodeJS.Timeout;
+
+  constructor(component: Component, probe: Probe, options: { stateFile?: string; reprobeAfterMs?: number } = {}) {
+    this.#component = component;
+    this.#probe = probe;
+    this.#stateFile = options.stateFile;
+    this.#reprobeAfterMs = options.reprobeAfterMs ?? DEFAULT_REPROBE_MS;
+  }
+
+  /** The component answered (any HTTP status): it is up at the transport layer. */
+  answered(): void {
+    this.#lastGoodAt = Date.now();
+  }
+
+  /** The outage in force, marked by this worker or another (read from the shared state file). */
+  current(): DownState | undefined {
+    if (this.#stateFile === undefined) return this.#down;
+    let shared: DownState | undefined;
+    try {
+      shared = JSON.parse(readFileSync(this.#stateFile, 'utf8')) as DownState;
+    } catch {
+      shared = undefined; // no mark (or one being replaced): up
+    }
+    if (shared && !this.#down) this.#adopt(shared);
+    else if (!shared && this.#down) this.#down = undefined; // lifted by another worker's probe
+    return this.#down;
+  }
+
+  /** Before a request: throws the outage's error at once while the component is down. */
+  gate(endpoint: string): void {
+    const down = this.current();
+    if (!down) return;
+    this.#reprobeInBackground();
+    throw downError(down, endpoint);
+  }
+
+  /**
+   * After a failed request: a transport failure is confirmed by the probe (one at a time per
+   * worker), and then becomes the outage's error; anything else is returned unchanged.
+   */
+  async judge(error: unknown, endpoint: string): Promise<unknown> {
+    if (!isTransportFailure(error)) return error;
+    const failedAt = Date.now();
+    const down = this.current() ?? (await (this.#confirming ??= this.#confirm(error, failedAt).finally(() => (this.#confirming = undefined))));
+    return down ? downError(down, endpoint, error) : error;
+  }
+
+  /** Calls `listener` when the component is marked down while a request is in flight; returns the unsubscribe. */
+  onDown(listener: (down: DownState) => void): () => void {
+    this.#listeners.add(listener);
+    if (this.#stateFile !== undefined && !this.#poll) {
+      this.#poll = setInterval(() => this.current(), POLL_MS);
+      this.#poll.unref();
+    }
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size === 0 && this.#poll) {
+        clearInterval(this.#poll);
+        this.#poll = undefined;
+      }
+    };
+  }
+
+  async #confirm(error: CheckError, failedAt: number): Promise<DownState | undefined> {
+    const probeFailure = await this.#probeFailure();
+    if (probeFailure === undefined) return undefined;
+    if (this.current()) return this.#down; // another worker confirmed it meanwhile
+    const down: DownState = {
+      component: this.#component,
+      since: failedAt,
+      confirmedAt: Date.now(),
+      ...(this.#lastGoodAt === undefined ? {} : { lastGoodAt: this.#lastGoodAt }),
+      layer: error.details.layer,
+      ...(error.details.code === undefined ? {} : { code: error.details.code }),
+      firstFailure: error.message,
+      probe: probeFailure,
+    };
+    this.#write(down);
+    this.#adopt(down);
+    pendingEvents.push({ component: down.component, kind: 'down', at: down.confirmedAt, since: down.since, cause: `${down.layer}${down.code === undefined ? '' : ` ${down.code}`}` });
+    return down;
+  }
+
+  /** Runs the probe: undefined when the component answered, else how the probe failed. */
+  async #probeFailure(): Promise<string | undefined> {
+    this.#lastProbeAt = Date.now();
+    try {
+      await this.#probe();
+      this.answered();
+      return undefined;
+    } catch (error) {
+      if (!isTransportFailure(error)) return undefined; // it answered, with something else wrong
+      const { endpoint, layer, code } = error.details;
+      return `${pathOnly(endpoint ?? 'GET /health')}: ${layer}${code === undefined ? '' : ` ${code}`}`;
+    }
+  }
+
+  #reprobeInBackground(): void {
+    if (this.#reprobing || Date.now() - this.#lastProbeAt < this.#reprobeAfterMs) return;
+    this.#reprobing = true;
+    void this.#probeFailure()
+      .then((failure) => {
+        if (failure !== undefined || !this.#down) return;
+        this.#down = undefined;
+        if (this.#stateFile !== undefined) rmSync(this.#stateFile, { force: true });
+        pendingEvents.push({ component: this.#component, kind: 'back', at: Date.now() });
+      })
+      .finally(() => (this.#reprobing = false));
+  }
+
+  #adopt(down: DownState): void {
+    this.#down = down;
+    for (const listener of [...this.#listeners]) listener(down);
+  }
+
+  #write(down: DownState): void {
+    if (this.#stateFile === undefined) return;
+    mkdirSync(dirname(this.#stateFile), { recursive: true });
+    const temp = `${this.#stateFile}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(down));
+    renameSync(temp, this.#stateFile); // readers never see half a mark
+  }
+}
+
+/** One watch per component and base URL in this worker, shared by every client of it. */
+const watches = new Map<string, ComponentWatch>();
+
+export function componentWatch(component: Component, baseUrl: string, probe: Probe, options: FailFastOptions): ComponentWatch {
+  const key = `${component} ${baseUrl}`;
+  let watch = watches.get(key);
+  if (!watch) {
+    const stateFile = options.stateDir === undefined ? undefined : join(options.stateDir, `${component}-${encodeURIComponent(baseUrl)}.json`);
+    watch = new ComponentWatch(component, probe, { ...(stateFile ? { stateFile } : {}), ...(options.reprobeAfterMs ? { reprobeAfterMs: options.reprobeAfterMs } : {}) });
+    watches.set(key, watch);
+  }
+  return watch;
+}
