@@ -11,7 +11,7 @@ import { decodeJwt, type JWTPayload } from 'jose';
 import { JWT_AUDIENCE, JWT_ISSUER, TokenSession } from '../../helpers/auth/tokens.ts';
 import type { SuiteConfig } from '../../helpers/core/config.ts';
 import { isCheckError } from '../../helpers/core/errors.ts';
-import { formatMs } from '../../helpers/core/format.ts';
+import { formatMs, truncateText } from '../../helpers/core/format.ts';
 import { createHttpClient } from '../../helpers/transport/http.ts';
 import { notRun, type DoctorLayer } from './report.ts';
 
@@ -48,7 +48,7 @@ export async function checkAuth(config: SuiteConfig): Promise<AuthResult> {
     const headline = layer === 'http-status' ? `${ENDPOINT[config.auth.method]} answered ${String(code)}` : `${ENDPOINT[config.auth.method]} failed at ${layer}${code !== undefined ? ` (${String(code)})` : ''}`;
     return {
       layers: [
-        { layer: 'token', status: 'failed', ms: Math.round(performance.now() - started), summary: headline, headline, error: error.message, ...(code !== undefined ? { code } : {}) },
+        { layer: 'token', status: 'failed', ms: Math.round(performance.now() - started), summary: headline, headline, error: withBody(error.message, error.details.evidence?.body), ...(code !== undefined ? { code } : {}) },
         ...notRun(['claims'], 'no token'),
         await clockSkew(config),
       ],
@@ -78,6 +78,11 @@ function checkClaims(token: string): DoctorLayer {
   const summary = `iss ${String(claims.iss)} · aud ${audiences.join(',')} · ${expires} · token_type ${String(claims.token_type)} · sub ${String(claims.sub)}`;
   if (problems.length === 0) return { layer: 'claims', status: 'ok', summary, detail: { iss: claims.iss, aud: claims.aud, exp: claims.exp, iat: claims.iat, token_type: claims.token_type, sub: claims.sub } };
   return { layer: 'claims', status: 'failed', summary, headline: `claims: ${problems[0]}`, error: `the access token breaks the contract: ${problems.join('; ')}` };
+}
+
+/** The service's own words say which refusal it is (wrong key, key not configured, production). Already redacted by the HTTP client. */
+function withBody(message: string, body: unknown): string {
+  return typeof body === 'string' && body.trim() !== '' ? `${message}: ${truncateText(body.trim(), 300)}` : message;
 }
 
 /** `30 min` for a token's remaining life; seconds below two minutes. */

@@ -75,9 +75,10 @@ function failureMessage(report: PathReport): string | undefined {
 }
 
 function toDoctorLayer(result: PathLayerResult, budgets: Wording, message: string | undefined): DoctorLayer {
-  const base: DoctorLayer = { layer: result.layer, status: result.ok ? 'ok' : 'failed', ms: round(result.ms), summary: summaryOf(result), detail: result.detail };
-  if (result.ok) return base;
-  return { ...base, code: result.code, headline: headlineOf(result, budgets), error: message ?? result.error };
+  const base: DoctorLayer = { layer: result.layer, status: result.ok ? 'ok' : 'failed', ms: round(result.ms), summary: '', detail: result.detail };
+  if (result.ok) return { ...base, summary: summaryOf(result) };
+  const headline = headlineOf(result, budgets);
+  return { ...base, summary: headline, code: result.code, headline, error: message ?? result.error };
 }
 
 /** Budgets as named in headlines, and the endpoint's host:port. */
@@ -94,7 +95,6 @@ function round(ms: number): number {
 function summaryOf(result: PathLayerResult): string {
   const d = result.detail;
   const via = typeof d.proxy === 'string' ? `proxy ${d.proxy}: ` : '';
-  if (!result.ok) return `${result.code ?? 'failed'}: ${result.error ?? ''}`.trim();
   switch (result.layer) {
     case 'dns':
       return `${via}${d.skipped ? `${String(d.host ?? (d.addresses as string[] | undefined)?.[0] ?? '')} (IP literal, no lookup)`.trim() : `${String(d.host)} → ${(d.addresses as string[] | undefined)?.join(', ') ?? '?'}`}`;

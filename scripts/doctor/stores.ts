@@ -43,12 +43,13 @@ export async function checkRedis(config: SuiteConfig): Promise<DoctorSection> {
 
 function failedLayer(layer: string, error: CheckError): DoctorLayer {
   const { code, endpoint } = error.details;
+  const headline = `${layer} failed at ${error.details.layer}${code !== undefined ? ` (${String(code)})` : ''}${endpoint ? ` at ${endpoint}` : ''}`;
   return {
     layer,
     status: 'failed',
     ...(error.details.elapsedMs !== undefined ? { ms: Math.round(error.details.elapsedMs) } : {}),
-    summary: `${error.details.layer}${code !== undefined ? ` ${String(code)}` : ''}`,
-    headline: `${layer} failed at ${error.details.layer}${code !== undefined ? ` (${String(code)})` : ''}${endpoint ? ` at ${endpoint}` : ''}`,
+    summary: headline,
+    headline,
     error: error.message,
     ...(code !== undefined ? { code } : {}),
   };
