@@ -2,6 +2,7 @@ import { config as loadDotenv } from 'dotenv';
 import { defineConfig } from 'vitest/config';
 import { SUITE_TAGS } from './tests/tags.ts';
 import { parseConcurrencyCap, suiteWorkers } from './helpers/core/concurrency.ts';
+import { keepReporter } from './reporter/keep-reporter.ts';
 
 // Workers inherit this process's environment, so .env is read once, here.
 loadDotenv({ quiet: true });
@@ -23,6 +24,18 @@ const SLOW_SELFTESTS = [
   'selftest/runs/tls.test.ts',
   'selftest/runs/shards.test.ts',
 ];
+
+/** The business-impact reporter, named by path (see `reporters` below). */
+const BUSINESS_IMPACT_REPORTER = './reporter/index.ts';
+
+/**
+ * What a bare `vitest run` (no `--project`) runs: the suite, never the project's own tests,
+ * which take minutes and are selected by name (`npm test`, `npm run test:slow`). Vitest 4.1
+ * reads `project` from the config as the default of `--project`, and any `--project` on the
+ * command line replaces it (proven by selftest/runs/vitest-surprises.test.ts); it is not in
+ * the config's type, hence the cast.
+ */
+const DEFAULT_PROJECTS = { project: ['phase1', 'phase2'] } as object;
 
 /** The suite against a target: phase 1 (infrastructure) and phase 2 (business functions). */
 const suiteProject = (name: 'phase1' | 'phase2') => ({
@@ -54,7 +67,10 @@ const suiteProject = (name: 'phase1' | 'phase2') => ({
 });
 
 export default defineConfig({
+  // A reporter named on the command line must not drop the business-impact one (reporter/keep-reporter.ts).
+  plugins: [keepReporter(BUSINESS_IMPACT_REPORTER)],
   test: {
+    ...DEFAULT_PROJECTS,
     pool: 'forks',
     tags: SUITE_TAGS,
     strictTags: true,
@@ -63,7 +79,7 @@ export default defineConfig({
     // The business-impact reporter acts only on runs of phase1/phase2 (README "Reports").
     // Named by path, not imported: Vitest evaluates this config once per project, and importing
     // the reporter here cost time on every run (measured: README, Performance).
-    reporters: ['default', './reporter/index.ts'],
+    reporters: ['default', BUSINESS_IMPACT_REPORTER],
     projects: [
       suiteProject('phase1'),
       suiteProject('phase2'),

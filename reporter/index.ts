@@ -24,6 +24,7 @@ import { annotationsWanted, githubAnnotationLines } from './github-annotations.t
 import { indexHistory, isLoopback, readHistory, targetKey } from './history.ts';
 import { writeOutputs, writeResult } from './outputs.ts';
 import { earliest, firstLine, moduleRecord, testRecords, type ModuleRecord } from './records.ts';
+import { nothingRanExit } from './nothing-ran.ts';
 import { renderTerminal } from './render-text.ts';
 import type { BusinessImpactReport } from './schema.ts';
 import { computeReport } from './verdicts.ts';
@@ -57,6 +58,18 @@ export default class StagecheckReporter implements Reporter {
     const config = vitest.config;
     const blob = (config.reporters ?? []).some((entry) => (Array.isArray(entry) ? entry[0] : entry) === 'blob');
     this.mode = config.mergeReports ? 'merge' : config.shard || blob ? 'shard' : 'run';
+  }
+
+  /**
+   * Watch mode: every rerun is a run of its own. Its run id is new (tests/global-setup.ts), and
+   * here its gate, start time, warnings and banner start afresh.
+   */
+  onWatcherRerun(): void {
+    this.startedAt = new Date();
+    this.active = false;
+    this.gate = undefined;
+    this.warnings.length = 0;
+    this.bannerShown = false;
   }
 
   onTestRunStart(specifications: ReadonlyArray<TestSpecification>): void {
@@ -180,6 +193,15 @@ export default class StagecheckReporter implements Reporter {
       // a summary that cannot be printed is not worth failing for
     }
     writeResult({ verdict: report.verdict, exitCode: report.exitCode, reason: report.reason, mode: this.mode, reportDir: this.reportDir(), files });
+    this.failWhenNothingRan(report);
+  }
+
+  /** Vitest exits 0 when every test was skipped; a run that executed no suite test must not. */
+  private failWhenNothingRan(report: BusinessImpactReport): void {
+    const nothing = nothingRanExit(report);
+    if (!nothing || this.mode === 'merge' || this.vitest?.config.watch) return;
+    this.vitest?.logger.error(nothing.message);
+    if (!process.exitCode) process.exitCode = nothing.exitCode;
   }
 
   // -------------------------------------------------------------------------------------

@@ -12,8 +12,9 @@
  * e2e removes what the run's tests in flight left on the target (scripts/cleanup.ts), prints
  * the run id and, if anything may be left, `npm run cleanup -- --run-id <id>`; exit code 2.
  *
- * Own options (everything else goes to Vitest unchanged, e.g. --shard 1/3, --tags-filter p1,
- * -t name, --project phase1, --merge-reports .vitest-reports):
+ * Own options (everything else goes to Vitest unchanged, e.g. --tags-filter p1, -t name,
+ * --project phase1, --merge-reports .vitest-reports; `--shard k/n` only with `--project phase2`
+ * and a phase-1 gate, see shardingProblems):
  *   --local              test the bundled reference platform on purpose (STAGECHECK_TARGET=local); needed in CI
  *   --target T           local or staging (STAGECHECK_TARGET): staging without STAGING_BASE_URL is a config error,
  *                        as is CI=true without STAGING_BASE_URL or --local (helpers/core/target-choice.ts)
@@ -34,6 +35,7 @@ import { withinOneEdit } from '../helpers/core/config-parsers.ts';
 import { tagsFilterProblems } from '../helpers/core/tags-filter.ts';
 import { SUITE_TAGS } from '../tests/tags.ts';
 import { readResultFile } from '../reporter/index.ts';
+import { GATE_FILE_NAME } from '../reporter/gate.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
@@ -46,6 +48,9 @@ export interface E2eArgs {
   env: Record<string, string>;
   merge: boolean;
   help: boolean;
+  /** `--shard k/n` as given, and the `--project` names: what {@link shardingProblems} judges. */
+  shard?: string;
+  projects: string[];
 }
 
 /** Splits e2e's own options from Vitest's. */
@@ -93,7 +98,28 @@ export function parseArgs(argv: readonly string[]): E2eArgs {
     vitestArgs.push('--reporter=blob', `--outputFile.blob=${join(blobDir, `blob-${label}.json`)}`);
   }
   vitestArgs.push(...rest);
-  return { vitestArgs, env, merge, help };
+  return { vitestArgs, env, merge, help, projects, ...(shard ? { shard } : {}) };
+}
+
+/**
+ * Sharding splits test modules, and phase 1 is one module: a shard without it would run its
+ * phase-2 modules ungated. So a shard runs phase 2 alone, behind the gate of a phase-1 run
+ * (`gate`: --phase1-gate or STAGECHECK_PHASE1_GATE), as the CI workflow does. One message names
+ * the two commands that do it.
+ */
+export function shardingProblems(args: Pick<E2eArgs, 'shard' | 'projects' | 'merge'>, gate: string | undefined): string[] {
+  const { shard, projects } = args;
+  if (!shard || args.merge) return [];
+  const phase2Alone = projects.length > 0 && projects.every((p) => p === 'phase2');
+  if (phase2Alone && gate) return [];
+  const why = !phase2Alone
+    ? `--shard ${shard}${projects.length ? ` with --project ${projects.join(' --project ')}` : ' without --project'} would run phase 2 ungated on the shards that lack phase 1 (one test module, never split)`
+    : `--shard ${shard} of phase 2 needs the phase-1 gate (--phase1-gate): without it, its tests run even when phase 1 failed`;
+  return [
+    `${why}. Run phase 1 once, then each phase-2 shard behind its gate:\n` +
+      `      npm run e2e -- --project phase1\n` +
+      `      npm run e2e -- --project phase2 --shard ${shard} --phase1-gate reports/${GATE_FILE_NAME}`,
+  ];
 }
 
 const OWN_OPTIONS = ['--allow-production', '--local', '--target', '--phase1-gate', '--report-dir', '--blob', '--blob-dir', '--help'];
@@ -159,6 +185,8 @@ async function main(): Promise<number> {
   if (!args.merge) {
     try {
       const gate = env.STAGECHECK_PHASE1_GATE;
+      const sharding = shardingProblems(args, gate);
+      if (sharding.length > 0) throw new ConfigError(sharding);
       if (gate && !existsSync(gate)) throw new ConfigError([`STAGECHECK_PHASE1_GATE (--phase1-gate): ${gate} does not exist; phase 2 cannot know whether phase 1 passed`]);
       assertConfigValid(env);
     } catch (error) {

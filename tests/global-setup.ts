@@ -1,7 +1,8 @@
 /**
  * Runs once per suite project before any test: validates the configuration, fixes the run
  * id every worker shares, and in local mode starts the reference platform and hands its
- * environment to the workers through `provide`.
+ * environment to the workers through `provide`. In watch mode every rerun is a run of its own:
+ * it gets a new run id before it starts (the platform stays).
  */
 import type { TestProject } from 'vitest/node';
 import { assertConfigValid, ConfigError, generateRunId } from '../helpers/core/config.ts';
@@ -20,8 +21,11 @@ const LOCAL_HEARTBEAT_S = '2';
 interface Shared {
   users: number;
   starting?: Promise<{ env: Record<string, string>; platform?: LocalPlatform }>;
+  /** Watch mode: reruns so far, and the run id of each (one per rerun, shared by both projects). */
+  reruns: number;
+  rerunIds: WeakMap<readonly unknown[], string>;
 }
-const shared: Shared = ((globalThis as { __stagecheckSetup?: Shared }).__stagecheckSetup ??= { users: 0 });
+const shared: Shared = ((globalThis as { __stagecheckSetup?: Shared }).__stagecheckSetup ??= { users: 0, reruns: 0, rerunIds: new WeakMap() });
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   assertConfigValid(process.env);
@@ -40,6 +44,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
   })();
   const { env } = await shared.starting;
   project.provide('stagecheckEnv', env);
+  // Vitest calls every rerun handler with the same list of the rerun's files: both projects
+  // take the id made for that list, so phase 1 and phase 2 of one rerun share it.
+  project.onTestsRerun((specifications) => {
+    let runId = shared.rerunIds.get(specifications);
+    if (!runId) {
+      shared.reruns += 1;
+      runId = rerunId(process.env.STAGECHECK_RUN_ID, shared.reruns);
+      shared.rerunIds.set(specifications, runId);
+    }
+    env.STAGECHECK_RUN_ID = runId;
+    project.provide('stagecheckEnv', env);
+  });
 
   return async () => {
     shared.users -= 1;
@@ -48,4 +64,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     shared.starting = undefined;
     await started?.platform?.stop();
   };
+}
+
+/**
+ * The run id of a watch-mode rerun: a fresh one, or, when STAGECHECK_RUN_ID names the runs,
+ * that name with `-r<n>` (still 64 characters at most), so `npm run cleanup -- --run-id <name>`
+ * finds what every rerun made.
+ */
+export function rerunId(configured: string | undefined, rerun: number): string {
+  if (!configured) return generateRunId();
+  const suffix = `-r${rerun + 1}`;
+  return `${configured.slice(0, 64 - suffix.length)}${suffix}`;
 }
