@@ -207,6 +207,8 @@ export async function checkNetworkPath(url: string, options: NetworkPathOptions)
   const okStatus = options.okStatus ?? ((status: number) => status >= 200 && status < 400);
   const connection = channel;
   const httpTimeoutMs = options.httpTimeoutMs ?? timeoutMs;
+  // A tunnel arrives paused (transport/tunnel.ts): TLS resumes it, plain HTTP must, or its answer is never read.
+  if (!secure) connection.resume();
   const response = await timed<http.IncomingMessage>(httpTimeoutMs, (resolve, reject) => {
     const request = http.request({
       createConnection: () => connection,

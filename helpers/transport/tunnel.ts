@@ -197,7 +197,11 @@ export function tunnelAgent(proxy: URL, options: { timeoutMs: number; secure: bo
     const port = Number(connectOptions.port) || (secure ? 443 : 80);
     openTunnel(proxy, host, port, { timeoutMs: options.timeoutMs }).then(
       (tunnel) => {
-        if (!secure) return callback(null, tunnel.socket);
+        if (!secure) {
+          // The tunnel arrives paused (nothing dropped before its reader): plain HTTP must resume it, TLS does on its own.
+          tunnel.socket.resume();
+          return callback(null, tunnel.socket);
+        }
         const bare = host.replace(/^\[|\]$/g, '');
         const socket = tls.connect({
           ...connectOptions,

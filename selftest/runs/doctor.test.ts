@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEnv } from '../support/child-env.ts';
+import { startConnectProxy, type ConnectProxy } from '../support/connect-proxy.ts';
 import { closeServer, listen, refusedPort } from '../support/net.ts';
 import { ROOT } from '../support/run-e2e.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
@@ -71,6 +72,8 @@ let staging: TargetPlatform;
 let blackhole: net.Server;
 const held: net.Socket[] = [];
 let blackholePort: number;
+let proxy: ConnectProxy;
+const PROXY_PASSWORD = `proxy-pw-${process.pid}`;
 const dirs: string[] = [];
 /** Every secret a run below holds: none may be printed. */
 const secrets = new Set<string>();
@@ -110,14 +113,20 @@ beforeAll(async () => {
   blackhole = net.createServer((socket) => {
     held.push(socket); // accepted, never answered
   });
-  [healthy, staging, blackholePort] = await Promise.all([startTargetPlatform(), startTargetPlatform({ profile: 'staging' }), listen(blackhole)]);
+  [healthy, staging, blackholePort, proxy] = await Promise.all([
+    startTargetPlatform(),
+    startTargetPlatform({ profile: 'staging' }),
+    listen(blackhole),
+    startConnectProxy({ credentials: { user: 'doctor', password: PROXY_PASSWORD } }),
+  ]);
+  secrets.add(PROXY_PASSWORD);
   expect(staging.env.STAGING_BASE_URL, 'the staging profile serves HTTPS').toMatch(/^https:/);
 }, 90_000);
 
 afterAll(async () => {
   for (const socket of held) socket.destroy();
   if (blackhole) await closeServer(blackhole);
-  await Promise.all([healthy?.stop(), staging?.stop()]);
+  await Promise.all([healthy?.stop(), staging?.stop(), proxy?.close()]);
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -156,6 +165,18 @@ describe('npm run doctor', { concurrent: true, timeout: 90_000 }, () => {
       for (const layer of section.layers) expect(['ok', 'n/a'], `${section.name} ${layer.layer}: ${layer.status}`).toContain(layer.status);
     }
     expect(report.configuration.find((row) => row.name === 'E2E_BYPASS_KEY')).toEqual({ name: 'E2E_BYPASS_KEY', value: '[redacted]', source: 'environment' });
+    expectNoSecret(run);
+  });
+
+  it('walks through the configured proxy and names it, without its password', async () => {
+    const run = await runDoctor([], asStaging(healthy, { HTTP_PROXY: proxy.url, STAGECHECK_PROXY_LOOPBACK: '1' }));
+    expect(run.exitCode, tail(run)).toBe(0);
+    const shown = proxy.url.replace(/\/\/[^@]*@/, '//');
+    expect(run.stdout, tail(run)).toContain(`backend  ${healthy.env.STAGING_BASE_URL} via proxy ${shown}`);
+    for (const section of ['backend', 'auth', 'websocket']) expect(layerStatus(run.stdout, section, 'proxy'), `${section} proxy\n${tail(run)}`).toBe('ok');
+    expect(layerStatus(run.stdout, 'websocket', 'connection_established'), tail(run)).toBe('ok');
+    expect(run.stdout).toMatch(/HTTP_PROXY\s+http:\/\/127\.0\.0\.1:\d+\/?\s+environment/);
+    expect(proxy.tunnels.length, 'the tunnels were opened by that proxy').toBeGreaterThan(0);
     expectNoSecret(run);
   });
 
