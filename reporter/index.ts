@@ -26,6 +26,7 @@ import { writeOutputs, writeResult } from './outputs.ts';
 import { earliest, firstLine, moduleRecord, testRecords, type ModuleRecord } from './records.ts';
 import { nothingRanExit } from './nothing-ran.ts';
 import { renderTerminal } from './render-text.ts';
+import { vitestHtmlLink, vitestHtmlReportFile, type VitestHtmlLink } from './vitest-html.ts';
 import type { BusinessImpactReport } from './schema.ts';
 import { computeReport } from './verdicts.ts';
 import { renderHead, targetHead, type TargetHead } from '../helpers/core/target-head.ts';
@@ -176,6 +177,7 @@ export default class StagecheckReporter implements Reporter {
           historyFile,
           target,
           logError: (message) => this.vitest?.logger.error(message),
+          ...this.vitestHtml(),
         });
       }
     } catch (error) {
@@ -213,6 +215,12 @@ export default class StagecheckReporter implements Reporter {
     } catch (error) {
       this.warnings.push(`reporter ${where}: ${(error as Error)?.message ?? String(error)}`);
     }
+  }
+
+  /** The link to Vitest's own HTML report, when this run writes one (`--reporter=html`). */
+  private vitestHtml(): { vitestHtml?: VitestHtmlLink } {
+    const file = this.vitest ? vitestHtmlReportFile(this.vitest.config) : undefined;
+    return file ? { vitestHtml: vitestHtmlLink(file, this.reportDir()) } : {};
   }
 
   private root(): string {

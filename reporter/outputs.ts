@@ -15,6 +15,7 @@ import { appendHistory, historyEntry } from './history.ts';
 import { renderHtml } from './render-html.ts';
 import { renderMarkdown } from './render-text.ts';
 import type { BusinessImpactReport } from './schema.ts';
+import type { VitestHtmlLink } from './vitest-html.ts';
 
 export const OUTPUT_FILES = { json: 'business-impact.json', markdown: 'business-impact.md', html: 'index.html' } as const;
 
@@ -28,6 +29,8 @@ export interface OutputContext {
   target: string;
   /** Where a failure to append (step summary, history) is told; those never fail the run. */
   logError: (message: string) => void;
+  /** Vitest's own HTML report of this run, when it wrote one (reporter/vitest-html.ts): linked from index.html. */
+  vitestHtml?: VitestHtmlLink;
 }
 
 /** Writes the report files; returns their paths (the history and step summary are not listed). */
@@ -44,7 +47,7 @@ export function writeOutputs(report: BusinessImpactReport, context: OutputContex
   write(OUTPUT_FILES.json, `${JSON.stringify(report, null, 2)}\n`);
   const markdown = clean(renderMarkdown(report));
   write(OUTPUT_FILES.markdown, markdown);
-  write(OUTPUT_FILES.html, clean(renderHtml(report, context.kpis)));
+  write(OUTPUT_FILES.html, clean(renderHtml(report, context.kpis, context.vitestHtml)));
   if (process.env.GITHUB_STEP_SUMMARY) {
     try {
       appendFileSync(process.env.GITHUB_STEP_SUMMARY, `${markdown}\n`);

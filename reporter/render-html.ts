@@ -4,6 +4,7 @@
  * verdict, tiers, business functions, KPI against target, latency distributions, each agent
  * run's event timeline, and every failure with its evidence and next steps.
  */
+import type { VitestHtmlLink } from './vitest-html.ts';
 import type { BusinessImpactReport, KpiOut, TestOut, Verdict } from './schema.ts';
 import { formatReportMs as formatMs } from '../helpers/core/format.ts';
 import { formatPercent } from './verdicts.ts';
@@ -230,7 +231,7 @@ ${oneCause ? `<div class="blocker">blocked by <b>${esc(causes[0])}</b></div>` : 
 
 // ---------------------------------------------------------------------------------------
 
-export function renderHtml(report: BusinessImpactReport, catalogKpis: readonly { id: string; targetMs?: number; failMs?: number; percentile?: number; target?: number; degradedFrom?: number }[]): string {
+export function renderHtml(report: BusinessImpactReport, catalogKpis: readonly { id: string; targetMs?: number; failMs?: number; percentile?: number; target?: number; degradedFrom?: number }[], vitestHtml?: VitestHtmlLink): string {
   const r = report;
   const kpiDefs = new Map(catalogKpis.map((k) => [k.id, k]));
   const failures = r.tests.filter((t) => t.failure && (t.verdict === 'FAIL' || t.verdict === 'INCONCLUSIVE'));
@@ -338,6 +339,7 @@ ${latencySection(r)}
 <h2>Agent runs <span class="muted">event timeline of each run, from the request</span></h2>
 ${timelineSection(r)}
 <h2>All tests</h2>
+${vitestHtml ? `<p class="small" id="vitest-html">Vitest's own report of this run (every test with its errors and console output): <a href="${esc(vitestHtml.href)}">${esc(vitestHtml.href)}</a>. It loads its data over HTTP: serve it with <code class="mono">${esc(vitestHtml.serve)}</code>.</p>` : ''}
 <div class="filters"><input id="q" type="search" placeholder="filter by name, file or tag" aria-label="filter tests">${ORDER.filter((v) => r.counts[v] > 0).map((v) => `<button type="button" data-f="${esc(v)}">${esc(v)} (${r.counts[v]})</button>`).join('')}</div>
 <table id="tests"><thead><tr><th>verdict</th><th>tier</th><th>test</th><th>why</th><th>time</th><th>history</th></tr></thead><tbody>${allTests}</tbody></table>
 ${r.target.versions.length || r.target.unavailable ? `<h2>Target version snapshots</h2><ul class="warn">${r.target.versions.map((v) => `<li><span class="mono">${esc(v.version)}</span>: ${v.snapshots} snapshot(s), ${esc(v.firstSeenAt)} … ${esc(v.lastSeenAt)}</li>`).join('')}${r.target.unavailable ? `<li>${r.target.unavailable} snapshot(s) got no version</li>` : ''}</ul>` : ''}

@@ -76,6 +76,16 @@ describe('Vitest used directly', () => {
     expect(readReport(dir)?.verdict, tail(run)).toBe('PASS');
   });
 
+  it("links Vitest's own HTML report from the business page when the run writes one (--reporter=html)", async () => {
+    const dir = tempDir();
+    const run = await runVitestChild(['run', ...SLICE, '--reporter=html', `--outputFile.html=${join(dir, 'vitest', 'index.html')}`], childEnvWithReports(dir, await targetEnv()));
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(existsSync(join(dir, 'vitest', 'index.html')), 'Vitest wrote its HTML report').toBe(true);
+    const page = readFileSync(join(dir, 'index.html'), 'utf8');
+    expect(page).toContain('<a href="vitest/index.html">');
+    expect(page).toMatch(/npx vite preview --outDir \S*vitest/);
+  });
+
   it('fails, naming why, when its filters select no suite test', async () => {
     const dir = tempDir();
     const run = await runVitestChild(['run', '--project', 'phase1', '-t', 'no test is called this'], childEnvWithReports(dir, await targetEnv()));
