@@ -22,18 +22,26 @@ import { runDoctor } from './doctor/run.ts';
 import { resolveTarget, type ResolvedTarget } from './doctor/target.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CONFIG_INVALID = 'the configuration is invalid';
 
 async function main(argv: readonly string[]): Promise<number> {
   const started = performance.now();
-  let json = false;
+  // Known before parsing, so even a bad option is answered in the form asked for.
+  let json = argv.includes('--json');
   let secrets: string[] = configuredSecrets(process.env);
   // Every line goes through the one redactor, with every secret this run knows of.
   const print = (text: string, stream: NodeJS.WriteStream = process.stdout): void => {
     stream.write(redactSecrets(text, secrets));
   };
-  const fail = (code: number, problems: string[], what: string): number => {
-    if (json) print(`${JSON.stringify(redactDeep({ exitCode: code, healthy: false, [what]: problems }, secrets), null, 2)}\n`);
-    else print(`stagecheck doctor: ${problems.length === 1 ? problems[0] : `\n${problems.map((p) => `  - ${p}`).join('\n')}`}\n`, process.stderr);
+  const fail = (code: number, title: string, problems: string[], sources: Map<string, string> = new Map()): number => {
+    // Where each named variable came from: a value from a forgotten .env is a common surprise.
+    const named = [...sources].filter(([name]) => problems.some((problem) => new RegExp(`\\b${name}\\b`).test(problem)));
+    if (json) {
+      print(`${JSON.stringify(redactDeep({ exitCode: code, healthy: false, error: title, problems, sources: Object.fromEntries(named) }, secrets), null, 2)}\n`);
+    } else {
+      const from = named.length > 0 ? `\n  where the named values came from: ${named.map(([name, source]) => `${name} (${source})`).join(', ')}` : '';
+      print(`stagecheck doctor: ${title} (exit ${code}):\n${problems.map((p) => `  - ${p}`).join('\n')}${from}\n`, process.stderr);
+    }
     return code;
   };
 
@@ -54,9 +62,9 @@ async function main(argv: readonly string[]): Promise<number> {
     try {
       resolved = await resolveTarget(sourced);
     } catch (error) {
-      if (error instanceof ConfigError) return fail(DOCTOR_EXIT.config, error.problems, 'configErrors');
+      if (error instanceof ConfigError) return fail(DOCTOR_EXIT.config, CONFIG_INVALID, error.problems, sourced.sources);
       // The bundled platform could not start: the target is broken, not the configuration.
-      return fail(DOCTOR_EXIT.broken, [`bundled platform: ${messageOf(error)}`], 'errors');
+      return fail(DOCTOR_EXIT.broken, 'BROKEN', [`bundled platform: ${messageOf(error)}`]);
     }
     secrets = [...secrets, ...secretValues(resolved.config), ...configuredSecrets(resolved.sourced.env)];
     // The transports read the CA file and the proxy from this process's environment, as in e2e.
@@ -67,8 +75,8 @@ async function main(argv: readonly string[]): Promise<number> {
     print(json ? `${JSON.stringify(redactDeep(report, secrets), null, 2)}\n` : renderText(report));
     return report.exitCode;
   } catch (error) {
-    if (error instanceof ConfigError) return fail(DOCTOR_EXIT.config, error.problems, 'configErrors');
-    return fail(DOCTOR_EXIT.config, [`could not finish (a harness error, not a verdict on the target): ${messageOf(error)}`], 'errors');
+    if (error instanceof ConfigError) return fail(DOCTOR_EXIT.config, CONFIG_INVALID, error.problems);
+    return fail(DOCTOR_EXIT.config, 'could not finish (a harness error, not a verdict on the target)', [messageOf(error)]);
   } finally {
     await stopPlatform();
   }
