@@ -23,6 +23,9 @@ const SLOW_SELFTESTS = [
   'selftest/runs/identities.test.ts',
   'selftest/runs/tls.test.ts',
   'selftest/runs/shards.test.ts',
+  // Nine doctor runs and two platforms: about 30 s of CPU, too much for npm test's 3 minutes
+  // (selftest/unit/doctor.test.ts and proxy-plain.test.ts keep its wording and transports there).
+  'selftest/runs/doctor.test.ts',
 ];
 
 /** The business-impact reporter, named by path (see `reporters` below). */
