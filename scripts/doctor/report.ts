@@ -69,8 +69,3 @@ export function firstBroken(sections: readonly DoctorSection[]): FirstBroken | u
 export function notRun(layers: readonly string[], because: string): DoctorLayer[] {
   return layers.map((layer) => ({ layer, status: 'not run' as const, summary: `not run: ${because}` }));
 }
-
-/** True when the section reached its end without a failed layer. */
-export function sectionOk(section: DoctorSection | undefined): boolean {
-  return section !== undefined && !section.layers.some((l) => l.status === 'failed' || l.status === 'not run');
-}
