@@ -4,9 +4,11 @@
  * environment to the workers through `provide`. In watch mode every rerun is a run of its own:
  * it gets a new run id before it starts (the platform stays).
  */
+import { rmSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { assertConfigValid, ConfigError, generateRunId } from '../helpers/core/config.ts';
 import { goldenPromptFileProblems } from '../fixtures/golden-prompts.ts';
+import { failFastStateDir } from '../helpers/transport/component-watch.ts';
 import { startLocalPlatform, type LocalPlatform } from '../helpers/transport/local-platform.ts';
 
 declare module 'vitest' {
@@ -62,6 +64,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (shared.users > 0) return;
     const started = await shared.starting;
     shared.starting = undefined;
+    // The run's fail-fast marks (helpers/transport/component-watch.ts) end with it.
+    const runId = started?.env.STAGECHECK_RUN_ID;
+    if (runId) rmSync(failFastStateDir(runId), { recursive: true, force: true });
     await started?.platform?.stop();
   };
 }

@@ -38,6 +38,12 @@ export const DEFAULT_BUDGETS = {
   httpRequest: 10_000,
   /** WS upgrade plus the `connection_established` frame. */
   wsHandshake: 10_000,
+  /**
+   * A pong after a ping: the server answers it at once, with no work behind it, so 5 s is ample
+   * even through a busy load balancer, and a missing pong is a verdict in about 5 s, not after
+   * the 35 s receive budget.
+   */
+  pong: 5_000,
   /** Connecting to PostgreSQL/Redis: a silent store must be detected in seconds, not minutes. */
   storeConnect: 3_000,
   /**

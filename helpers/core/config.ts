@@ -67,6 +67,7 @@ export const BUDGET_VARIABLES: Record<BudgetName, string> = {
   stall: 'BUDGET_STALL_MS',
   httpRequest: 'BUDGET_HTTP_MS',
   wsHandshake: 'BUDGET_WS_HANDSHAKE_MS',
+  pong: 'BUDGET_PONG_MS',
   storeConnect: 'BUDGET_STORE_CONNECT_MS',
   dbProbe: 'BUDGET_DB_QUERY_MS',
 };

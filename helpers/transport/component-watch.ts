@@ -133,20 +133,32 @@ export class ComponentWatch {
     this.#reprobeAfterMs = options.reprobeAfterMs ?? DEFAULT_REPROBE_MS;
   }
 
-  /** The component answered (any HTTP status): it is up at the transport layer. */
+  /**
+   * The component answered (any HTTP status): it is up at the transport layer. Shared with the
+   * run's other workers at most once a second, so an outage names the run's last good answer.
+   */
   answered(): void {
-    this.#lastGoodAt = Date.now();
+    const now = Date.now();
+    const shared = this.#lastGoodAt ?? 0;
+    this.#lastGoodAt = now;
+    if (this.#stateFile !== undefined && now - shared >= 1_000) writeAtomically(`${this.#stateFile}.last-good`, String(now));
+  }
+
+  /** The last answer any worker of the run saw (epoch ms). */
+  #runLastGoodAt(): number | undefined {
+    let shared: number | undefined;
+    try {
+      shared = this.#stateFile === undefined ? undefined : Number(readFileSync(`${this.#stateFile}.last-good`, 'utf8')) || undefined;
+    } catch {
+      shared = undefined;
+    }
+    return this.#lastGoodAt === undefined ? shared : Math.max(this.#lastGoodAt, shared ?? 0);
   }
 
   /** The outage in force, marked by this worker or another (read from the shared state file). */
   current(): DownState | undefined {
     if (this.#stateFile === undefined) return this.#down;
-    let shared: DownState | undefined;
-    try {
-      shared = JSON.parse(readFileSync(this.#stateFile, 'utf8')) as DownState;
-    } catch {
-      shared = undefined; // no mark (or one being replaced): up
-    }
+    const shared = readDownState(this.#stateFile);
     if (shared && !this.#down) this.#adopt(shared);
     else if (!shared && this.#down) this.#down = undefined; // lifted by another worker's probe
     return this.#down;
@@ -161,12 +173,13 @@ export class ComponentWatch {
   }
 
   /**
-   * After a failed request: a transport failure is confirmed by the probe (one at a time per
-   * worker), and then becomes the outage's error; anything else is returned unchanged.
+   * After a failed request, or one unanswered for as long as a probe may take: a transport
+   * failure is confirmed by the probe (one at a time per worker), and then becomes the outage's
+   * error; anything else is returned unchanged. `failedAt` (epoch ms) is when the component
+   * stopped answering it: the outage's `since`.
    */
-  async judge(error: unknown, endpoint: string): Promise<unknown> {
+  async judge(error: unknown, endpoint: string, failedAt = Date.now()): Promise<unknown> {
     if (!isTransportFailure(error)) return error;
-    const failedAt = Date.now();
     const down = this.current() ?? (await (this.#confirming ??= this.#confirm(error, failedAt).finally(() => (this.#confirming = undefined))));
     return down ? downError(down, endpoint, error) : error;
   }
@@ -191,11 +204,12 @@ export class ComponentWatch {
     const probeFailure = await this.#probeFailure();
     if (probeFailure === undefined) return undefined;
     if (this.current()) return this.#down; // another worker confirmed it meanwhile
+    const lastGoodAt = this.#runLastGoodAt();
     const down: DownState = {
       component: this.#component,
       since: failedAt,
       confirmedAt: Date.now(),
-      ...(this.#lastGoodAt === undefined ? {} : { lastGoodAt: this.#lastGoodAt }),
+      ...(lastGoodAt === undefined ? {} : { lastGoodAt }),
       layer: error.details.layer,
       ...(error.details.code === undefined ? {} : { code: error.details.code }),
       firstFailure: error.message,
@@ -240,22 +254,55 @@ export class ComponentWatch {
   }
 
   #write(down: DownState): void {
-    if (this.#stateFile === undefined) return;
-    mkdirSync(dirname(this.#stateFile), { recursive: true });
-    const temp = `${this.#stateFile}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(down));
-    renameSync(temp, this.#stateFile); // readers never see half a mark
+    if (this.#stateFile !== undefined) writeAtomically(this.#stateFile, JSON.stringify(down));
   }
+}
+
+/** Readers in other workers never see half a file. */
+function writeAtomically(file: string, text: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, text);
+  renameSync(temp, file);
 }
 
 /** One watch per component and base URL in this worker, shared by every client of it. */
 const watches = new Map<string, ComponentWatch>();
 
+/**
+ * Fails at once when a component a test needs is confirmed down: through this worker's watch of
+ * it (which also probes again now and then, so a component that comes back is used again), or,
+ * before this worker has one, through the run's shared state file.
+ */
+export function gateComponent(component: Component, baseUrl: string, stateDir: string, endpoint: string): void {
+  const watch = watches.get(`${component} ${baseUrl}`);
+  if (watch) return watch.gate(endpoint);
+  const down = readDownState(stateFileOf(stateDir, component, baseUrl));
+  if (down) throw downError(down, endpoint);
+}
+
+function stateFileOf(stateDir: string, component: Component, baseUrl: string): string {
+  return join(stateDir, `${component}-${encodeURIComponent(baseUrl)}.json`);
+}
+
+function readDownState(file: string): DownState | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as DownState;
+  } catch {
+    return undefined; // no mark (or one being replaced): up
+  }
+}
+
+/** The watch of a component's clients in this worker, when one was made. */
+export function existingWatch(component: Component, baseUrl: string): ComponentWatch | undefined {
+  return watches.get(`${component} ${baseUrl}`);
+}
+
 export function componentWatch(component: Component, baseUrl: string, probe: Probe, options: FailFastOptions): ComponentWatch {
   const key = `${component} ${baseUrl}`;
   let watch = watches.get(key);
   if (!watch) {
-    const stateFile = options.stateDir === undefined ? undefined : join(options.stateDir, `${component}-${encodeURIComponent(baseUrl)}.json`);
+    const stateFile = options.stateDir === undefined ? undefined : stateFileOf(options.stateDir, component, baseUrl);
     watch = new ComponentWatch(component, probe, { ...(stateFile ? { stateFile } : {}), ...(options.reprobeAfterMs ? { reprobeAfterMs: options.reprobeAfterMs } : {}) });
     watches.set(key, watch);
   }

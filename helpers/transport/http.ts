@@ -245,22 +245,34 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     });
     deadline.catch(() => {});
     const originKey = `${url.protocol}//${url.hostname.replace(/^\[|\]$/g, '')}:${url.port || (url.protocol === 'https:' ? '443' : '80')}`;
-    const timer = setTimeout(() => {
-      if (headersAt !== undefined) timedOutIn = 'body';
-      else if (ctx.sentAt !== undefined) timedOutIn = 'headers';
-      else {
-        // Not written yet: stuck establishing a connection. Name the phase of the oldest connection
-        // attempt to this origin still in flight.
-        let oldest: ConnTiming | undefined;
-        for (const conn of inFlight) {
-          if (conn.origin === originKey && (oldest === undefined || conn.startedAt < oldest.startedAt)) oldest = conn;
-        }
-        timedOutIn = oldest?.phase ?? 'tcp';
+    /** The phase the request is stuck in now. */
+    const stuckIn = (): ConnPhase | 'headers' | 'body' => {
+      if (headersAt !== undefined) return 'body';
+      if (ctx.sentAt !== undefined) return 'headers';
+      // Not written yet: stuck establishing a connection. Name the phase of the oldest connection
+      // attempt to this origin still in flight.
+      let oldest: ConnTiming | undefined;
+      for (const conn of inFlight) {
+        if (conn.origin === originKey && (oldest === undefined || conn.startedAt < oldest.startedAt)) oldest = conn;
       }
+      return oldest?.phase ?? 'tcp';
+    };
+    const timer = setTimeout(() => {
+      timedOutIn = stuckIn();
       const reason = new Error(`stagecheck deadline of ${timeoutMs} ms`);
       controller.abort(reason);
       rejectAtDeadline(reason);
     }, timeoutMs);
+    // A request still unanswered after half the probe's bound raises the suspicion early: the probe
+    // runs beside it, and if the component does not answer the probe either, this request and every
+    // other one are cut short now rather than at their deadlines. A slow answer costs one probe.
+    const suspectAfterMs = failFast ? failFast.probeTimeoutMs / 2 : undefined;
+    const suspicion = watch && suspectAfterMs !== undefined && suspectAfterMs < timeoutMs
+      ? setTimeout(() => {
+          const { layer, code, stuck } = timeoutCodeForPhase(stuckIn());
+          void watch.judge(new CheckError(`${endpoint}: ${stuck} within ${suspectAfterMs} ms (${code})`, { component, layer, endpoint, code }), endpoint, performance.timeOrigin + started);
+        }, suspectAfterMs)
+      : undefined;
 
     // Cut short when the component is confirmed down meanwhile (by this worker or another).
     let cutShortBy: DownState | undefined;
@@ -407,6 +419,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       return result;
     } finally {
       clearTimeout(timer);
+      clearTimeout(suspicion);
       stopWatching?.();
     }
   }

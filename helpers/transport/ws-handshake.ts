@@ -234,6 +234,7 @@ function awaitHandshake(session: WsSession, offered: readonly string[], secrets:
         }
         return;
       }
+      if (event.kind !== 'frame') return; // failWaits is for waits after the handshake
       const frame = event.frame;
       if (frame.index !== 0) return;
       if (frame.type !== 'connection_established') {

@@ -30,7 +30,7 @@ import type { FrameLimits } from './ws-options.ts';
 export { CLOSE_CODE_MEANINGS, describeClose, type CloseInfo, type SentFrame } from './ws-evidence.ts';
 export { DEFAULT_HARD_MAX_FRAME_BYTES, type ConnectOptions, type FrameLimits, type WsAuth } from './ws-options.ts';
 
-export type SessionEvent = { kind: 'frame'; frame: CapturedFrame } | { kind: 'close'; info: CloseInfo };
+export type SessionEvent = { kind: 'frame'; frame: CapturedFrame } | { kind: 'close'; info: CloseInfo } | { kind: 'fail'; error: Error };
 
 export interface WaitOptions {
   budget: Budget;
@@ -95,6 +95,7 @@ export class WsSession {
   #closeInfo: CloseInfo | undefined;
   #closing = false;
   #closePromise: Promise<void> | undefined;
+  #failedBy: Error | undefined;
 
   /** @internal Use `connectWs`/`probeHandshake`. */
   constructor(ws: WebSocket, endpoint: string, secrets: readonly string[], limits: FrameLimits) {
@@ -170,6 +171,16 @@ export class WsSession {
   subscribe(listener: (event: SessionEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Ends the wait in progress, and every later one, with `error`: the server behind the session
+   * is confirmed down (transport/component-watch.ts), so nothing more will arrive.
+   */
+  failWaits(error: Error): void {
+    if (this.#failedBy) return;
+    this.#failedBy = error;
+    this.#emit({ kind: 'fail', error });
   }
 
   /** Sends `obj` as JSON text. */
@@ -262,10 +273,12 @@ export class WsSession {
           for (const frame of this.#frames) {
             if (consider(frame)) return;
           }
+          if (this.#failedBy) return settle(() => reject(this.#failedBy));
           if (this.#closeInfo) return settle(() => reject(this.#closedError(what(), started, related())));
           signal.addEventListener('abort', onAbort, { once: true });
           unsubscribe = this.subscribe((event) => {
             if (settled) return;
+            if (event.kind === 'fail') return settle(() => reject(event.error));
             if (event.kind === 'close') return settle(() => reject(this.#closedError(what(), started, related())));
             if (!consider(event.frame)) watchSilence();
           });

@@ -54,6 +54,7 @@ export interface BehaviourParams {
   thread_leak: None;
   agent_slow: { ms: number };
   no_heartbeat: None;
+  no_pong: None;
   frame_garbage: { kind: GarbageKind };
   http_slow: { path: string; pattern: RegExp; method?: string; ms: number };
 }

@@ -280,6 +280,14 @@ export const faultCatalog: readonly FaultDefinition[] = [
     clear: (context) => context.behaviour.clear('no_heartbeat'),
   }),
   defineFault({
+    name: 'no_pong',
+    component: 'websocket',
+    description: 'The server never answers a ping with a pong (every other frame is still answered, the connection stays open).',
+    params: noParams,
+    apply: (context) => context.behaviour.set('no_pong', {}),
+    clear: (context) => context.behaviour.clear('no_pong'),
+  }),
+  defineFault({
     name: 'frame_garbage',
     component: 'websocket',
     description:

@@ -49,7 +49,7 @@ afterEach(async () => {
 const ALL_FAULTS = [
   'pg_down', 'pg_slow', 'redis_refused', 'redis_silent', 'backend_503', 'health_lies', 'ws_reject_503', 'ws_close_1011',
   'ws_accept_invalid_tokens', 'revocation_ignored', 'bypass_key_ignored', 'auth_input_unchecked', 'agent_stall', 'agent_canned', 'agent_out_of_order', 'agent_tool_unmatched',
-  'agent_double_terminal', 'answer_not_persisted', 'thread_leak', 'agent_slow', 'no_heartbeat', 'frame_garbage', 'http_slow',
+  'agent_double_terminal', 'answer_not_persisted', 'thread_leak', 'agent_slow', 'no_heartbeat', 'no_pong', 'frame_garbage', 'http_slow',
   // TLS profile only (platform/test/staging-profile.test.ts).
   'tls_expired', 'tls_wrong_name', 'tls_untrusted', 'tls_expiring',
 ];
@@ -102,7 +102,7 @@ describe('GET /__platform/faults', () => {
     expect(byName.get('agent_slow')?.params.properties.ms).toBeDefined();
     expect(Object.fromEntries(catalog.map((fault) => [fault.name, fault.component]))).toMatchObject({
       backend_503: 'backend', health_lies: 'postgres', ws_reject_503: 'websocket', ws_close_1011: 'websocket', ws_accept_invalid_tokens: 'websocket',
-      revocation_ignored: 'auth', agent_stall: 'agent', answer_not_persisted: 'agent', thread_leak: 'backend', no_heartbeat: 'websocket',
+      revocation_ignored: 'auth', agent_stall: 'agent', answer_not_persisted: 'agent', thread_leak: 'backend', no_heartbeat: 'websocket', no_pong: 'websocket',
     });
   });
 
@@ -440,6 +440,24 @@ describe('no_heartbeat', () => {
 
     await faultOff(platform, 'no_heartbeat');
     await client.waitForType('heartbeat', 10_000, client.frames.length);
+  });
+});
+
+describe('no_pong', () => {
+  it('reads pings and never answers them, while other frames are still answered; cleared, pings get pongs again', async () => {
+    const client = await openSession(platform, tokens.access_token);
+    clients.push(client);
+    await faultOn(platform, 'no_pong');
+    client.send({ type: 'ping', correlation_id: 'unanswered' });
+    // An unknown type is acknowledged: once its ack is here, the ping before it was read and left unanswered.
+    client.send({ type: 'no-pong-sync' });
+    const ack = await client.waitFor((frame) => frame.type === 'ack' && frame.received_type === 'no-pong-sync', 10_000, 'ack');
+    expect(client.frames.slice(0, client.frames.indexOf(ack)).filter((frame) => frame.type === 'pong')).toEqual([]);
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+
+    await faultOff(platform, 'no_pong');
+    client.send({ type: 'ping', correlation_id: 'answered' });
+    await client.waitFor((frame) => frame.type === 'pong' && frame.correlation_id === 'answered', 10_000, 'pong');
   });
 });
 

@@ -114,7 +114,8 @@ export class Session {
     const correlationId = typeof correlation_id === 'string' && correlation_id ? correlation_id : undefined;
     switch (type) {
       case 'ping':
-        this.send('pong', { correlation_id: correlationId });
+        // Fault no_pong: the ping is read and left unanswered.
+        if (!this.behaviour.has('no_pong')) this.send('pong', { correlation_id: correlationId });
         return;
       case 'start_agent':
         this.startRun(payload ?? wrapped ?? message, 'user_request', correlationId);

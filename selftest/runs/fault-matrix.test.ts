@@ -258,6 +258,16 @@ const EXPECTATIONS: Expectation[] = [
     tiers: ['p1'],
   },
   {
+    // Time to verdict (issue 14 §2): a missing pong is judged by the 5 s pong budget, not the 35 s receive budget.
+    scenario: 'no_pong',
+    slice: ['--project', 'phase1', '-t', titlePattern('wsMessaging', 'wsHandshake')],
+    caught: { [ID.wsPing]: { component: 'websocket', layer: 'budget' } },
+    failWithinMs: { [ID.wsPing]: 7_000 },
+    stillPass: [ID.wsSubprotocol, ID.wsHeader, ID.wsTicket],
+    functions: ['real-time'],
+    tiers: ['p1'],
+  },
+  {
     scenario: 'no_heartbeat',
     slice: ['--project', 'phase2', 'tests/phase2/realtime.test.ts'],
     caught: { [ID.heartbeat]: { component: 'websocket', layer: 'budget' } },

@@ -57,6 +57,7 @@ export const FAULT_SCENARIOS: readonly FaultScenario[] = [
     means: 'agent 6 s slower, past its 5 s budget (no gap over the 3 s stall threshold)',
   },
   { id: 'no_heartbeat', fault: { name: 'no_heartbeat' }, when: 'start', means: 'no heartbeat' },
+  { id: 'no_pong', fault: { name: 'no_pong' }, when: 'start', means: 'pings never answered with a pong' },
   ...(['non_json', 'binary', 'huge', 'no_type', 'foreign_run_id'] as const).map(
     (kind): FaultScenario => ({
       id: `frame_garbage:kind=${kind}`,

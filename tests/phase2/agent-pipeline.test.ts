@@ -77,7 +77,7 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
     const from = session.frames.length;
     const run = await runAgent(prompts[0]!.prompt, { session });
     // Whatever the server sends for this run after its terminal event arrives before the pong.
-    await pingBarrier(session, budget('ping barrier', config.budgets.wsReceive));
+    await pingBarrier(session, budget('ping barrier', config.budgets.pong));
 
     expectOnlyRuns(session, [run.runId], 'a connection with a single run');
     const frames = session.frames.filter((f) => f.index >= from);
@@ -127,7 +127,7 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
     });
     threads.adopt(run.threadId);
     recordTimeline(report, run);
-    await pingBarrier(session, budget('ping barrier', config.budgets.wsReceive));
+    await pingBarrier(session, budget('ping barrier', config.budgets.pong));
     // Either terminal is allowed, but the contract's ordering rules hold for both.
     assertRunSequence(framesOfRun(session, run.runId), run.runId, { stallMs: config.budgets.stall, expectSuccess: false, endpoint: session.endpoint });
 
@@ -154,7 +154,7 @@ describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', '
       userRequest: prompts[0]!.prompt,
       threadId: unknownThread,
       budget: budget('agent refusal', config.budgets.agentRun),
-      barrierBudget: budget('ping barrier', config.budgets.wsReceive),
+      barrierBudget: budget('ping barrier', config.budgets.pong),
       what: 'an unknown thread',
     });
     // Refusing must not have created the thread it was asked for, nor any other.

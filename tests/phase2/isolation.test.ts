@@ -115,7 +115,7 @@ describe('another user\'s agent events over WebSocket', { tags: ['p1', 'websocke
     const listener = await other.open(budget('listener handshake', config.budgets.wsHandshake));
     const run = await runAgent(prompts[0]!.prompt, { label: 'owner run' });
     // A pong on B's connection comes after anything the server queued for B during A's run.
-    await pingBarrier(listener, budget('listener barrier', config.budgets.wsReceive));
+    await pingBarrier(listener, budget('listener barrier', config.budgets.pong));
 
     const carriesRun = (frame: CapturedFrame): boolean =>
       runIdOf(frame) === run.runId || frame.fields.thread_id === run.threadId || frame.raw.includes(run.runId) || frame.raw.includes(run.threadId);
@@ -137,7 +137,7 @@ describe('another user\'s agent events over WebSocket', { tags: ['p1', 'websocke
       userRequest: prompts[0]!.prompt,
       threadId: thread.id,
       budget: budget('answer to start_agent on a foreign thread', config.budgets.agentRun),
-      barrierBudget: budget('intruder barrier', config.budgets.wsReceive),
+      barrierBudget: budget('intruder barrier', config.budgets.pong),
       what: "another user's thread",
     });
     // The refusal must read like the one for a thread that does not exist at all.
@@ -145,7 +145,7 @@ describe('another user\'s agent events over WebSocket', { tags: ['p1', 'websocke
       userRequest: prompts[0]!.prompt,
       threadId: randomUUID(),
       budget: budget('answer to start_agent on an unknown thread', config.budgets.agentRun),
-      barrierBudget: budget('intruder barrier (unknown thread)', config.budgets.wsReceive),
+      barrierBudget: budget('intruder barrier (unknown thread)', config.budgets.pong),
       what: 'an unknown thread',
     });
     const shape = (r: typeof foreign): string => `${r.started ? 'agent_started then ' : ''}agent_error ${r.errorCode}`;

@@ -93,7 +93,7 @@ describe('orchestration on one connection', { tags: ['p3', 'agent', 'websocket']
     ]);
     recordTimeline(report, runA);
     recordTimeline(report, runB);
-    await pingBarrier(session, budget('ping barrier', config.budgets.wsReceive));
+    await pingBarrier(session, budget('ping barrier', config.budgets.pong));
 
     expect(runA.runId, 'the two runs have distinct run_ids').not.toBe(runB.runId);
     expectOnlyRuns(session, [runA.runId, runB.runId], 'a connection with two runs');
@@ -136,7 +136,7 @@ describe('several users at once', { tags: ['p3', 'agent', 'websocket', 'auth'] }
       ),
     );
     runs.forEach((run) => recordTimeline(report, run));
-    const barrier = budget('ping barriers', config.budgets.wsReceive);
+    const barrier = budget('ping barriers', config.budgets.pong);
     await Promise.all(sessions.map((session) => pingBarrier(session, barrier)));
 
     // Cross-talk first: a connection that got another user's events may have followed the wrong run.

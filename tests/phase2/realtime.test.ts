@@ -143,7 +143,7 @@ describe('WebSocket idle connection', { tags: ['p4', 'websocket'], concurrent: t
       samples: [Math.round(first.receivedAt - established.receivedAt), Math.round(second.receivedAt - first.receivedAt)],
     });
     expectStillOpen(session, `after ${Math.round(second.receivedAt / 1000)} s without a client frame`);
-    await pingPong(session, budget('pong after idling', config.budgets.wsReceive), 'after idling');
+    await pingPong(session, budget('pong after idling', config.budgets.pong), 'after idling');
   });
 });
 
@@ -186,7 +186,7 @@ describe('WebSocket frame handling', { tags: ['p5', 'websocket'], concurrent: tr
         component: 'websocket', layer: 'frame', endpoint: session.endpoint, code: String(reply.fields.error_code ?? reply.type), evidence: { frame: compactFrame(reply) },
       });
     expectStillOpen(session, 'after a malformed JSON frame');
-    await pingPong(session, budget('pong after malformed JSON', config.budgets.wsReceive), 'after the malformed frame');
+    await pingPong(session, budget('pong after malformed JSON', config.budgets.pong), 'after the malformed frame');
   });
 
   test('acknowledges an unknown message type with ack and its received_type', { meta: { checkId: CHECK_IDS.unknownType } }, async ({ ws, budget, config }) => {
@@ -209,7 +209,7 @@ describe('WebSocket ping latency', { tags: ['p6', 'websocket'], concurrent: true
     const samples: number[] = [];
     const measurement = { name: 'WebSocket ping → pong round trip', unit: 'ms' as const, samples };
     report.measurements.push(measurement);
-    const pongs = budget('ping samples', config.budgets.wsReceive);
+    const pongs = budget('ping samples', config.budgets.pong * PING_SAMPLES);
     for (let i = 1; i <= PING_SAMPLES; i++) {
       samples.push(Math.round((await pingPong(session, pongs, `${i} of ${PING_SAMPLES}`)) * 10) / 10);
     }

@@ -4,6 +4,7 @@
  * watches certificate expiry: within 14 days of it the check is DEGRADED, naming the date.
  */
 import { describe, test } from '../../../fixtures/index.ts';
+import { failIfNeededComponentDown } from '../../../fixtures/api.ts';
 import { CHECK_IDS, DESCRIBES, type CheckId } from '../../check-ids.ts';
 import { assertNetworkPath, checkNetworkPath } from '../../../helpers/transport/network-path.ts';
 import type { SuiteConfig } from '../../../helpers/core/config.ts';
@@ -18,6 +19,8 @@ const ENDPOINTS: { name: string; checkId: CheckId; component: Component; url: (c
 describe(DESCRIBES.networkPath, { tags: ['p2', 'network'], concurrent: true }, () => {
   for (const endpoint of ENDPOINTS) {
     test(`reaches the ${endpoint.name} through DNS, TCP, TLS and HTTP`, { meta: { checkId: endpoint.checkId } }, async ({ config, report }) => {
+      // A component already confirmed down is that cause, at once (its tag is 'network', not the component's).
+      failIfNeededComponentDown(config, [endpoint.component]);
       const path = await checkNetworkPath(endpoint.url(config), {
         timeoutMs: config.budgets.storeConnect,
         // The first request may wait on a cold start; the request budget covers it.

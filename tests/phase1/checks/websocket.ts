@@ -51,7 +51,7 @@ describe(DESCRIBES.wsMessaging, { tags: ['p1', 'websocket'], concurrent: true },
     const start = session.frames.length;
     session.send({ type: 'ping' });
     const pong = await session.waitFor((frame, index) => index >= start && frame.type === 'pong', {
-      budget: budget('wait pong', config.budgets.wsReceive),
+      budget: budget('wait pong', config.budgets.pong),
       what: 'pong after ping',
     });
     expect(pong.type).toBe('pong');

@@ -1,0 +1,194 @@
+/**
+ * Time to verdict (issue 14 §1-2), measured against the reference platform, each case `--runs`
+ * times (medians quoted):
+ *
+ * - `refused`: every URL of the target refuses connections → phase 1's verdict;
+ * - `blackholed`: every URL accepts connections and never answers → phase 1's verdict;
+ * - `backend-dies`: both phases, and the backend stops answering (a TCP forwarder in front of it
+ *   goes silent) once phase 2 has been talking to it for 2 s → the run's verdict after the
+ *   backend's last answer;
+ * - `no-pong`: the server never answers a ping → the ping check's own verdict.
+ *
+ * "Verdict" is measured from the report: the end of the last test (startedAt + duration) minus the
+ * start of the case's clock (the first test's start, or the backend's last answer). The wall time
+ * of the whole `npm run e2e` (process start, Vitest start-up, teardown) is shown beside it.
+ *
+ *   node --import tsx bench/time-to-verdict.ts [--runs 3] [--case refused,blackholed,backend-dies,no-pong] [--explain]
+ *
+ * `--explain` lists the five tests that ended last in each run, with their end on the case's clock.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { BusinessImpactReport } from '../reporter/schema.ts';
+import { startBlackholeProxy } from '../selftest/support/blackhole-proxy.ts';
+import { refusedPort } from '../selftest/support/net.ts';
+import { runE2e, type E2eRun } from '../selftest/support/run-e2e.ts';
+import { startTargetPlatform } from '../selftest/support/target-platform.ts';
+import { CHECK_IDS } from '../tests/check-ids.ts';
+import { formatMs, spread } from './stats.ts';
+
+interface Sample {
+  /** ms from the case's clock start to the end of the last test. */
+  verdictMs: number;
+  /** The tests that ended last, for `--explain`. */
+  last: string[];
+  wallMs: number;
+  verdict: string;
+  failed: number;
+}
+
+type Case = (reportDir: string) => Promise<Sample>;
+
+const testEnds = (report: BusinessImpactReport): number[] =>
+  report.tests.filter((t) => t.startedAt && t.durationMs !== null).map((t) => Date.parse(t.startedAt!) + t.durationMs!);
+const testStarts = (report: BusinessImpactReport): number[] => report.tests.filter((t) => t.startedAt).map((t) => Date.parse(t.startedAt!));
+
+function sampleOf(run: E2eRun, clockStart: (report: BusinessImpactReport) => number): Sample {
+  const report = run.report;
+  if (!report) throw new Error(`no report (exit ${run.exitCode}):\n${run.stdout.slice(-2000)}\n${run.stderr.slice(-1000)}`);
+  const start = clockStart(report);
+  const ended = report.tests
+    .filter((t) => t.startedAt && t.durationMs !== null)
+    .map((t) => ({ t, end: Date.parse(t.startedAt!) + t.durationMs! }))
+    .sort((a, b) => b.end - a.end)
+    .slice(0, 5)
+    .map(({ t, end }) => `${formatMs(end - start)} ${t.verdict} ${t.fullName}: ${(t.failure?.message ?? t.reason).slice(0, 160)}`);
+  return {
+    last: ended,
+    verdictMs: Math.max(...testEnds(report)) - start,
+    wallMs: run.wallMs,
+    verdict: report.verdict,
+    failed: report.tests.filter((t) => t.verdict === 'FAIL').length,
+  };
+}
+
+function gatePassed(file: string): boolean {
+  try {
+    return existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { status?: string }).status === 'passed';
+  } catch {
+    return false; // being written
+  }
+}
+
+const firstStart = (report: BusinessImpactReport): number => Math.min(...testStarts(report));
+
+/** A listener that accepts every connection and never answers. */
+async function silentListener(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const targetAt = (port: number): Record<string, string> => ({
+  STAGING_BASE_URL: `http://127.0.0.1:${port}`,
+  STAGING_AUTH_URL: `http://127.0.0.1:${port}`,
+  STAGING_WS_URL: `ws://127.0.0.1:${port}/ws`,
+  E2E_BYPASS_KEY: 'bench-not-a-real-key',
+  STAGECHECK_RUN_ID: `bench-ttv-${process.pid}-${Date.now()}`,
+});
+
+const CASES: Record<string, Case> = {
+  async refused(reportDir) {
+    const run = await runE2e(['--project', 'phase1'], { reportDir, env: targetAt(await refusedPort()), timeoutMs: 120_000 });
+    return sampleOf(run, firstStart);
+  },
+  async blackholed(reportDir) {
+    const listener = await silentListener();
+    try {
+      const run = await runE2e(['--project', 'phase1'], { reportDir, env: targetAt(listener.port), timeoutMs: 180_000 });
+      return sampleOf(run, firstStart);
+    } finally {
+      await listener.close();
+    }
+  },
+  async 'backend-dies'(reportDir) {
+    const platform = await startTargetPlatform();
+    const backendPort = Number(new URL(platform.env.STAGING_BASE_URL!).port);
+    const proxy = await startBlackholeProxy(backendPort);
+    // Phase 1 passed, then phase 2 has been talking to the backend for 2 s: it stops answering.
+    let diedAt: number | undefined;
+    let phase2 : { answers: number; talkingSince?: number } | undefined;
+    const gateFile = join(reportDir, 'phase1-gate.json');
+    const watcher = setInterval(() => {
+      if (diedAt !== undefined) return;
+      if (!phase2) {
+        if (gatePassed(gateFile)) phase2 = { answers: proxy.answers };
+        return;
+      }
+      if (phase2.talkingSince === undefined && proxy.answers > phase2.answers) phase2.talkingSince = Date.now();
+      if (phase2.talkingSince !== undefined && Date.now() - phase2.talkingSince >= 2_000) {
+        proxy.blackhole();
+        diedAt = Date.now();
+      }
+    }, 50);
+    try {
+      const env = platform.suiteEnv({ STAGING_BASE_URL: `http://127.0.0.1:${proxy.port}`, STAGING_WS_URL: `ws://127.0.0.1:${proxy.port}/ws` });
+      const run = await runE2e([], { reportDir, env, timeoutMs: 400_000 });
+      if (diedAt === undefined) throw new Error(`phase 1 never passed, the backend was never stopped:\n${run.stdout.slice(-2000)}`);
+      const lastAnswer = proxy.lastAnsweredAt!;
+      return sampleOf(run, () => lastAnswer);
+    } finally {
+      clearInterval(watcher);
+      await proxy.close();
+      await platform.stop();
+    }
+  },
+  async 'no-pong'(reportDir) {
+    const platform = await startTargetPlatform({ atStart: [{ name: 'no_pong' }] });
+    try {
+      const run = await runE2e(['--project', 'phase1', '-t', 'answers ping with pong'], { reportDir, env: platform.suiteEnv(), timeoutMs: 120_000 });
+      const ping = run.report?.tests.find((t) => t.checkId === CHECK_IDS.wsPing);
+      if (!ping?.durationMs) throw new Error(`the ping check did not run:\n${run.stdout.slice(-2000)}`);
+      return { verdictMs: ping.durationMs, last: [], wallMs: run.wallMs, verdict: run.report!.verdict, failed: 1 };
+    } finally {
+      await platform.stop();
+    }
+  },
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, case: { type: 'string', default: Object.keys(CASES).join(',') }, explain: { type: 'boolean', default: false } } });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number, got "${values.runs}"`);
+  const names = values.case.split(',');
+  const unknown = names.filter((name) => !(name in CASES));
+  if (unknown.length) throw new Error(`--case: no case ${unknown.join(', ')} (cases: ${Object.keys(CASES).join(', ')})`);
+  const rows: string[] = ['| case | verdict after (median) | samples | wall of npm run e2e (median) | verdicts |', '|---|---|---|---|---|'];
+  for (const name of names) {
+    const samples: Sample[] = [];
+    for (let i = 0; i < runs; i += 1) {
+      const reportDir = mkdtempSync(join(tmpdir(), `stagecheck-ttv-${name}-`));
+      try {
+        const sample = await CASES[name]!(reportDir);
+        samples.push(sample);
+        console.error(`${name} ${i + 1}/${runs}: verdict after ${formatMs(sample.verdictMs)}, wall ${formatMs(sample.wallMs)}, ${sample.verdict}, ${sample.failed} failed`);
+        if (values.explain) for (const line of sample.last) console.error(`    ${line}`);
+      } finally {
+        rmSync(reportDir, { recursive: true, force: true });
+      }
+    }
+    const median = (values: number[]): string => formatMs(spread(values).median);
+    rows.push(`| ${name} | ${median(samples.map((x) => x.verdictMs))} | ${samples.map((x) => formatMs(x.verdictMs)).join(', ')} | ${median(samples.map((x) => x.wallMs))} | ${[...new Set(samples.map((x) => x.verdict))].join(', ')} |`);
+  }
+  console.log(rows.join('\n'));
+}
+
+main().catch((error: unknown) => {
+  console.error(`time-to-verdict: ${(error as Error).message}`);
+  process.exitCode = 1;
+});
