@@ -51,13 +51,18 @@ describe('npm run e2e on a healthy platform, whole and sharded', () => {
     // One after the other: three full runs at once would load a small machine enough to fail
     // the suite's own latency checks.
     const unsharded = await runE2e([], targetEnv(platform));
-    const shards = await Promise.all(['1/2', '2/2'].map((shard) => runE2e(['--shard', shard, '--blob-dir', blobs], targetEnv(platform))));
+    // Sharded as CI runs it (npm run e2e refuses any other --shard): phase 1 once, then the
+    // phase-2 shards behind its gate, every part writing a blob.
+    const phase1 = await runE2e(['--project', 'phase1', '--blob', '--blob-dir', blobs], targetEnv(platform));
+    expect(phase1.exitCode, tail(phase1)).toBe(0);
+    const gate = join(phase1.reportDir, 'phase1-gate.json');
+    const shards = await Promise.all(['1/2', '2/2'].map((shard) => runE2e(['--project', 'phase2', '--shard', shard, '--phase1-gate', gate, '--blob-dir', blobs], targetEnv(platform))));
     for (const shard of shards) {
       expect(shard.exitCode, tail(shard)).toBe(0);
       expect(shard.stdout).toContain('(partial: shard');
       expect(shard.report, 'a shard writes no business-impact report of its own').toBeUndefined();
     }
-    expect(readdirSync(blobs)).toHaveLength(2);
+    expect(readdirSync(blobs)).toHaveLength(3);
     const merged = await runE2e(['--merge-reports', blobs], speedBlindEnv());
 
     expect(unsharded.exitCode, tail(unsharded)).toBe(0);
