@@ -177,6 +177,15 @@ export function summarizeTimeline(events: readonly CapturedFrame[], t0?: number)
   });
 }
 
+/**
+ * One line per run for people and JUnit: `agent run r-1: agent_started +40 ms · agent_thinking
+ * +120 ms · agent_completed +1.2 s` (times from the start_agent send, or the first event).
+ */
+export function timelineText(runId: string, timeline: readonly Pick<TimelineEntry, 'type' | 'tMs'>[]): string {
+  const events = timeline.map((e) => `${e.type} +${formatMs(e.tMs)}`).join(' · ');
+  return `agent run ${runId}: ${events || 'no event'}`;
+}
+
 export interface StartAgentRunOptions {
   userRequest: string;
   /** Continue this thread; its `agent_started` must then carry this thread_id. */

@@ -10,11 +10,13 @@
  * Child budgets are capped by their parent's remaining time, and their steps also appear in
  * every ancestor's ledger under a nested label (`connect › ws handshake`).
  *
- * Real timers only: one `setTimeout` per running step, no polling.
+ * Real timers only: one `setTimeout` per running step, no polling; a step allowed over 10 s also
+ * says it is still waiting every 10 s while it lasts (helpers/core/progress.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { CheckError, type CheckErrorDetails, type Component } from './errors.ts';
 import { formatMs } from './format.ts';
+import { watchWait } from './progress.ts';
 
 /** Separator used in budget paths: `agent-run › wait agent_completed`. */
 export const PATH_SEPARATOR = ' › ';
@@ -73,6 +75,8 @@ export interface LedgerEntry {
 export interface BudgetOptions {
   /** Component blamed when this budget runs out (default: inherited from the parent, else 'network'). */
   component?: Component;
+  /** Who waits, named in still-waiting lines: the test's full name (default: inherited from the parent). */
+  subject?: string;
 }
 
 export interface StepOptions {
@@ -139,6 +143,8 @@ export class Budget {
   readonly deadline: number;
   /** True when the parent's remaining time was less than the ms asked for. */
   readonly capped: boolean;
+  /** Who waits (the test), for still-waiting lines; undefined when nobody said. */
+  readonly subject: string | undefined;
 
   readonly #entries: RawEntry[] = [];
   readonly #children: Budget[] = [];
@@ -158,6 +164,7 @@ export class Budget {
     this.deadline = parent ? Math.min(own, parent.deadline) : own;
     this.ms = this.capped ? Math.max(0, this.deadline - this.startedAt) : ms;
     this.component = options.component ?? parent?.component ?? 'network';
+    this.subject = options.subject ?? parent?.subject;
     if (parent) parent.#children.push(this);
   }
 
@@ -237,6 +244,8 @@ export class Budget {
     }
     // Once the budget has run out, a late rejection of `work` must not become unhandled.
     work.catch(() => undefined);
+    // A long wait tells the person watching that it is still waiting (only over 10 s).
+    const stopWatch = watchWait({ label, budgetPath: this.path, allowedMs: left, ...(this.subject ? { subject: this.subject } : {}) });
 
     try {
       const value = await Promise.race([work, timeout]);
@@ -251,6 +260,7 @@ export class Budget {
       throw error;
     } finally {
       clearTimeout(timer);
+      stopWatch();
     }
   }
 
