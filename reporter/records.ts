@@ -155,6 +155,12 @@ export function readMeta(raw: unknown, where: string): ReadMeta {
       return undefined;
     });
   }
+  if (raw.componentEvents !== undefined) {
+    meta.componentEvents = list('componentEvents', (e) => {
+      if (!isObject(e) || typeof e.component !== 'string' || (e.kind !== 'down' && e.kind !== 'back') || !isFiniteNumber(e.at)) return 'not {component, kind down|back, at}';
+      return undefined;
+    }) as StagecheckMeta['componentEvents'];
+  }
   if (raw.requestsDropped !== undefined) {
     if (isFiniteNumber(raw.requestsDropped)) meta.requestsDropped = raw.requestsDropped;
     else drop('requestsDropped', 'not a number');

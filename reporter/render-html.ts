@@ -10,6 +10,7 @@ import { formatReportMs as formatMs } from '../helpers/core/format.ts';
 import { formatPercent } from './verdicts.ts';
 import { EXIT_MEANING, groupFailures, ledgerLine } from './render-text.ts';
 import { endpointLatencyHtml, headHtml } from './render-html-run.ts';
+import { describeOutage } from './outages.ts';
 
 const COLOR: Record<Verdict, string> = {
   PASS: '#1a7f37',
@@ -331,6 +332,7 @@ ${headHtml(r, esc)}
 <div class="grid kpis">${kpis}</div>
 <h2>Latency per endpoint <span class="muted">p${r.latency?.percentile ?? 95} of each endpoint's requests in this run against its budget from the catalog</span></h2>
 ${endpointLatencyHtml(r, esc, chip)}
+${r.outages?.length ? `<h2>Components down</h2><ul>${r.outages.map((o) => `<li>${esc(describeOutage(o))}</li>`).join('')}</ul>` : ''}
 <h2 id="failures">Failures <span class="muted">${failures.length} tests${groups.length < failures.length ? `, ${groups.length} distinct causes, most fundamental first` : ''}</span></h2>
 ${failures.length ? groups.map((g) => failureCard(g.first, g.others)).join('') : '<p class="muted">No failure in this run.</p>'}
 ${blocked.length ? blockedSection(blocked) : ''}

@@ -7,6 +7,7 @@ import { sortBlocking } from './gate.ts';
 import { formatReportMs as formatMs } from '../helpers/core/format.ts';
 import { firstLine } from './records.ts';
 import { renderHead } from '../helpers/core/target-head.ts';
+import { describeOutage } from './outages.ts';
 
 const ICON: Record<Verdict, string> = {
   PASS: '✅',
@@ -74,6 +75,7 @@ export function renderTerminal(r: BusinessImpactReport, options: { colors?: bool
   const kpis = r.kpis.filter((k) => k.verdict !== 'NOT RUN');
   if (kpis.length) lines.push(`  KPIs      ${kpis.map((k) => `${k.id} ${paint(k.verdict)} ${k.kind === 'latency' && k.value !== null ? formatMs(k.value) : (k.rate?.text ?? '')}`).join(' · ')}`);
   lines.push(...latencyLines(r, paint));
+  for (const outage of r.outages ?? []) lines.push(`  down      ${describeOutage(outage)}`);
   const groups = groupFailures(r.tests.filter((t) => t.verdict === 'FAIL' || (t.verdict === 'INCONCLUSIVE' && t.failure)));
   for (const { first: t, others } of groups.slice(0, 5)) {
     lines.push(`  ${paint(t.verdict, t.verdict === 'FAIL' ? 'failed' : 'inconcl.')}   [${t.tier?.toUpperCase() ?? '-'}] ${t.fullName} — ${t.reason}${others.length ? ` (+${others.length} more the same way)` : ''}`);
@@ -161,6 +163,8 @@ export function renderMarkdown(r: BusinessImpactReport): string {
   );
 
   out.push(...markdownHead(r));
+
+  if (r.outages?.length) out.push('## Components down', '', ...r.outages.map((o) => `- ${md(describeOutage(o))}`), '');
 
   out.push('## Tiers', '', '| tier | protects | verdict | tests | failed | allowed | why |', '|---|---|---|---|---|---|---|');
   for (const t of r.tiers) {

@@ -245,6 +245,20 @@ export const reportSchema = z.object({
   functions: z.array(functionSchema),
   kpis: z.array(kpiSchema),
   latency: latencySchema.optional(),
+  outages: z
+    .array(
+      z.object({
+        component: z.string(),
+        since: z.string().describe('When the failure that raised the suspicion happened.'),
+        confirmedAt: z.string().describe('When the confirmation probe agreed.'),
+        cause: z.string().describe('Layer and code, e.g. "tcp ECONNREFUSED".'),
+        lastGoodAt: z.string().nullable().describe("The run's last good answer from the component before it."),
+        backAt: z.string().nullable().describe('When a probe found it answering again (used again from then on); null: down to the end.'),
+        testsCutShort: z.number().int().describe('Tests that failed at once, or were cut short, with this cause.'),
+      }),
+    )
+    .optional()
+    .describe('Components confirmed down during the run (fail fast: helpers/transport/component-watch.ts), each one cause.'),
   tests: z.array(testSchema),
   warnings: z.array(z.string()),
   history: z.object({ file: z.string().nullable(), runsConsidered: z.number().int(), since: z.string().nullable() }),

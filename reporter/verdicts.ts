@@ -27,6 +27,7 @@ import { firstLine, readMeta, type ModuleRecord, type TestRecord } from './recor
 import { countVerdicts, EXIT_CODES, judgeRun, worst } from './run-verdict.ts';
 import type { TargetHead } from '../helpers/core/target-head.ts';
 import { DEFAULT_COLD_START_ALLOWANCE_MS, judgeLatency } from './latency.ts';
+import { summarizeOutages } from './outages.ts';
 import { formatPercent, judgeKpi, latencyBand, safeSummary, type Judged } from './kpis.ts';
 
 export { formatPercent } from './kpis.ts';
@@ -127,6 +128,14 @@ export function computeReport(input: EngineInput): BusinessImpactReport {
     warnings,
     judged.reduce((n, j) => n + (j.meta?.requestsDropped ?? 0), 0),
   );
+  // ---- components confirmed down, and the failures they cut short
+  const outages = summarizeOutages(
+    judged.flatMap((j) => j.meta?.componentEvents ?? []),
+    judged.flatMap((j) => {
+      const down = (j.meta?.failure?.evidence as { down?: { component?: unknown; since?: unknown } } | undefined)?.down;
+      return down && typeof down.component === 'string' && typeof down.since === 'number' ? [{ component: down.component, since: down.since }] : [];
+    }),
+  );
   const latencyParts = [...latency.endpoints, ...latency.coldStarts.map((c) => ({ ...c, name: `${c.component} cold start` }))];
 
   // ---- business functions
@@ -192,6 +201,7 @@ export function computeReport(input: EngineInput): BusinessImpactReport {
     functions,
     kpis,
     latency,
+    ...(outages.length ? { outages } : {}),
     tests: judged.map((j) => j.out),
     warnings: [...new Set(warnings)],
     history: { file: history?.file ?? null, runsConsidered: history?.runsConsidered ?? 0, since: history?.since ?? null },

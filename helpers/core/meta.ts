@@ -48,6 +48,8 @@ export interface ComponentEvent {
   since?: number;
   /** `down`: layer and code, e.g. `tcp ECONNREFUSED`. */
   cause?: string;
+  /** `down`: the run's last good answer from the component before it (epoch ms). */
+  lastGoodAt?: number;
 }
 
 export interface StagecheckMeta {

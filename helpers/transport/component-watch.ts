@@ -184,6 +184,17 @@ export class ComponentWatch {
     return down ? downError(down, endpoint, error) : error;
   }
 
+  /**
+   * A session served by the component has been silent while a test waits on it (a WebSocket
+   * with a wait in progress): the probe decides, at most once per `reprobeAfterMs`. Silence alone
+   * proves nothing (a real agent takes seconds between events); a probe the component does not
+   * answer at the transport layer does, and then the outage's cause is the probe's failure.
+   */
+  suspectSilence(since: number): void {
+    if (this.current() || this.#confirming || Date.now() - this.#lastProbeAt < this.#reprobeAfterMs) return;
+    this.#confirming = this.#confirm(undefined, since).finally(() => (this.#confirming = undefined));
+  }
+
   /** Calls `listener` when the component is marked down while a request is in flight; returns the unsubscribe. */
   onDown(listener: (down: DownState) => void): () => void {
     this.#listeners.add(listener);
@@ -200,45 +211,53 @@ export class ComponentWatch {
     };
   }
 
-  async #confirm(error: CheckError, failedAt: number): Promise<DownState | undefined> {
-    const probeFailure = await this.#probeFailure();
-    if (probeFailure === undefined) return undefined;
+  /** The probe decides; `error` is the suspicion's own transport failure, when there is one. */
+  async #confirm(error: CheckError | undefined, failedAt: number): Promise<DownState | undefined> {
+    const probeError = await this.#probeError();
+    if (probeError === undefined) return undefined;
     if (this.current()) return this.#down; // another worker confirmed it meanwhile
     const lastGoodAt = this.#runLastGoodAt();
+    const cause = error ?? probeError;
+    const { endpoint, layer, code } = probeError.details;
     const down: DownState = {
       component: this.#component,
       since: failedAt,
       confirmedAt: Date.now(),
       ...(lastGoodAt === undefined ? {} : { lastGoodAt }),
-      layer: error.details.layer,
-      ...(error.details.code === undefined ? {} : { code: error.details.code }),
-      firstFailure: error.message,
-      probe: probeFailure,
+      layer: cause.details.layer,
+      ...(cause.details.code === undefined ? {} : { code: cause.details.code }),
+      firstFailure: cause.message,
+      probe: `${pathOnly(endpoint ?? 'GET /health')}: ${layer}${code === undefined ? '' : ` ${code}`}`,
     };
     this.#write(down);
     this.#adopt(down);
-    pendingEvents.push({ component: down.component, kind: 'down', at: down.confirmedAt, since: down.since, cause: `${down.layer}${down.code === undefined ? '' : ` ${down.code}`}` });
+    pendingEvents.push({
+      component: down.component,
+      kind: 'down',
+      at: down.confirmedAt,
+      since: down.since,
+      cause: `${down.layer}${down.code === undefined ? '' : ` ${down.code}`}`,
+      ...(lastGoodAt === undefined ? {} : { lastGoodAt }),
+    });
     return down;
   }
 
-  /** Runs the probe: undefined when the component answered, else how the probe failed. */
-  async #probeFailure(): Promise<string | undefined> {
+  /** Runs the probe: undefined when the component answered, else its transport failure. */
+  async #probeError(): Promise<CheckError | undefined> {
     this.#lastProbeAt = Date.now();
     try {
       await this.#probe();
       this.answered();
       return undefined;
     } catch (error) {
-      if (!isTransportFailure(error)) return undefined; // it answered, with something else wrong
-      const { endpoint, layer, code } = error.details;
-      return `${pathOnly(endpoint ?? 'GET /health')}: ${layer}${code === undefined ? '' : ` ${code}`}`;
+      return isTransportFailure(error) ? error : undefined; // else it answered, with something else wrong
     }
   }
 
   #reprobeInBackground(): void {
     if (this.#reprobing || Date.now() - this.#lastProbeAt < this.#reprobeAfterMs) return;
     this.#reprobing = true;
-    void this.#probeFailure()
+    void this.#probeError()
       .then((failure) => {
         if (failure !== undefined || !this.#down) return;
         this.#down = undefined;

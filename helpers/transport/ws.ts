@@ -96,6 +96,7 @@ export class WsSession {
   #closing = false;
   #closePromise: Promise<void> | undefined;
   #failedBy: Error | undefined;
+  #waiting = 0;
 
   /** @internal Use `connectWs`/`probeHandshake`. */
   constructor(ws: WebSocket, endpoint: string, secrets: readonly string[], limits: FrameLimits) {
@@ -218,6 +219,16 @@ export class WsSession {
    * `silence` (no activity for `silence.limitMs`) end the wait with a classified error.
    */
   wait<T>(step: WaitStep<T>, options: SessionWaitOptions): Promise<T> {
+    this.#waiting += 1;
+    return this.#wait(step, options).finally(() => (this.#waiting -= 1));
+  }
+
+  /** Waits in progress on this session: a test is waiting for the server to say something. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  #wait<T>(step: WaitStep<T>, options: SessionWaitOptions): Promise<T> {
     const from = options.fromIndex ?? 0;
     const what = (): string => (typeof options.what === 'string' ? options.what : options.what());
     const related = (): CapturedFrame[] | undefined => options.related?.();
