@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 import { SUITE_TAGS } from './tests/tags.ts';
 import { parseConcurrencyCap, suiteWorkers } from './helpers/core/concurrency.ts';
 import { keepReporter } from './reporter/keep-reporter.ts';
+import { STILL_WAITING_PREFIX } from './helpers/core/progress.ts';
 
 // Workers inherit this process's environment, so .env is read once, here.
 loadDotenv({ quiet: true });
@@ -26,6 +27,10 @@ const SLOW_SELFTESTS = [
   // Nine doctor runs and two platforms: about 30 s of CPU, too much for npm test's 3 minutes
   // (selftest/unit/doctor.test.ts and proxy-plain.test.ts keep its wording and transports there).
   'selftest/runs/doctor.test.ts',
+  // A whole run of both phases with the backend dying mid-phase-2 (issue 14 §1).
+  'selftest/runs/fail-fast.test.ts',
+  // One e2e run whose heartbeat wait lasts 15 s on purpose (still-waiting lines): about 40 s.
+  'selftest/runs/progress.test.ts',
 ];
 
 /** The business-impact reporter, named by path (see `reporters` below). */
@@ -83,6 +88,10 @@ export default defineConfig({
     // Named by path, not imported: Vitest evaluates this config once per project, and importing
     // the reporter here cost time on every run (measured: README, Performance).
     reporters: ['default', BUSINESS_IMPACT_REPORTER],
+    // Still-waiting lines from the workers (helpers/core/progress.ts) are printed by the
+    // business-impact reporter as one line each; Vitest's own would add a header naming
+    // whichever concurrent test it saw last.
+    onConsoleLog: (log) => (log.startsWith(STILL_WAITING_PREFIX) ? false : undefined),
     projects: [
       suiteProject('phase1'),
       suiteProject('phase2'),
