@@ -6,6 +6,8 @@
  * - Run start: the phase-1 gate (reporter/gate.ts) is written pending and its path provided to
  *   the workers (`provide('stagecheckGate')`), where reporter/gate-setup.ts skips blocked tests;
  *   each queued and ended module moves the gate towards its decision.
+ * - While it runs: the phases planned (in the banner), each phase's test count once collected,
+ *   a line per finished file in CI logs, and the workers' still-waiting lines (reporter/progress.ts).
  * - Run end: records of every test (reporter/records.ts), the verdict engine
  *   (reporter/verdicts.ts), the terminal summary, and the files (reporter/outputs.ts). In
  *   `--merge-reports` mode it does the same from the blobs' task meta; in a shard or blob run it
@@ -15,7 +17,7 @@
  */
 import { join, relative, resolve } from 'node:path';
 import type { Reporter, TestModule, TestSpecification, Vitest } from 'vitest/node';
-import type { SerializedError } from 'vitest';
+import type { SerializedError, UserConsoleLog } from 'vitest';
 import { loadConfig, secretValues } from '../helpers/core/config.ts';
 import { redactDeep, redactSecrets, SECRET_VARIABLES } from '../helpers/core/redact.ts';
 import { loadCatalog } from './catalog.ts';
@@ -26,6 +28,8 @@ import { writeOutputs, writeResult } from './outputs.ts';
 import { earliest, firstLine, moduleRecord, testRecords, type ModuleRecord } from './records.ts';
 import { nothingRanExit } from './nothing-ran.ts';
 import { renderTerminal } from './render-text.ts';
+import { colorsWanted } from './kpi-lines.ts';
+import { collectedFile, fileCounts, fileLinesWanted, fileProgressLine, isStillWaitingLog, PhaseCounts, phasePlanLine, type PlannedFile } from './progress.ts';
 import { vitestHtmlLink, vitestHtmlReportFile, type VitestHtmlLink } from './vitest-html.ts';
 import type { BusinessImpactReport } from './schema.ts';
 import { computeReport } from './verdicts.ts';
@@ -50,6 +54,8 @@ export default class StagecheckReporter implements Reporter {
   private gate?: Phase1Gate;
   private readonly warnings: string[] = [];
   private bannerShown = false;
+  private planned: PlannedFile[] = [];
+  private phaseCounts?: PhaseCounts;
 
   constructor(private readonly options: StagecheckReporterOptions = {}) {}
 
@@ -71,12 +77,16 @@ export default class StagecheckReporter implements Reporter {
     this.gate = undefined;
     this.warnings.length = 0;
     this.bannerShown = false;
+    this.planned = [];
+    this.phaseCounts = undefined;
   }
 
   onTestRunStart(specifications: ReadonlyArray<TestSpecification>): void {
     this.guard('onTestRunStart', () => {
       this.active = specifications.some((spec) => SUITE_PROJECTS.has(spec.project.name));
       if (!this.active || this.mode === 'merge' || !this.vitest) return;
+      this.planned = specifications.filter((spec) => SUITE_PROJECTS.has(spec.project.name)).map((spec) => ({ project: spec.project.name, moduleId: spec.moduleId }));
+      this.phaseCounts = new PhaseCounts(this.planned);
       // A configured target is known now; the bundled platform once global setup has started it.
       this.showBanner();
       const external = process.env[GATE_ENV];
@@ -110,7 +120,7 @@ export default class StagecheckReporter implements Reporter {
     const head = this.currentHead();
     if (!head) return;
     this.bannerShown = true;
-    this.vitest?.logger.log(['', ...renderHead(head), ''].join('\n'));
+    this.vitest?.logger.log(['', ...renderHead(head), phasePlanLine(this.planned), ''].join('\n'));
   }
 
   /** What this process's configuration (and global setup's provided env) targets; undefined while unknown. */
@@ -123,8 +133,33 @@ export default class StagecheckReporter implements Reporter {
     }
   }
 
+  /** Each phase's test count, once its last file is collected. */
+  onTestModuleCollected(module: TestModule): void {
+    this.guard('onTestModuleCollected', () => this.countPhase(module));
+  }
+
   onTestModuleEnd(module: TestModule): void {
-    this.guard('onTestModuleEnd', () => this.gate?.ended(module));
+    this.guard('onTestModuleEnd', () => {
+      this.gate?.ended(module);
+      // A file that failed to load is never collected: its phase is counted when it ends.
+      this.countPhase(module);
+      if (this.active && this.mode !== 'merge' && SUITE_PROJECTS.has(module.project.name) && fileLinesWanted()) {
+        this.vitest?.logger.log(fileProgressLine(fileCounts(module, this.root())));
+      }
+    });
+  }
+
+  /** A worker's still-waiting line (helpers/core/progress.ts), as one line of its own. */
+  onUserConsoleLog(log: UserConsoleLog): void {
+    this.guard('onUserConsoleLog', () => {
+      if (this.active && isStillWaitingLog(log.content)) this.vitest?.logger.log(log.content.trimEnd());
+    });
+  }
+
+  private countPhase(module: TestModule): void {
+    if (!this.active || this.mode === 'merge') return;
+    const line = this.phaseCounts?.collected(collectedFile(module));
+    if (line) this.vitest?.logger.log(line);
   }
 
   async onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: ReadonlyArray<SerializedError>): Promise<void> {
@@ -187,7 +222,7 @@ export default class StagecheckReporter implements Reporter {
       return;
     }
     try {
-      this.vitest?.logger.log(renderTerminal(report, { colors: process.stdout.isTTY === true, files: files.map((f) => relative(process.cwd(), f) || f) }));
+      this.vitest?.logger.log(renderTerminal(report, { colors: colorsWanted(), files: files.map((f) => relative(process.cwd(), f) || f) }));
       // One GitHub annotation per failure cause, from the whole report only: a shard's would repeat the merge's.
       const annotations = this.mode !== 'shard' && annotationsWanted() ? githubAnnotationLines(report, this.secrets()) : [];
       if (annotations.length) this.vitest?.logger.log(annotations.join('\n'));

@@ -7,6 +7,7 @@ import { sortBlocking } from './gate.ts';
 import { formatReportMs as formatMs } from '../helpers/core/format.ts';
 import { firstLine } from './records.ts';
 import { renderHead } from '../helpers/core/target-head.ts';
+import { kpiLine } from './kpi-lines.ts';
 import { describeOutage } from './outages.ts';
 
 const ICON: Record<Verdict, string> = {
@@ -73,7 +74,7 @@ export function renderTerminal(r: BusinessImpactReport, options: { colors?: bool
   const tiers = r.tiers.filter((t) => t.counts.total > 0);
   if (tiers.length) lines.push(`  tiers     ${tiers.map((t) => `${t.id.toUpperCase()} ${paint(t.verdict)}`).join(' · ')}`);
   const kpis = r.kpis.filter((k) => k.verdict !== 'NOT RUN');
-  if (kpis.length) lines.push(`  KPIs      ${kpis.map((k) => `${k.id} ${paint(k.verdict)} ${k.kind === 'latency' && k.value !== null ? formatMs(k.value) : (k.rate?.text ?? '')}`).join(' · ')}`);
+  if (kpis.length) lines.push('  KPIs', ...kpis.map((k) => `    ${kpiLine(k, paint)}`));
   lines.push(...latencyLines(r, paint));
   for (const outage of r.outages ?? []) lines.push(`  down      ${describeOutage(outage)}`);
   const groups = groupFailures(r.tests.filter((t) => t.verdict === 'FAIL' || (t.verdict === 'INCONCLUSIVE' && t.failure)));
