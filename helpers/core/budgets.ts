@@ -217,7 +217,8 @@ export class Budget {
     const startAbs = performance.now();
     const left = this.deadline - startAbs;
     if (left <= 0) {
-      const entry = this.#record(label, startAbs, 'exhausted');
+      // Never started: it took no time (measuring it would show scheduling lag on a busy machine).
+      const entry = this.#record(label, startAbs, 'exhausted', 0);
       const error = this.#exhaustedError(label, options);
       entry.error = shortMessage(error);
       throw error;
@@ -300,8 +301,8 @@ export class Budget {
     return names.join(PATH_SEPARATOR);
   }
 
-  #record(label: string, startAbs: number, outcome: StepOutcome): RawEntry {
-    const entry: RawEntry = { label, owner: this, startAbs, durationMs: performance.now() - startAbs, outcome };
+  #record(label: string, startAbs: number, outcome: StepOutcome, durationMs = performance.now() - startAbs): RawEntry {
+    const entry: RawEntry = { label, owner: this, startAbs, durationMs, outcome };
     this.#entries.push(entry);
     return entry;
   }
