@@ -12,7 +12,7 @@ import { answerOf, checkRunSequence } from '../../helpers/contract/agent-events.
 import { messageList } from '../../helpers/contract/threads.ts';
 import { plainText, textOf } from '../../helpers/contract/text.ts';
 import { normalizeFrame, type CapturedFrame } from '../../helpers/core/frames.ts';
-import { goldenPromptFileProblems, loadPromptSet, recallPatternsOf } from '../../fixtures/golden-prompts.ts';
+import { goldenPromptFileProblems, isLargestTierRequest, loadPromptSet, recallPatternsOf } from '../../fixtures/golden-prompts.ts';
 
 /** Frames as the session captures them, from the raw objects a server sends, 1 s apart. */
 function capture(raw: Record<string, unknown>[]): CapturedFrame[] {
@@ -127,5 +127,14 @@ describe('golden prompts', () => {
     expect(goldenPromptFileProblems({ GOLDEN_PROMPTS_FILE: file('notjson.json', '{') })[0]).toMatch(/could not be read as JSON/);
     expect(goldenPromptFileProblems({ GOLDEN_PROMPTS_FILE: file('empty.json', []) })[0]).toMatch(/must hold at least one prompt entry/);
     expect(() => loadPromptSet({ GOLDEN_PROMPTS_FILE: file('bad2.json', [{ id: 'y' }]) })).toThrow(/entry 0 \("y"\) field prompt/);
+    expect(goldenPromptFileProblems({ GOLDEN_PROMPTS_FILE: file('tier.json', [{ id: 't', prompt: 'q', expect: ['a'], tier: 'huge' }]) }).join('\n')).toMatch(/entry 0 \("t"\) field tier must be "standard" or "largest"/);
+  });
+
+  it('marks the prompts the file puts on the largest tier, whose runs get that tier\'s agent budget', () => {
+    const env = { GOLDEN_PROMPTS_FILE: file('tiers.json', [{ id: 'small', prompt: 'What is 1 + 1?', expect: ['2'] }, { id: 'report', prompt: 'Write the quarterly report.', expect: ['report'], tier: 'largest' }]) };
+    expect(loadPromptSet(env).prompts.map((p) => [p.id, p.largestTier])).toEqual([['small', false], ['report', true]]);
+    expect(isLargestTierRequest('Write the quarterly report.', env)).toBe(true);
+    expect(isLargestTierRequest('What is 1 + 1?', env)).toBe(false);
+    expect(isLargestTierRequest('What is 17 * 3?', {}), 'the default prompts are all standard').toBe(false);
   });
 });
