@@ -120,6 +120,7 @@ export class ComponentWatch {
   readonly #reprobeAfterMs: number;
   #down?: DownState;
   #lastGoodAt?: number;
+  #lastSharedAt = 0;
   #confirming?: Promise<DownState | undefined>;
   #reprobing = false;
   #lastProbeAt = 0;
@@ -139,9 +140,10 @@ export class ComponentWatch {
    */
   answered(): void {
     const now = Date.now();
-    const shared = this.#lastGoodAt ?? 0;
     this.#lastGoodAt = now;
-    if (this.#stateFile !== undefined && now - shared >= 1_000) writeAtomically(`${this.#stateFile}.last-good`, String(now));
+    if (this.#stateFile === undefined || now - this.#lastSharedAt < 1_000) return;
+    this.#lastSharedAt = now;
+    writeAtomically(`${this.#stateFile}.last-good`, String(now));
   }
 
   /** The last answer any worker of the run saw (epoch ms). */

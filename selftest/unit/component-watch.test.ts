@@ -102,6 +102,21 @@ describe('ComponentWatch', () => {
     expect(drainComponentEvents().map((e) => e.kind)).toEqual(['down', 'back']);
   });
 
+  it("names the run's last good answer, whichever worker saw it, and keeps sharing it while answers keep coming", async () => {
+    const file = stateFile();
+    const answering = new ComponentWatch('backend', scriptedProbe([true]).probe, { stateFile: file });
+    const confirming = new ComponentWatch('backend', scriptedProbe([false]).probe, { stateFile: file });
+    answering.answered();
+    const first = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    answering.answered(); // over a second later: shared again
+    const second = Date.now();
+    const error = (await confirming.judge(refused(), 'GET http://h/a')) as CheckError;
+    const lastGoodAt = (error.details.evidence?.down as { lastGoodAt?: number }).lastGoodAt!;
+    expect(lastGoodAt).toBeGreaterThan(first);
+    expect(lastGoodAt).toBeLessThanOrEqual(second);
+  });
+
   it('tells requests in flight, in this worker and through the state file in another', async () => {
     const file = stateFile();
     const here = new ComponentWatch('backend', scriptedProbe([false]).probe, { stateFile: file });
