@@ -21,7 +21,17 @@ import { performance } from 'node:perf_hooks';
 export const GNU_TIME = '/usr/bin/time';
 export const SAMPLE_MS = 200;
 
+export interface ProcessPeak {
+  pid: number;
+  /** What the process is, from its command line ({@link processLabel}). */
+  label: string;
+  /** Highest RSS this one process had in any sample (kB). */
+  peakRssKb: number;
+}
+
 export interface TreeMemory {
+  /** Every process seen in the tree, with its own peak RSS, largest first. */
+  perProcess: ProcessPeak[];
   /** Peak over the samples of the summed RSS of the process tree (kB). */
   peakRssKb: number;
   /** Peak over the samples of the summed PSS of the process tree (kB), when smaps_rollup is readable. */
@@ -104,8 +114,30 @@ export async function runTimed(command: string, args: string[], options: RunOpti
   return result;
 }
 
-function sampleTree(root: number): { stop(): Promise<TreeMemory> } {
-  const memory: TreeMemory = { peakRssKb: 0, peakPssKb: null, peakProcesses: 0, samples: 0 };
+/**
+ * A short name for a process of the tree, from `/proc/<pid>/cmdline`: the Vitest main process,
+ * a Vitest fork worker, the reference platform, its PostgreSQL and Redis, /usr/bin/time...
+ */
+export function processLabel(cmdline: string): string {
+  const argv = cmdline.split('\0').filter(Boolean);
+  const text = argv.join(' ');
+  if (argv[0] === GNU_TIME) return '/usr/bin/time';
+  if (/vitest\/dist\/workers\/forks|vitest\/dist\/.*fork/.test(text)) return 'Vitest fork worker';
+  if (/vitest\.mjs/.test(text)) return 'Vitest main process';
+  if (/platform\/cli\.ts/.test(text)) return 'reference platform (node)';
+  if (/scripts\/e2e\.ts/.test(text)) return 'npm run e2e (node)';
+  if (/bare-floor\.ts|floor\.ts/.test(text)) return 'floor (node)';
+  if (/postgres|postmaster/.test(argv[0] ?? '')) return 'PostgreSQL';
+  if (/redis-server/.test(argv[0] ?? '')) return 'Redis';
+  const base = (argv[0] ?? '?').split('/').pop() ?? '?';
+  if (base === 'node' && (argv.includes('-e') || argv.includes('--eval'))) return 'node -e (inline script)';
+  return base === 'node' ? `node ${(argv[argv.length - 1] ?? '').split('/').slice(-2).join('/')}` : base;
+}
+
+/** Starts sampling the tree under `root` every {@link SAMPLE_MS} ms; `stop()` returns the peaks. */
+export function sampleTree(root: number): { stop(): Promise<TreeMemory> } {
+  const memory: TreeMemory = { perProcess: [], peakRssKb: 0, peakPssKb: null, peakProcesses: 0, samples: 0 };
+  const peaks = new Map<number, ProcessPeak>();
   let running = true;
   const loop = (async () => {
     while (running) {
@@ -117,10 +149,12 @@ function sampleTree(root: number): { stop(): Promise<TreeMemory> } {
         let pssSeen = false;
         await Promise.all(
           pids.map(async (pid) => {
+            let own: number | undefined;
             try {
               const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
               const r = /^Rss:\s+(\d+) kB/m.exec(rollup);
               const p = /^Pss:\s+(\d+) kB/m.exec(rollup);
+              if (r) own = Number(r[1]);
               if (r) rss += Number(r[1]);
               if (p) {
                 pss += Number(p[1]);
@@ -130,11 +164,20 @@ function sampleTree(root: number): { stop(): Promise<TreeMemory> } {
               try {
                 const status = await readFile(`/proc/${pid}/status`, 'utf8');
                 const r = /^VmRSS:\s+(\d+) kB/m.exec(status);
+                if (r) own = Number(r[1]);
                 if (r) rss += Number(r[1]);
               } catch {
                 // gone
               }
             }
+            if (own === undefined) return;
+            let peak = peaks.get(pid);
+            if (!peak) {
+              const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+              peak = { pid, label: processLabel(cmdline), peakRssKb: 0 };
+              peaks.set(pid, peak);
+            }
+            peak.peakRssKb = Math.max(peak.peakRssKb, own);
           }),
         );
         memory.samples += 1;
@@ -152,6 +195,7 @@ function sampleTree(root: number): { stop(): Promise<TreeMemory> } {
     async stop() {
       running = false;
       await loop;
+      memory.perProcess = [...peaks.values()].sort((a, b) => b.peakRssKb - a.peakRssKb);
       return memory;
     },
   };

@@ -1,18 +1,28 @@
 /**
  * stagecheck benchmark: how close the suite's time to verdict is to the floor, on this machine.
  *
- *   npx tsx bench/run.ts                 # 1 warm-up + 5 measured runs of everything (~6-8 min)
- *   npx tsx bench/run.ts --runs 7        # more runs
- *   npx tsx bench/run.ts --quick         # smoke check: 1 run, no warm-up (~1.5 min)
+ *   npx tsx bench/run.ts                 # 1 warm-up + 5 measured runs of everything (~20 min)
+ *   npx tsx bench/run.ts --runs 3 --write-docs          # what docs/performance.md shows
+ *   npx tsx bench/run.ts --skip staging-profile,verdict # without the two slow scenarios (~8 min)
+ *   npx tsx bench/run.ts --quick         # smoke check: 1 run, no warm-up
  *   npx tsx bench/run.ts --only fast,staging --explore
  *
- * Scenarios (`--only` takes a comma-separated subset; default: all but `explore`):
+ * Scenarios (`--only` takes a comma-separated subset, `--skip` leaves some out; default: all but `explore`):
  *   ready      the reference platform's CLI (`platform/cli.ts --json`): spawn → ready line, SIGTERM → exit
- *   fast       phase 1 against one running default platform vs bench/floor.ts, alternating, same platform
+ *   fast       phase 1 against one running default platform, alternating with two floors measured in
+ *              the same run: the floor process (bench/bare-floor.ts → floor.ts, spawn → exit), which
+ *              also reports the bare-probe floor (library imports + probes + clean-up, in-process),
+ *              and Vitest's own floor (`vitest run` of one empty test in a scratch project, bench/vitest-floor.ts)
  *   staging    the same with the agent at ~5 s a run (--think-ms) and +50 ms on every client→server
  *              chunk to the backend and auth ports (bench/delay-proxy.ts)
+ *   staging-profile
+ *              phase 1 + 2 against `platform/cli.ts --profile staging` (HTTPS with its own CA, 35 s
+ *              heartbeat, LLM-like agent): wall vs the heartbeat test's own duration (2 × 35 s of
+ *              silence), memory of the suite's tree and the platform's; ~2 min a run, no warm-up
  *   cold       `vitest run --project phase1 --project phase2` with nothing configured (platform start included)
  *   faults     time to verdict: redis_silent, agent_stall (when the platform has it), target down
+ *   verdict    time to verdict of bench/time-to-verdict.ts's cases (refused, blackholed, backend-dies,
+ *              no-pong), `--runs` times each, no warm-up; `--verdict-cases` narrows them
  *   overheads  process start-up costs: node, node+tsx, vitest --version, npx vitest --version
  *   explore    phase 1 with Vitest flags (--no-isolate, --maxWorkers, --pool=threads, --sequence.concurrent)
  *              on the fast platform and with redis_silent; not in the default run (adds ~6 min)
@@ -20,7 +30,8 @@
  * Options: --runs N (measured runs, default 5), --warmup N (default 1), --quick (runs 1, warm-up 0),
  * --think-ms N (staging agent pause, default 450 → ~5 s run), --latency-ms N (default 50),
  * --stall-ms N (BUDGET_STALL_MS for agent_stall, default 3000), --out DIR (default reports),
- * --write-docs (also put the table into docs/performance.md, between its `bench` markers).
+ * --write-docs (also put the tables into docs/performance.md, between its `bench` and
+ * `bench-verdict` markers).
  *
  * Prints one table and writes it to <out>/bench.md, with every raw sample in <out>/bench.json.
  * The suite is run as `node node_modules/vitest/vitest.mjs run ...` (what `npx vitest` runs;
@@ -35,15 +46,18 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FloorResult } from './floor.ts';
-import { haveGnuTime, runTimed, type TreeMemory } from './proc.ts';
+import { haveGnuTime, runTimed, sampleTree, type TreeMemory } from './proc.ts';
 import { formatKb, formatMs, formatRatio, spread, type Spread } from './stats.ts';
 import { cleanEnv, closedPort, faultCatalog, ROOT, startLatencyProxy, startPlatform, TSX_LOADER } from './targets.ts';
+import { caseNames, measureCase, verdictTable, type Sample as TtvSample } from './time-to-verdict.ts';
+import { createScratchProject, type ScratchProject } from './vitest-floor.ts';
 import { findTest, runVitest, splitWall, VITEST, type VitestDuration, type VitestRun, type WallSplit } from './vitest-run.ts';
 import { CHECK_IDS, type CheckId } from '../tests/check-ids.ts';
 import { docsFile, writeGeneratedSection } from '../scripts/docs-section.ts';
 
-const FLOOR = fileURLToPath(new URL('./floor.ts', import.meta.url));
-const SCENARIOS = ['ready', 'fast', 'staging', 'cold', 'faults', 'overheads', 'explore'] as const;
+const FLOOR = fileURLToPath(new URL('./bare-floor.ts', import.meta.url));
+const PROMPT_FILE = join(ROOT, 'fixtures', 'prompts', 'llm-agent.example.json');
+const SCENARIOS = ['ready', 'fast', 'staging', 'staging-profile', 'cold', 'faults', 'verdict', 'overheads', 'explore'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Args {
@@ -54,6 +68,7 @@ interface Args {
   latencyMs: number;
   stallMs: number;
   scenarios: Scenario[];
+  verdictCases: string[];
   outDir: string;
   writeDocs: boolean;
 }
@@ -68,6 +83,8 @@ function parseCli(): Args {
       'latency-ms': { type: 'string', default: '50' },
       'stall-ms': { type: 'string', default: '3000' },
       only: { type: 'string' },
+      skip: { type: 'string' },
+      'verdict-cases': { type: 'string' },
       explore: { type: 'boolean', default: false },
       out: { type: 'string', default: 'reports' },
       'write-docs': { type: 'boolean', default: false },
@@ -87,11 +104,16 @@ function parseCli(): Args {
   };
   const quick = values.quick ?? false;
   let scenarios: Scenario[] = SCENARIOS.filter((s) => s !== 'explore');
-  if (values.only) {
-    const wanted = values.only.split(',').map((s) => s.trim());
+  const named = (flag: string, list: string): Scenario[] => {
+    const wanted = list.split(',').map((s) => s.trim()).filter(Boolean);
     const unknown = wanted.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
-    if (unknown.length > 0) throw new Error(`--only: unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
-    scenarios = wanted as Scenario[];
+    if (unknown.length > 0) throw new Error(`--${flag}: unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}`);
+    return wanted as Scenario[];
+  };
+  if (values.only) scenarios = named('only', values.only);
+  if (values.skip) {
+    const skipped = named('skip', values.skip);
+    scenarios = scenarios.filter((s) => !skipped.includes(s));
   }
   if (values.explore && !scenarios.includes('explore')) scenarios.push('explore');
   return {
@@ -102,6 +124,7 @@ function parseCli(): Args {
     latencyMs: int('latency-ms', values['latency-ms'], 50, 0),
     stallMs: int('stall-ms', values['stall-ms'], 3000, 1),
     scenarios,
+    verdictCases: caseNames(values['verdict-cases']),
     outDir: resolve(ROOT, values.out ?? 'reports'),
     writeDocs: values['write-docs'] ?? false,
   };
@@ -135,6 +158,10 @@ interface FloorSample {
   wallMs: number;
   exitCode: number | null;
   ok: boolean;
+  /** Loading postgres, ioredis, ws and floor.ts (bench/bare-floor.ts). */
+  importMs?: number;
+  /** The bare-probe floor: importMs + probesMs + cleanupMs. */
+  bareMs?: number;
   startupMs?: number;
   probesMs?: number;
   cleanupMs?: number;
@@ -148,6 +175,28 @@ interface PairScenario {
   latencyMs: number;
   suite: SuiteSample[];
   floor: FloorSample[];
+  /** Vitest's own floor: `vitest run` of one empty test in a scratch project. */
+  vitestFloor: SuiteSample[];
+}
+
+interface StagingProfileSample {
+  wallMs: number;
+  exitCode: number | null;
+  verdict: string | null;
+  passed: number;
+  failed: number;
+  total: number;
+  /** The heartbeat test's own duration (Vitest JSON) and its place in the run (business-impact report). */
+  heartbeat?: { status: string; durationMs: number | null; spawnToStartMs: number | null; endToExitMs: number | null; intervals: number[] };
+  /** Phase 1's last test end, phase 2's first test start (ms after spawn). */
+  phase1EndMs?: number;
+  phase2StartMs?: number;
+  /** Every test: ms after spawn it started, its duration (raw data in bench.json, for where the time goes). */
+  timeline?: { project: string; fullName: string; startMs: number; durationMs: number }[];
+  maxRssKb?: number;
+  tree?: TreeMemory;
+  platformTree?: TreeMemory;
+  stderrTail?: string;
 }
 
 interface VerdictSample {
@@ -168,6 +217,8 @@ interface Results {
   ready?: { readyMs: number; startMs: number; stopMs: number }[];
   fast?: PairScenario;
   staging?: PairScenario;
+  stagingProfile?: { heartbeatS: number; platformReadyMs: number; samples: StagingProfileSample[] };
+  verdict?: { name: string; samples: TtvSample[] }[];
   cold?: SuiteSample[];
   redisSilent?: VerdictSample[];
   agentStall?: { available: boolean; catalog: string[]; samples: VerdictSample[] };
@@ -210,13 +261,15 @@ function describeSuite(s: SuiteSample): string {
 async function runFloorProcess(env: NodeJS.ProcessEnv): Promise<FloorSample> {
   const run = await runTimed(process.execPath, ['--import', TSX_LOADER, FLOOR], { cwd: ROOT, env, timeoutMs: 120_000 });
   const line = run.stdout.trim().split('\n').pop() ?? '';
-  let parsed: Partial<FloorResult> = {};
+  let parsed: Partial<FloorResult & { importMs: number; bareMs: number }> = {};
   try {
     parsed = JSON.parse(line) as FloorResult;
   } catch {
     parsed = { ok: false, failures: [`no JSON result (exit ${run.exitCode}): ${run.stderr.slice(-500)}`] };
   }
   const sample: FloorSample = { wallMs: run.wallMs, exitCode: run.exitCode, ok: parsed.ok === true && run.exitCode === 0, failures: parsed.failures ?? [] };
+  if (parsed.importMs !== undefined) sample.importMs = parsed.importMs;
+  if (parsed.bareMs !== undefined) sample.bareMs = parsed.bareMs;
   if (parsed.startupMs !== undefined) sample.startupMs = parsed.startupMs;
   if (parsed.probesMs !== undefined) sample.probesMs = parsed.probesMs;
   if (parsed.cleanupMs !== undefined) sample.cleanupMs = parsed.cleanupMs;
@@ -247,8 +300,15 @@ async function benchReady(args: Args): Promise<NonNullable<Results['ready']>> {
   return samples;
 }
 
+/** Vitest's own floor, once: `vitest run` of the scratch project's one empty test. */
+async function runVitestFloor(scratch: ScratchProject): Promise<SuiteSample> {
+  const run = await runVitest([], cleanEnv(), { cwd: scratch.dir, suiteReporter: false, measureMemory: true, timeoutMs: 60_000 });
+  return suiteSample(run, '(scratch)');
+}
+
 async function benchPair(args: Args, name: string, platformArgs: string[], latencyMs: number): Promise<PairScenario> {
-  const scenario: PairScenario = { name, platformArgs, latencyMs, suite: [], floor: [] };
+  const scenario: PairScenario = { name, platformArgs, latencyMs, suite: [], floor: [], vitestFloor: [] };
+  const scratch = createScratchProject();
   const platform = await startPlatform({ args: platformArgs });
   const proxy = latencyMs > 0 ? await startLatencyProxy(platform.env, latencyMs) : undefined;
   const env = proxy?.env ?? platform.env;
@@ -257,9 +317,15 @@ async function benchPair(args: Args, name: string, platformArgs: string[], laten
     for (let i = 0; i < args.warmup + args.runs; i++) {
       const warm = i < args.warmup;
       const label = warm ? 'warm-up' : `${i - args.warmup + 1}/${args.runs}`;
-      // Alternate who goes first, so a slow moment of the machine does not always hit the same side.
-      for (const who of i % 2 === 0 ? (['suite', 'floor'] as const) : (['floor', 'suite'] as const)) {
-        if (who === 'suite') {
+      // Rotate who goes first, so a slow moment of the machine does not always hit the same side.
+      const order = (['suite', 'floor', 'vitest-floor'] as const).map((_, k, all) => all[(k + i) % all.length]!);
+      for (const who of order) {
+        if (who === 'vitest-floor') {
+          const sample = await runVitestFloor(scratch);
+          log(`${name} ${label} Vitest floor: ${describeSuite(sample)}`);
+          if (sample.exitCode !== 0) log(`Vitest floor failed:\n${sample.stderrTail ?? ''}`);
+          if (!warm) scenario.vitestFloor.push(sample);
+        } else if (who === 'suite') {
           const runId = nextRunId(name);
           const run = await runVitest(['--project', 'phase1'], cleanEnv({ ...env, STAGECHECK_RUN_ID: runId }), { measureMemory: true });
           const sample = suiteSample(run, runId);
@@ -267,7 +333,7 @@ async function benchPair(args: Args, name: string, platformArgs: string[], laten
           if (!warm) scenario.suite.push(sample);
         } else {
           const sample = await runFloorProcess(cleanEnv({ ...env, STAGECHECK_RUN_ID: nextRunId(`${name}-floor`) }));
-          log(`${name} ${label} floor: ${formatMs(sample.wallMs)} ${sample.ok ? 'ok' : `FAILED ${sample.failures.join('; ')}`}${sample.agentRunMs ? `, agent run ${formatMs(sample.agentRunMs)}` : ''}`);
+          log(`${name} ${label} floor: ${formatMs(sample.wallMs)} (bare ${formatMs(sample.bareMs)}) ${sample.ok ? 'ok' : `FAILED ${sample.failures.join('; ')}`}${sample.agentRunMs ? `, agent run ${formatMs(sample.agentRunMs)}` : ''}`);
           if (!warm) scenario.floor.push(sample);
         }
       }
@@ -275,8 +341,85 @@ async function benchPair(args: Args, name: string, platformArgs: string[], laten
   } finally {
     await proxy?.stop();
     await platform.stop();
+    scratch.remove();
   }
   return scenario;
+}
+
+/**
+ * Phase 1 + 2 against the staging profile, as selftest/runs/staging-profile.test.ts points the
+ * suite at it (its CA through NODE_EXTRA_CA_CERTS, the 35 s heartbeat, the example LLM prompt
+ * file), but with the shipped catalog: a DEGRADED verdict here is what the run measured.
+ */
+async function benchStagingProfile(args: Args): Promise<NonNullable<Results['stagingProfile']>> {
+  const heartbeatS = 35;
+  const platform = await startPlatform({ args: ['--profile', 'staging'] });
+  const ca = platform.env.STAGING_CA_FILE;
+  log(`staging-profile: platform ready in ${formatMs(platform.readyMs)}${ca ? '' : ' (no STAGING_CA_FILE printed!)'}`);
+  const out: NonNullable<Results['stagingProfile']> = { heartbeatS, platformReadyMs: platform.readyMs, samples: [] };
+  try {
+    for (let i = 0; i < args.runs; i++) {
+      const runId = nextRunId('staging-profile');
+      const env = cleanEnv({ ...platform.env, NODE_EXTRA_CA_CERTS: ca ?? '', STAGING_WS_HEARTBEAT_S: String(heartbeatS), GOLDEN_PROMPTS_FILE: PROMPT_FILE, STAGECHECK_RUN_ID: runId });
+      const platformSampler = platform.pid !== undefined ? sampleTree(platform.pid) : undefined;
+      const run = await runVitest(['--project', 'phase1', '--project', 'phase2'], env, { measureMemory: true, timeoutMs: 420_000 });
+      const platformTree = await platformSampler?.stop();
+      const sample: StagingProfileSample = {
+        wallMs: run.wallMs,
+        exitCode: run.exitCode,
+        verdict: run.report?.verdict ?? null,
+        passed: run.passed,
+        failed: run.failed,
+        total: run.total,
+      };
+      const test = findTest(run, CHECK_IDS.heartbeat);
+      const entry = run.report?.tests.find((t) => t.checkId === CHECK_IDS.heartbeat);
+      if (test) {
+        const startEpoch = entry?.startedAt ? Date.parse(entry.startedAt) : null;
+        const exitEpoch = run.spawnedAtEpoch + run.wallMs;
+        sample.heartbeat = {
+          status: test.status,
+          durationMs: test.durationMs,
+          spawnToStartMs: startEpoch !== null ? startEpoch - run.spawnedAtEpoch : null,
+          endToExitMs: startEpoch !== null && test.durationMs !== null ? exitEpoch - (startEpoch + test.durationMs) : null,
+          intervals: entry?.measurements?.find((m) => m.name.startsWith('WebSocket heartbeat interval'))?.samples ?? [],
+        };
+      }
+      const timeline = (run.report?.tests ?? [])
+        .filter((t) => t.startedAt && t.durationMs !== null)
+        .map((t) => ({ project: t.project, fullName: t.fullName, startMs: Date.parse(t.startedAt!) - run.spawnedAtEpoch, durationMs: t.durationMs! }))
+        .sort((a, b) => a.startMs - b.startMs);
+      if (timeline.length > 0) {
+        sample.timeline = timeline;
+        const p1 = timeline.filter((t) => t.project === 'phase1');
+        const p2 = timeline.filter((t) => t.project === 'phase2');
+        if (p1.length) sample.phase1EndMs = Math.max(...p1.map((t) => t.startMs + t.durationMs));
+        if (p2.length) sample.phase2StartMs = Math.min(...p2.map((t) => t.startMs));
+      }
+      if (run.maxRssKb !== undefined) sample.maxRssKb = run.maxRssKb;
+      if (run.tree) sample.tree = run.tree;
+      if (platformTree) sample.platformTree = platformTree;
+      if (run.exitCode !== 0) sample.stderrTail = `${run.stdout.slice(-2000)}\n${run.stderr.slice(-1500)}`;
+      const hb = sample.heartbeat;
+      log(`staging-profile ${i + 1}/${args.runs}: wall ${formatMs(sample.wallMs)} exit ${sample.exitCode} ${sample.verdict ?? 'no report'} ${sample.passed}/${sample.total} passed; heartbeat test ${hb ? `${hb.status} in ${formatMs(hb.durationMs)}, started ${formatMs(hb.spawnToStartMs)} after spawn` : 'not found'}`);
+      if (sample.stderrTail) log(`staging-profile: output tail:\n${sample.stderrTail}`);
+      out.samples.push(sample);
+    }
+  } finally {
+    await platform.stop();
+  }
+  return out;
+}
+
+async function benchVerdict(args: Args): Promise<NonNullable<Results['verdict']>> {
+  const out: NonNullable<Results['verdict']> = [];
+  for (const name of args.verdictCases) {
+    const samples = await measureCase(name, args.runs, (sample, i) =>
+      log(`verdict ${name} ${i + 1}/${args.runs}: verdict after ${formatMs(sample.verdictMs)}, wall ${formatMs(sample.wallMs)}, ${sample.verdict}, ${sample.failed} failed`),
+    );
+    out.push({ name, samples });
+  }
+  return out;
 }
 
 async function benchCold(args: Args): Promise<SuiteSample[]> {
@@ -463,7 +606,7 @@ function timeRow(section: string, measure: string, s: Spread, target?: { text: s
     max: formatMs(s.max),
     n: String(s.n),
     target: target?.text ?? '',
-    met: target && s.median !== null ? (target.ok(s.median) ? 'yes' : 'NO') : '',
+    met: target && s.median !== null ? (target.ok(s.median) ? 'met' : 'NOT MET') : '',
   };
 }
 
@@ -481,9 +624,32 @@ function passRate(samples: { passed?: number; total?: number; exitCode: number |
   return `${totals} passed; exit 0 in ${clean} of ${samples.length}`;
 }
 
-function pairRows(section: string, scenario: PairScenario, ratioTarget: number, withAgent: boolean): Row[] {
+/** Row of a difference: median and min/max of per-iteration values, with an optional target on the median. */
+function diffRow(section: string, measure: string, median: number | null, perRun: number[], target?: { text: string; ok: (median: number) => boolean }): Row {
+  const s = spread(perRun);
+  return {
+    section,
+    measure,
+    median: formatMs(median),
+    min: formatMs(s.min),
+    max: formatMs(s.max),
+    n: String(s.n),
+    target: target?.text ?? '',
+    met: target && median !== null ? (target.ok(median) ? 'met' : 'NOT MET') : '',
+  };
+}
+
+function pairRows(section: string, scenario: PairScenario, ratioTarget: { ratio: number; label: string }, withAgent: boolean, overheadTargetMs?: number): Row[] {
   const suite = spread(scenario.suite.map((s) => s.wallMs));
   const floor = spread(scenario.floor.map((s) => s.wallMs));
+  const vitestFloor = spread(scenario.vitestFloor.map((s) => s.wallMs));
+  const bare = spread(scenario.floor.map((s) => s.bareMs));
+  const overhead = suite.median !== null && vitestFloor.median !== null && bare.median !== null ? suite.median - (vitestFloor.median + bare.median) : null;
+  const overheadPerRun = scenario.suite.map((s, i) => {
+    const v = scenario.vitestFloor[i]?.wallMs;
+    const b = scenario.floor[i]?.bareMs;
+    return v !== undefined && b !== undefined ? s.wallMs - v - b : Number.NaN;
+  });
   const perPair = scenario.suite.map((s, i) => (scenario.floor[i] ? s.wallMs / scenario.floor[i].wallMs : Number.NaN));
   const ratioSpread = spread(perPair);
   const ratio = suite.median !== null && floor.median !== null ? suite.median / floor.median : null;
@@ -492,17 +658,22 @@ function pairRows(section: string, scenario: PairScenario, ratioTarget: number, 
   rows.push(
     timeRow(section, 'phase 1 suite wall (spawn → exit)', suite),
     textRow(section, '  suite results', passRate(scenario.suite)),
-    timeRow(section, 'floor wall (bench/floor.ts, spawn → exit)', floor),
+    timeRow(section, 'Vitest floor: `vitest run` of one empty test (scratch project, forks; spawn → exit)', vitestFloor),
+    textRow(section, '  Vitest floor results', `exit 0 in ${scenario.vitestFloor.filter((v) => v.exitCode === 0 && v.passed === 1).length} of ${scenario.vitestFloor.length}`),
+    timeRow(section, 'bare-probe floor: probe libraries loaded + first request → verdict + clean-up, one process', bare),
+    timeRow(section, '  of which loading postgres, ioredis, ws, floor.ts', spread(scenario.floor.map((f) => f.importMs))),
+    diffRow(section, 'suite wall − (Vitest floor + bare-probe floor) (of medians; min/max per run)', overhead, overheadPerRun, overheadTargetMs !== undefined ? { text: `≤ ${formatMs(overheadTargetMs)}`, ok: (m) => m <= overheadTargetMs } : undefined),
+    timeRow(section, 'floor process wall (bench/bare-floor.ts → floor.ts, spawn → exit)', floor),
     textRow(section, '  floor results', `all 24 checks ok in ${scenario.floor.filter((f) => f.ok).length} of ${scenario.floor.length}`),
     {
       section,
-      measure: 'ratio suite / floor (of medians; min/max per pair)',
+      measure: 'ratio suite / floor process (of medians; min/max per pair)',
       median: formatRatio(ratio),
       min: formatRatio(ratioSpread.min),
       max: formatRatio(ratioSpread.max),
       n: String(ratioSpread.n),
-      target: `≤ ${ratioTarget}×`,
-      met: ratio === null ? '' : ratio <= ratioTarget ? 'yes' : 'NO',
+      target: ratioTarget.label,
+      met: ratio === null ? '' : ratio <= ratioTarget.ratio ? 'met' : 'NOT MET',
     },
     timeRow(section, '  suite: spawn → Vitest run start (node, vitest, config)', spread(scenario.suite.map((s) => s.split?.bootMs))),
     timeRow(section, '  suite: run start → first test (global setup, forks, imports)', spread(scenario.suite.map((s) => s.split?.toFirstTestMs))),
@@ -514,6 +685,9 @@ function pairRows(section: string, scenario: PairScenario, ratioTarget: number, 
     rows.push(timeRow(section, `    Vitest ${part} (summed over files)`, spread(scenario.suite.map((s) => s.duration?.parts[part]))));
   }
   rows.push(
+    timeRow(section, '  Vitest floor: spawn → Vitest run start', spread(scenario.vitestFloor.map((s) => s.split?.bootMs))),
+    timeRow(section, '  Vitest floor: run start → first test (fork, empty file)', spread(scenario.vitestFloor.map((s) => s.split?.toFirstTestMs))),
+    timeRow(section, '  Vitest floor: last test end → exit', spread(scenario.vitestFloor.map((s) => s.split?.exitMs))),
     timeRow(section, '  floor: process start → first request (node, tsx, imports)', spread(scenario.floor.map((f) => f.startupMs))),
     timeRow(section, '  floor: first request → verdict', spread(scenario.floor.map((f) => f.probesMs))),
     timeRow(section, '  floor: clean-up (threads deleted, sockets closed)', spread(scenario.floor.map((f) => f.cleanupMs))),
@@ -521,12 +695,77 @@ function pairRows(section: string, scenario: PairScenario, ratioTarget: number, 
   return rows;
 }
 
-function memoryRows(section: string, samples: SuiteSample[]): Row[] {
+/** Peak RSS per process: per label, the largest process of that kind in each run (with how many there were). */
+function perProcessRows(section: string, trees: (TreeMemory | undefined)[], prefix = ''): Row[] {
+  const labels = new Map<string, { peaks: number[]; counts: number[] }>();
+  for (const tree of trees) {
+    if (!tree) continue;
+    const byLabel = new Map<string, number[]>();
+    for (const p of tree.perProcess) {
+      // The time wrapper, and a process seen only as it exited (no command line left).
+      if (p.label === '/usr/bin/time' || p.label === '?') continue;
+      byLabel.set(p.label, [...(byLabel.get(p.label) ?? []), p.peakRssKb]);
+    }
+    for (const [label, peaks] of byLabel) {
+      const entry = labels.get(label) ?? { peaks: [], counts: [] };
+      entry.peaks.push(Math.max(...peaks));
+      entry.counts.push(peaks.length);
+      labels.set(label, entry);
+    }
+  }
+  return [...labels.entries()]
+    .sort((a, b) => (spread(b[1].peaks).median ?? 0) - (spread(a[1].peaks).median ?? 0))
+    .map(([label, { peaks, counts }]) => {
+      const most = Math.max(...counts);
+      return memRow(section, `  ${prefix}peak RSS, ${label}${most > 1 ? ` (largest of up to ${most})` : ''}`, spread(peaks));
+    });
+}
+
+function memoryRows(section: string, samples: { maxRssKb?: number; tree?: TreeMemory }[]): Row[] {
   return [
     memRow(section, 'max RSS of one process (/usr/bin/time -v)', spread(samples.map((s) => s.maxRssKb))),
+    ...perProcessRows(section, samples.map((s) => s.tree)),
     memRow(section, 'peak summed RSS of the process tree (/proc, 200 ms)', spread(samples.map((s) => s.tree?.peakRssKb))),
     memRow(section, 'peak summed PSS of the process tree (/proc, 200 ms)', spread(samples.map((s) => s.tree?.peakPssKb))),
     textRow(section, '  processes in the tree at most', String(spread(samples.map((s) => s.tree?.peakProcesses)).max ?? '–')),
+  ];
+}
+
+function lastTests(sample: StagingProfileSample | undefined): string {
+  const ended = [...(sample?.timeline ?? [])].sort((a, b) => b.startMs + b.durationMs - (a.startMs + a.durationMs)).slice(0, 3);
+  return ended.map((t) => `${t.fullName.slice(0, 70)} (${formatMs(t.startMs)} → ${formatMs(t.startMs + t.durationMs)})`).join('; ') || '–';
+}
+
+function stagingProfileRows(results: NonNullable<Results['stagingProfile']>): Row[] {
+  const section = `phase 1 + 2, staging profile (HTTPS, ${results.heartbeatS} s heartbeat)`;
+  const samples = results.samples;
+  const wall = spread(samples.map((s) => s.wallMs));
+  const hb = spread(samples.map((s) => s.heartbeat?.durationMs));
+  const ratio = wall.median !== null && hb.median !== null ? wall.median / hb.median : null;
+  const perRun = spread(samples.map((s) => (s.heartbeat?.durationMs ? s.wallMs / s.heartbeat.durationMs : null)));
+  const necessaryMs = 2 * results.heartbeatS * 1000;
+  return [
+    timeRow(section, 'suite wall (spawn → exit)', wall),
+    textRow(section, '  results', `${[...new Set(samples.map((s) => `${s.passed}/${s.total}`))].join(', ')} passed; verdicts ${[...new Set(samples.map((s) => s.verdict ?? 'none'))].join(', ')}; exit codes ${[...new Set(samples.map((s) => s.exitCode))].join(', ')}`),
+    timeRow(section, `heartbeat test's own duration (its waits: 2 × ${results.heartbeatS} s of client silence)`, hb),
+    textRow(section, '  heartbeat intervals it measured (first run)', samples[0]?.heartbeat?.intervals.map((ms) => formatMs(ms)).join(', ') ?? '–'),
+    timeRow(section, '  spawn → heartbeat test start (boot, phase 1, phase 2 start)', spread(samples.map((s) => s.heartbeat?.spawnToStartMs))),
+    timeRow(section, '    of which spawn → phase 1\'s last test end', spread(samples.map((s) => s.phase1EndMs))),
+    timeRow(section, '    of which spawn → phase 2\'s first test start', spread(samples.map((s) => s.phase2StartMs))),
+    timeRow(section, '  heartbeat test end → exit (tests still running, teardown, reporters)', spread(samples.map((s) => s.heartbeat?.endToExitMs))),
+    textRow(section, '  tests ending last (first run; ms after spawn)', lastTests(samples[0])),
+    {
+      section,
+      measure: 'ratio suite wall / heartbeat test (of medians; min/max per run)',
+      median: formatRatio(ratio),
+      min: formatRatio(perRun.min),
+      max: formatRatio(perRun.max),
+      n: String(perRun.n),
+      target: '≤ 1.1×',
+      met: ratio === null ? '' : ratio <= 1.1 ? 'met' : 'NOT MET',
+    },
+    textRow(section, `  ratio suite wall / ${necessaryMs / 1000} s (the silence alone)`, formatRatio(wall.median !== null ? wall.median / necessaryMs : null)),
+    timeRow(section, 'platform start → ready line (`--profile staging`, once)', spread([results.platformReadyMs])),
   ];
 }
 
@@ -550,8 +789,9 @@ function buildRows(results: Results): Row[] {
       timeRow(s, 'SIGTERM → exit', spread(results.ready.map((r) => r.stopMs))),
     );
   }
-  if (results.fast) rows.push(...pairRows('phase 1, fast platform', results.fast, 3, false));
-  if (results.staging) rows.push(...pairRows(`phase 1, staging-like (think ${results.args.thinkMs} ms, +${results.args.latencyMs} ms)`, results.staging, 1.5, true));
+  if (results.fast) rows.push(...pairRows('phase 1, fast platform', results.fast, { ratio: 3, label: '≤ 3× (issue 7)' }, false, 300));
+  if (results.staging) rows.push(...pairRows(`phase 1, staging-like (think ${results.args.thinkMs} ms, +${results.args.latencyMs} ms)`, results.staging, { ratio: 1.1, label: '≤ 1.1×' }, true));
+  if (results.stagingProfile) rows.push(...stagingProfileRows(results.stagingProfile));
   if (results.cold) {
     const s = 'phase 1 + 2, cold';
     rows.push(
@@ -575,6 +815,16 @@ function buildRows(results: Results): Row[] {
   }
   if (results.fast) rows.push(...memoryRows('memory, phase 1 (running platform)', results.fast.suite));
   if (results.cold) rows.push(...memoryRows('memory, phase 1 + 2 cold (platform, PostgreSQL, Redis included)', results.cold));
+  if (results.stagingProfile) {
+    const section = 'memory, phase 1 + 2 staging profile (suite tree; platform apart)';
+    const samples = results.stagingProfile.samples;
+    rows.push(
+      ...memoryRows(section, samples),
+      ...perProcessRows(section, samples.map((s) => s.platformTree), 'platform tree: '),
+      memRow(section, 'platform tree (node, PostgreSQL, Redis): peak summed RSS (/proc, 200 ms)', spread(samples.map((s) => s.platformTree?.peakRssKb))),
+      memRow(section, 'platform tree: peak summed PSS (/proc, 200 ms)', spread(samples.map((s) => s.platformTree?.peakPssKb))),
+    );
+  }
   if (results.overheads) {
     for (const [name, values] of Object.entries(results.overheads)) rows.push(timeRow('process overheads', name, spread(values)));
   }
@@ -636,8 +886,10 @@ async function main(): Promise<void> {
   if (args.scenarios.includes('ready')) results.ready = await benchReady(args);
   if (args.scenarios.includes('fast')) results.fast = await benchPair(args, 'fast', [], 0);
   if (args.scenarios.includes('staging')) results.staging = await benchPair(args, 'staging', ['--think-ms', String(args.thinkMs)], args.latencyMs);
+  if (args.scenarios.includes('staging-profile')) results.stagingProfile = await benchStagingProfile(args);
   if (args.scenarios.includes('cold')) results.cold = await benchCold(args);
   if (args.scenarios.includes('faults')) await benchFaults(args, results);
+  if (args.scenarios.includes('verdict')) results.verdict = await benchVerdict(args);
   if (args.scenarios.includes('overheads')) results.overheads = await benchOverheads(args);
   if (args.scenarios.includes('explore')) results.explore = await benchExplore(args);
   results.benchWallMs = performance.now() - benchStarted;
@@ -653,15 +905,17 @@ async function main(): Promise<void> {
     `${args.warmup} warm-up + ${args.runs} measured run(s) per row (n = samples); medians with min/max; other work on the machine may have run concurrently (a load above ${String(m.cpus)} means it did).`,
     `Command: ${command}; bench wall ${formatMs(results.benchWallMs)}`,
   ];
-  process.stdout.write(`\n${heading.join('\n')}\n\n${table}\n`);
+  const ttv = results.verdict ? verdictTable(results.verdict) : undefined;
+  process.stdout.write(`\n${heading.join('\n')}\n\n${table}\n${ttv ? `\nTime to verdict (bench/time-to-verdict.ts cases, ${args.runs} run(s) each):\n\n${ttv}\n` : ''}`);
 
   mkdirSync(args.outDir, { recursive: true });
   writeFileSync(join(args.outDir, 'bench.json'), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(args.outDir, 'bench.md'), `# stagecheck benchmark\n\n${heading.map((l) => `${l}  `).join('\n')}\n\n${table}\n`);
+  writeFileSync(join(args.outDir, 'bench.md'), `# stagecheck benchmark\n\n${heading.map((l) => `${l}  `).join('\n')}\n\n${table}\n${ttv ? `\n## Time to verdict\n\n${ttv}\n` : ''}`);
   log(`written ${join(args.outDir, 'bench.md')} and bench.json`);
   if (args.writeDocs) {
     writeGeneratedSection(docsFile('performance.md'), 'bench', `${heading.map((l) => `${l}  `).join('\n')}\n\n${table}`);
-    log('written the bench section of docs/performance.md');
+    if (ttv) writeGeneratedSection(docsFile('performance.md'), 'bench-verdict', `Results of the \`verdict\` scenario in the same run (${args.runs} run(s) per case):\n\n${ttv}`);
+    log(`written the bench${ttv ? ' and bench-verdict sections' : ' section'} of docs/performance.md`);
   }
 }
 

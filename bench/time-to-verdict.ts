@@ -18,6 +18,7 @@
  * `--explain` lists the five tests that ended last in each run, with their end on the case's clock.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ import { startTargetPlatform } from '../selftest/support/target-platform.ts';
 import { CHECK_IDS } from '../tests/check-ids.ts';
 import { formatMs, spread } from './stats.ts';
 
-interface Sample {
+export interface Sample {
   /** ms from the case's clock start to the end of the last test. */
   verdictMs: number;
   /** The tests that ended last, for `--explain`. */
@@ -102,7 +103,7 @@ const targetAt = (port: number): Record<string, string> => ({
   STAGECHECK_RUN_ID: `bench-ttv-${process.pid}-${Date.now()}`,
 });
 
-const CASES: Record<string, Case> = {
+export const CASES: Record<string, Case> = {
   async refused(reportDir) {
     const run = await runE2e(['--project', 'phase1'], { reportDir, env: targetAt(await refusedPort()), timeoutMs: 120_000 });
     return sampleOf(run, firstStart);
@@ -161,34 +162,59 @@ const CASES: Record<string, Case> = {
   },
 };
 
+/** The cases by name, in the order given (all by default); throws on a name that is not a case. */
+export function caseNames(list: string = Object.keys(CASES).join(',')): string[] {
+  const names = list.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !(name in CASES));
+  if (unknown.length) throw new Error(`--case: no case ${unknown.join(', ')} (cases: ${Object.keys(CASES).join(', ')})`);
+  return names;
+}
+
+/** Runs one case `runs` times, each with its own report dir; `onSample` sees every sample as it comes. */
+export async function measureCase(name: string, runs: number, onSample: (sample: Sample, index: number) => void = () => {}): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const reportDir = mkdtempSync(join(tmpdir(), `stagecheck-ttv-${name}-`));
+    try {
+      const sample = await CASES[name]!(reportDir);
+      samples.push(sample);
+      onSample(sample, i);
+    } finally {
+      rmSync(reportDir, { recursive: true, force: true });
+    }
+  }
+  return samples;
+}
+
+/** The Markdown table of the cases measured. */
+export function verdictTable(results: readonly { name: string; samples: readonly Sample[] }[]): string {
+  const median = (values: number[]): string => formatMs(spread(values).median);
+  const rows: string[] = ['| case | verdict after (median) | samples | wall of npm run e2e (median) | verdicts |', '|---|---|---|---|---|'];
+  for (const { name, samples } of results) {
+    rows.push(`| ${name} | ${median(samples.map((x) => x.verdictMs))} | ${samples.map((x) => formatMs(x.verdictMs)).join(', ')} | ${median(samples.map((x) => x.wallMs))} | ${[...new Set(samples.map((x) => x.verdict))].join(', ')} |`);
+  }
+  return rows.join('\n');
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, case: { type: 'string', default: Object.keys(CASES).join(',') }, explain: { type: 'boolean', default: false } } });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number, got "${values.runs}"`);
-  const names = values.case.split(',');
-  const unknown = names.filter((name) => !(name in CASES));
-  if (unknown.length) throw new Error(`--case: no case ${unknown.join(', ')} (cases: ${Object.keys(CASES).join(', ')})`);
-  const rows: string[] = ['| case | verdict after (median) | samples | wall of npm run e2e (median) | verdicts |', '|---|---|---|---|---|'];
-  for (const name of names) {
-    const samples: Sample[] = [];
-    for (let i = 0; i < runs; i += 1) {
-      const reportDir = mkdtempSync(join(tmpdir(), `stagecheck-ttv-${name}-`));
-      try {
-        const sample = await CASES[name]!(reportDir);
-        samples.push(sample);
-        console.error(`${name} ${i + 1}/${runs}: verdict after ${formatMs(sample.verdictMs)}, wall ${formatMs(sample.wallMs)}, ${sample.verdict}, ${sample.failed} failed`);
-        if (values.explain) for (const line of sample.last) console.error(`    ${line}`);
-      } finally {
-        rmSync(reportDir, { recursive: true, force: true });
-      }
-    }
-    const median = (values: number[]): string => formatMs(spread(values).median);
-    rows.push(`| ${name} | ${median(samples.map((x) => x.verdictMs))} | ${samples.map((x) => formatMs(x.verdictMs)).join(', ')} | ${median(samples.map((x) => x.wallMs))} | ${[...new Set(samples.map((x) => x.verdict))].join(', ')} |`);
+  const results: { name: string; samples: Sample[] }[] = [];
+  for (const name of caseNames(values.case)) {
+    const samples = await measureCase(name, runs, (sample, i) => {
+      console.error(`${name} ${i + 1}/${runs}: verdict after ${formatMs(sample.verdictMs)}, wall ${formatMs(sample.wallMs)}, ${sample.verdict}, ${sample.failed} failed`);
+      if (values.explain) for (const line of sample.last) console.error(`    ${line}`);
+    });
+    results.push({ name, samples });
   }
-  console.log(rows.join('\n'));
+  console.log(verdictTable(results));
 }
 
-main().catch((error: unknown) => {
-  console.error(`time-to-verdict: ${(error as Error).message}`);
-  process.exitCode = 1;
-});
+// Run as a script; imported by bench/run.ts for its `verdict` scenario.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error: unknown) => {
+    console.error(`time-to-verdict: ${(error as Error).message}`);
+    process.exitCode = 1;
+  });
+}

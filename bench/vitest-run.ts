@@ -10,6 +10,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { BusinessImpactReport } from '../reporter/schema.ts';
 import { runTimed, type TimedRun } from './proc.ts';
 import { ROOT } from './targets.ts';
 
@@ -50,20 +51,28 @@ export interface VitestRun extends TimedRun {
   duration: VitestDuration | null;
   /** Epoch ms of Vitest's own run start (JSON `startTime`). */
   runStartEpoch: number | null;
+  /** The suite's business-impact report (per-test `startedAt`), when its reporter ran. */
+  report?: BusinessImpactReport;
 }
 
 export async function runVitest(
   args: string[],
   env: NodeJS.ProcessEnv,
-  options: { timeoutMs?: number; measureMemory?: boolean; /** default true */ suiteReporter?: boolean } = {},
+  options: {
+    timeoutMs?: number;
+    measureMemory?: boolean;
+    /** default true */ suiteReporter?: boolean;
+    /** default the repository; a scratch project's dir for Vitest's own floor */ cwd?: string;
+  } = {},
 ): Promise<VitestRun> {
+  const cwd = options.cwd ?? ROOT;
   const dir = mkdtempSync(join(tmpdir(), 'stagecheck-bench-vitest-'));
   const output = join(dir, 'report.json');
   try {
     const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${output}`];
     if (options.suiteReporter !== false && existsSync(SUITE_REPORTER)) reporters.push('--reporter=./reporter/index.ts');
     const run = await runTimed(process.execPath, [VITEST, 'run', ...args, ...reporters], {
-      cwd: ROOT,
+      cwd,
       env: { ...env, STAGECHECK_REPORT_DIR: join(dir, 'reports'), STAGECHECK_HISTORY_FILE: join(dir, 'history.jsonl') },
       timeoutMs: options.timeoutMs ?? 300_000,
       measureMemory: options.measureMemory ?? false,
@@ -74,9 +83,15 @@ export async function runVitest(
     } catch {
       // no report: the run died first; counts stay 0 and the caller shows stderr
     }
+    let impact: BusinessImpactReport | undefined;
+    try {
+      impact = JSON.parse(readFileSync(join(dir, 'reports', 'business-impact.json'), 'utf8')) as BusinessImpactReport;
+    } catch {
+      // no business-impact reporter in this run, or it wrote nothing
+    }
     const tests: VitestTest[] = (report?.testResults ?? []).flatMap((file) =>
       file.assertionResults.map((a) => ({
-        file: file.name.slice(ROOT.length),
+        file: file.name.slice(cwd.length),
         fullName: a.fullName,
         checkId: typeof a.meta?.checkId === 'string' ? a.meta.checkId : null,
         status: a.status,
@@ -85,7 +100,7 @@ export async function runVitest(
       })),
     );
     const files: VitestFile[] = (report?.testResults ?? []).map((file) => ({
-      file: file.name.slice(ROOT.length),
+      file: file.name.slice(cwd.length),
       startEpoch: typeof file.startTime === 'number' ? file.startTime : null,
       endEpoch: typeof file.endTime === 'number' ? file.endTime : null,
     }));
@@ -99,6 +114,7 @@ export async function runVitest(
       tests,
       duration: parseDuration(run.stdout),
       runStartEpoch: report?.startTime ?? null,
+      ...(impact ? { report: impact } : {}),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
