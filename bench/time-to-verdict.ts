@@ -17,14 +17,14 @@
  *
  * `--explain` lists the five tests that ended last in each run, with their end on the case's clock.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BusinessImpactReport } from '../reporter/schema.ts';
-import { startBlackholeProxy } from '../selftest/support/blackhole-proxy.ts';
+import { runWithBackendDying } from '../selftest/support/backend-dies.ts';
 import { refusedPort } from '../selftest/support/net.ts';
 import { runE2e, type E2eRun } from '../selftest/support/run-e2e.ts';
 import { startTargetPlatform } from '../selftest/support/target-platform.ts';
@@ -64,14 +64,6 @@ function sampleOf(run: E2eRun, clockStart: (report: BusinessImpactReport) => num
     verdict: report.verdict,
     failed: report.tests.filter((t) => t.verdict === 'FAIL').length,
   };
-}
-
-function gatePassed(file: string): boolean {
-  try {
-    return existsSync(file) && (JSON.parse(readFileSync(file, 'utf8')) as { status?: string }).status === 'passed';
-  } catch {
-    return false; // being written
-  }
 }
 
 const firstStart = (report: BusinessImpactReport): number => Math.min(...testStarts(report));
@@ -118,36 +110,8 @@ export const CASES: Record<string, Case> = {
     }
   },
   async 'backend-dies'(reportDir) {
-    const platform = await startTargetPlatform();
-    const backendPort = Number(new URL(platform.env.STAGING_BASE_URL!).port);
-    const proxy = await startBlackholeProxy(backendPort);
-    // Phase 1 passed, then phase 2 has been talking to the backend for 2 s: it stops answering.
-    let diedAt: number | undefined;
-    let phase2 : { answers: number; talkingSince?: number } | undefined;
-    const gateFile = join(reportDir, 'phase1-gate.json');
-    const watcher = setInterval(() => {
-      if (diedAt !== undefined) return;
-      if (!phase2) {
-        if (gatePassed(gateFile)) phase2 = { answers: proxy.answers };
-        return;
-      }
-      if (phase2.talkingSince === undefined && proxy.answers > phase2.answers) phase2.talkingSince = Date.now();
-      if (phase2.talkingSince !== undefined && Date.now() - phase2.talkingSince >= 2_000) {
-        proxy.blackhole();
-        diedAt = Date.now();
-      }
-    }, 50);
-    try {
-      const env = platform.suiteEnv({ STAGING_BASE_URL: `http://127.0.0.1:${proxy.port}`, STAGING_WS_URL: `ws://127.0.0.1:${proxy.port}/ws` });
-      const run = await runE2e([], { reportDir, env, timeoutMs: 400_000 });
-      if (diedAt === undefined) throw new Error(`phase 1 never passed, the backend was never stopped:\n${run.stdout.slice(-2000)}`);
-      const lastAnswer = proxy.lastAnsweredAt!;
-      return sampleOf(run, () => lastAnswer);
-    } finally {
-      clearInterval(watcher);
-      await proxy.close();
-      await platform.stop();
-    }
+    const { run, lastAnsweredAt } = await runWithBackendDying(reportDir);
+    return sampleOf(run, () => lastAnsweredAt);
   },
   async 'no-pong'(reportDir) {
     const platform = await startTargetPlatform({ atStart: [{ name: 'no_pong' }] });
