@@ -1,9 +1,9 @@
 /**
  * stagecheck benchmark: how close the suite's time to verdict is to the floor, on this machine.
  *
- *   npx tsx bench/run.ts                 # 1 warm-up + 5 measured runs of everything (~20 min)
- *   npx tsx bench/run.ts --runs 3 --write-docs          # what docs/performance.md shows
- *   npx tsx bench/run.ts --skip staging-profile,verdict # without the two slow scenarios (~8 min)
+ *   npx tsx bench/run.ts                 # 1 warm-up + 5 measured runs of everything (~22 min)
+ *   npx tsx bench/run.ts --runs 3 --write-docs          # what docs/performance.md shows (~14 min)
+ *   npx tsx bench/run.ts --skip staging-profile,verdict # without the two slow scenarios (~6 min)
  *   npx tsx bench/run.ts --quick         # smoke check: 1 run, no warm-up
  *   npx tsx bench/run.ts --only fast,staging --explore
  *
