@@ -24,9 +24,9 @@ const SLOW_SELFTESTS = [
   'selftest/runs/identities.test.ts',
   'selftest/runs/tls.test.ts',
   'selftest/runs/shards.test.ts',
-  // Nine doctor runs and two platforms: about 30 s of CPU, too much for npm test's 3 minutes
-  // (selftest/unit/doctor.test.ts and proxy-plain.test.ts keep its wording and transports there).
-  'selftest/runs/doctor.test.ts',
+  // doctor through a proxy, against a port that never answers and against TLS (a second platform,
+  // the staging profile): its healthy, refused, wrong-key and partial-target runs stay in npm test.
+  'selftest/runs/doctor-network.test.ts',
   // A whole run of both phases with the backend dying mid-phase-2 (issue 14 §1).
   'selftest/runs/fail-fast.test.ts',
   // Eight npm run e2e runs (verdicts and exit codes under faults, the report in Chromium): the
