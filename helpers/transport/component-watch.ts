@@ -56,6 +56,14 @@ const DEFAULT_REPROBE_MS = 5_000;
 const POLL_MS = 250;
 const TIMEOUTS: ReadonlySet<string> = new Set(Object.values(TIMEOUT_CODES));
 
+/**
+ * How long an unanswered request or a silent wait lasts before it raises a suspicion: half the
+ * probe's bound, so a dead component is confirmed within one and a half probe bounds.
+ */
+export function suspicionAfterMs(options: FailFastOptions): number {
+  return options.probeTimeoutMs / 2;
+}
+
 /** The run's shared state directory under the system temp dir. */
 export function failFastStateDir(runId: string): string {
   return join(tmpdir(), 'stagecheck-components', runId);

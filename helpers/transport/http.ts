@@ -40,7 +40,7 @@ import { redactSecrets, redactUrl } from '../core/redact.ts';
 import { certProblemError, certProblemOf, hostPortOf } from '../core/tls-problems.ts';
 import { endpointTemplate, recordRequest } from '../core/request-log.ts';
 import { honourRetryAfter, type RateLimitInfo } from './rate-limit.ts';
-import { componentWatch, downError, type DownState, type FailFastOptions } from './component-watch.ts';
+import { componentWatch, downError, suspicionAfterMs, type DownState, type FailFastOptions } from './component-watch.ts';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
@@ -266,7 +266,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     // A request still unanswered after half the probe's bound raises the suspicion early: the probe
     // runs beside it, and if the component does not answer the probe either, this request and every
     // other one are cut short now rather than at their deadlines. A slow answer costs one probe.
-    const suspectAfterMs = failFast ? failFast.probeTimeoutMs / 2 : undefined;
+    const suspectAfterMs = failFast ? suspicionAfterMs(failFast) : undefined;
     const suspicion = watch && suspectAfterMs !== undefined && suspectAfterMs < timeoutMs
       ? setTimeout(() => {
           const { layer, code, stuck } = timeoutCodeForPhase(stuckIn());
