@@ -24,11 +24,23 @@ export interface Outage {
 export interface CutShort {
   component: string;
   since: number;
+  confirmedAt?: number;
+  layer?: string;
+  code?: string | number;
+  lastGoodAt?: number;
 }
 
 const iso = (epochMs: number): string => new Date(epochMs).toISOString();
 
-export function summarizeOutages(events: readonly ComponentEvent[], cutShort: readonly CutShort[]): Outage[] {
+export function summarizeOutages(logged: readonly ComponentEvent[], cutShort: readonly CutShort[]): Outage[] {
+  // Every cut-short failure carries its outage too: a worker's `down` event is drained only when
+  // its next test ends, and the confirming worker may have had none left.
+  const fromFailures: ComponentEvent[] = cutShort.flatMap((f) =>
+    f.confirmedAt === undefined
+      ? []
+      : [{ component: f.component as ComponentEvent['component'], kind: 'down' as const, at: f.confirmedAt, since: f.since, cause: `${f.layer ?? 'unknown'}${f.code === undefined ? '' : ` ${f.code}`}`, ...(f.lastGoodAt === undefined ? {} : { lastGoodAt: f.lastGoodAt }) }],
+  );
+  const events = [...logged, ...fromFailures];
   const outages: (Omit<Outage, 'since' | 'confirmedAt' | 'backAt' | 'lastGoodAt'> & { since: number; confirmedAt: number; backAt?: number; lastGoodAt?: number })[] = [];
   const sorted = [...events].sort((a, b) => a.at - b.at);
   for (const event of sorted) {

@@ -27,7 +27,7 @@ import { firstLine, readMeta, type ModuleRecord, type TestRecord } from './recor
 import { countVerdicts, EXIT_CODES, judgeRun, worst } from './run-verdict.ts';
 import type { TargetHead } from '../helpers/core/target-head.ts';
 import { DEFAULT_COLD_START_ALLOWANCE_MS, judgeLatency } from './latency.ts';
-import { summarizeOutages } from './outages.ts';
+import { summarizeOutages, type CutShort } from './outages.ts';
 import { formatPercent, judgeKpi, latencyBand, safeSummary, type Judged } from './kpis.ts';
 
 export { formatPercent } from './kpis.ts';
@@ -132,8 +132,8 @@ export function computeReport(input: EngineInput): BusinessImpactReport {
   const outages = summarizeOutages(
     judged.flatMap((j) => j.meta?.componentEvents ?? []),
     judged.flatMap((j) => {
-      const down = (j.meta?.failure?.evidence as { down?: { component?: unknown; since?: unknown } } | undefined)?.down;
-      return down && typeof down.component === 'string' && typeof down.since === 'number' ? [{ component: down.component, since: down.since }] : [];
+      const down = (j.meta?.failure?.evidence as { down?: Partial<CutShort> } | undefined)?.down;
+      return down && typeof down.component === 'string' && typeof down.since === 'number' ? [down as CutShort] : [];
     }),
   );
   const latencyParts = [...latency.endpoints, ...latency.coldStarts.map((c) => ({ ...c, name: `${c.component} cold start` }))];

@@ -45,6 +45,22 @@ describe('summarizeOutages', () => {
     ]);
   });
 
+  it("knows an outage from the failures it cut short when no worker's event reached the report", () => {
+    const [outage] = summarizeOutages([], [
+      { component: 'backend', since: T + 1_000, confirmedAt: T + 6_000, layer: 'http-status', code: 'HEADERS_TIMEOUT', lastGoodAt: T },
+      { component: 'backend', since: T + 1_000, confirmedAt: T + 6_000, layer: 'http-status', code: 'HEADERS_TIMEOUT', lastGoodAt: T },
+    ]);
+    expect(outage).toEqual({
+      component: 'backend',
+      since: '2026-12-01T10:00:01.000Z',
+      confirmedAt: '2026-12-01T10:00:06.000Z',
+      cause: 'http-status HEADERS_TIMEOUT',
+      lastGoodAt: '2026-12-01T10:00:00.000Z',
+      backAt: null,
+      testsCutShort: 2,
+    });
+  });
+
   it('is empty for a run where nothing went down', () => {
     expect(summarizeOutages([], [])).toEqual([]);
   });
