@@ -9,13 +9,14 @@
  * --load N starts N CPU-bound processes beside the runs (a loaded machine) and stops them at
  * the end. Exit 0 when every run passed, 1 otherwise.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { percentile } from '../helpers/core/stats.ts';
 import { ROOT } from '../selftest/support/run-e2e.ts';
+import { startBusyLoad } from './busy-load.ts';
 
 interface VitestJson {
   numPassedTests: number;
@@ -76,11 +77,6 @@ async function runOnce(script: string, extra: string[]): Promise<RunOutcome> {
   }
 }
 
-/** N busy loops, each its own process, so the runs share the CPU as on a loaded machine. */
-function startLoad(n: number): ChildProcess[] {
-  return Array.from({ length: n }, () => spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
-}
-
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     options: { runs: { type: 'string', default: '10' }, load: { type: 'string', default: '0' }, slow: { type: 'boolean', default: false } },
@@ -90,12 +86,7 @@ async function main(): Promise<void> {
   const load = parsePositive('load', values.load, 0);
   const script = values.slow ? 'test:slow' : 'test';
 
-  const busy = startLoad(load);
-  const stopLoad = () => busy.forEach((p) => p.kill('SIGKILL'));
-  process.once('SIGINT', () => {
-    stopLoad();
-    process.exit(130);
-  });
+  const busy = startBusyLoad(load);
   const outcomes: RunOutcome[] = [];
   try {
     for (let run = 1; run <= runs; run += 1) {
@@ -105,7 +96,7 @@ async function main(): Promise<void> {
       for (const failure of outcome.failures) process.stdout.write(`  ${failure}\n`);
     }
   } finally {
-    stopLoad();
+    busy.stop();
   }
 
   const passed = outcomes.filter((o) => o.passed).length;
