@@ -60,9 +60,24 @@ export function annotationsOf(report: AnnotatedReport): Annotation[] {
   return [...annotations.filter((a) => a.kind === 'error'), ...annotations.filter((a) => a.kind === 'warning')];
 }
 
-/** Failed (and inconclusive, with evidence) tests, one annotation per component/layer/code. */
-function testCauses(report: AnnotatedReport): Annotation[] {
-  const groups = new Map<string, { component: string; layer: string; code: string; verdict: TestOut['verdict']; tests: TestOut[] }>();
+/** Failed tests (and inconclusive ones with evidence) that share a verdict, component, layer and code. */
+export interface FailureCause {
+  verdict: TestOut['verdict'];
+  component: string;
+  layer: string;
+  /** '' when the failure carries no code. */
+  code: string;
+  /** In report order; the first one's evidence speaks for the cause. */
+  tests: TestOut[];
+}
+
+/**
+ * The failure causes of a report, the most fundamental first (gate.ts sortBlocking): one per
+ * verdict, component, layer and code. GitHub annotations and the incident write-up
+ * (reporter/incident.ts) group by this one definition.
+ */
+export function failureCauses(report: Pick<BusinessImpactReport, 'tests'>): FailureCause[] {
+  const groups = new Map<string, FailureCause>();
   for (const t of report.tests) {
     if (t.verdict !== 'FAIL' && !(t.verdict === 'INCONCLUSIVE' && t.failure)) continue;
     const component = t.failure?.component ?? 'unknown';
@@ -73,7 +88,12 @@ function testCauses(report: AnnotatedReport): Annotation[] {
     group.tests.push(t);
     groups.set(key, group);
   }
-  return sortBlocking([...groups.values()]).map((g) => {
+  return sortBlocking([...groups.values()]);
+}
+
+/** Failed (and inconclusive, with evidence) tests, one annotation per component/layer/code. */
+function testCauses(report: AnnotatedReport): Annotation[] {
+  return failureCauses(report).map((g) => {
     const first = g.tests[0] as TestOut;
     const evidence = first.failure;
     const cause = `${g.component}/${g.layer}${g.code ? ` ${g.code}` : ''}`;
