@@ -10,6 +10,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { BusinessImpactReport, Verdict } from './schema.ts';
+import { componentStates, type ComponentState } from './component-states.ts';
 
 export const HISTORY_SCHEMA = 'stagecheck.history';
 export const HISTORY_VERSION = 1;
@@ -32,6 +33,16 @@ export interface HistoryEntry {
    */
   checks?: Record<string, Verdict>;
   kpis: Record<string, { verdict: Verdict; value: number | null }>;
+  /**
+   * Each tier's verdict and its tests that passed (PASS or DEGRADED) of those executed, for the
+   * tier trends (reporter/trends.ts). Absent in entries written before trends.
+   */
+  tiers?: Record<string, { verdict: Verdict; passed: number; executed: number }>;
+  /**
+   * Each component the run measured, up or down (reporter/component-states.ts), for the uptime
+   * in the trends. A component the run never reached is absent. Absent in entries written before trends.
+   */
+  components?: Record<string, ComponentState>;
 }
 
 export interface HistoryStat {
@@ -117,6 +128,8 @@ export function historyEntry(report: BusinessImpactReport, target: string): Hist
     tests: Object.fromEntries(report.tests.map((t) => [t.key, t.verdict])),
     checks: checkVerdicts(report),
     kpis: Object.fromEntries(report.kpis.map((k) => [k.id, { verdict: k.verdict, value: k.value }])),
+    tiers: Object.fromEntries(report.tiers.filter((t) => t.counts.total > 0).map((t) => [t.id, { verdict: t.verdict, passed: t.counts.PASS + t.counts.DEGRADED, executed: t.counts.executed }])),
+    components: componentStates(report),
   };
 }
 
