@@ -29,6 +29,7 @@ import { messageOf } from '../helpers/core/errors.ts';
 import { createHttpClient, type HttpClient } from '../helpers/transport/http.ts';
 import { configuredSecrets, redactSecrets } from '../helpers/core/redact.ts';
 import { identityName, runScopedKeyPrefix, runScopedPrefix } from '../helpers/core/run-names.ts';
+import { httpDeadlines } from '../helpers/core/endpoint-classes.ts';
 import { deleteThread } from '../helpers/contract/threads.ts';
 import { cleanupRedisRunKeys } from '../helpers/transport/stores.ts';
 
@@ -120,7 +121,7 @@ class Owners {
     let client = this.clients.get(userId);
     if (!client) {
       const identity = new TokenSession({ config, label, ...(account ? { account } : {}) });
-      client = createHttpClient({ baseUrl: config.baseUrl, component: 'backend', defaultTimeoutMs: config.budgets.httpRequest, getToken: () => identity.accessToken() });
+      client = createHttpClient({ baseUrl: config.baseUrl, component: 'backend', ...httpDeadlines(config.budgets), getToken: () => identity.accessToken() });
       this.clients.set(userId, client);
     }
     return client;

@@ -15,6 +15,7 @@ import { createHttpClient, type HttpClient } from '../transport/http.ts';
 import type { FailFastOptions } from '../transport/component-watch.ts';
 import { expectStatus } from '../contract/http-checks.ts';
 import type { SuiteConfig } from '../core/config.ts';
+import { httpDeadlines } from '../core/endpoint-classes.ts';
 import { identityEmail, identityName } from '../core/run-names.ts';
 
 export const JWT_ISSUER = 'netra-auth-service';
@@ -74,7 +75,7 @@ export class TokenSession {
     this.http = createHttpClient({
       baseUrl: options.config.authUrl,
       component: 'auth',
-      defaultTimeoutMs: options.config.budgets.httpRequest,
+      ...httpDeadlines(options.config.budgets),
       ...(options.failFast ? { failFast: options.failFast } : {}),
     });
     this.now = options.now ?? Date.now;

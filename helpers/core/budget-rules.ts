@@ -17,6 +17,7 @@ export const DEFAULT_BUDGET_KPI_LINKS: Readonly<Record<string, string>> = {
  * - wsReceive > agentRun (the contract: the WS receive budget must exceed the agent budget);
  * - agentRunLargest >= agentRun;
  * - stall < agentRun (otherwise a stall can never be told apart from a run over budget);
+ * - httpHealth > coldStart (a health probe that is the run's first request waits out the cold start);
  * - every budget is strictly above its own KPI threshold: `kpiThresholds` is keyed by budget
  *   name (e.g. `{ dbProbe: 3000 }`), or by KPI name mapped through `links` (budget → KPI key,
  *   default `{ dbProbe: 'dbResponseP95' }`). A probe whose budget is at or below the KPI target
@@ -46,6 +47,11 @@ export function validateBudgets(
   const agentRun = valid('agentRun');
   const agentRunLargest = valid('agentRunLargest');
   const stall = valid('stall');
+  const httpHealth = valid('httpHealth');
+  const coldStart = valid('coldStart');
+  if (httpHealth !== undefined && coldStart !== undefined && httpHealth <= coldStart) {
+    problems.push(`${named('httpHealth', httpHealth)} must be greater than ${named('coldStart', coldStart)}: a health probe that is the run's first request waits out the cold start`);
+  }
   if (wsReceive !== undefined && agentRun !== undefined && wsReceive <= agentRun) {
     problems.push(
       `${named('wsReceive', wsReceive)} must be greater than ${named('agentRun', agentRun)}: the contract requires the WS receive budget to exceed the agent budget`,

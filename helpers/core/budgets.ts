@@ -36,8 +36,15 @@ export const DEFAULT_BUDGETS = {
   coldStart: 4_000,
   /** A gap longer than this between two events of one run is a stall (contract: 15 s). */
   stall: 15_000,
-  /** One HTTP request, connect to last body byte. */
+  /** One HTTP request to the API (threads, messages, tickets), connect to last body byte. */
   httpRequest: 10_000,
+  /**
+   * One request to a health endpoint: no work behind it but the store checks, so just above
+   * the catalog's 5 s failure line for them (a dead probe is a verdict in 6 s, not 10 s).
+   */
+  httpHealth: 6_000,
+  /** One request to the auth service's token endpoints: login and test-auth hash a password (catalog: 8 s failure line). */
+  httpAuth: 10_000,
   /** WS upgrade plus the `connection_established` frame. */
   wsHandshake: 10_000,
   /**

@@ -8,10 +8,13 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_BUDGETS, type BudgetName } from './budgets.ts';
 import { validateBudgets } from './budget-rules.ts';
+import { classFailLines } from './endpoint-classes.ts';
 import { DEFAULT_CATALOG_PATH, readKpiThresholds, type KpiThresholds } from './kpi-thresholds.ts';
 import { joinNames, parseBoolean, parsePattern, parsePositiveInt, parseUrl, stripTrailingSlash, TARGET_HTTP_URL, TARGET_WS_URL, withinOneEdit } from './config-parsers.ts';
 import { describeNetwork, NETWORK_VARIABLES, readNetworkEnv } from './network-env.ts';
+import { HISTORY_MAX_RUNS_VARIABLE, HISTORY_URL_VARIABLE, readHistorySettings } from './history-settings.ts';
 import { redactUrl, SECRET_VARIABLES } from './redact.ts';
+import { BASELINE_VARIABLE, readTrendRuns, TREND_RUNS_VARIABLE } from './trend-settings.ts';
 import { TARGET_VARIABLE, targetChoiceProblems } from './target-choice.ts';
 
 export type AuthMethod = 'test-auth' | 'login' | 'mint';
@@ -66,6 +69,8 @@ export const BUDGET_VARIABLES: Record<BudgetName, string> = {
   coldStart: 'BUDGET_COLD_START_MS',
   stall: 'BUDGET_STALL_MS',
   httpRequest: 'BUDGET_HTTP_MS',
+  httpHealth: 'BUDGET_HTTP_HEALTH_MS',
+  httpAuth: 'BUDGET_HTTP_AUTH_MS',
   wsHandshake: 'BUDGET_WS_HANDSHAKE_MS',
   pong: 'BUDGET_PONG_MS',
   storeConnect: 'BUDGET_STORE_CONNECT_MS',
@@ -79,7 +84,14 @@ export const BUDGET_VARIABLES: Record<BudgetName, string> = {
  */
 export function budgetKpiThresholds(thresholds: KpiThresholds = readKpiThresholds()): Record<string, number> {
   const { failMs } = thresholds.latency(DATABASE_KPI);
-  return { dbProbe: failMs, httpRequest: failMs };
+  // Each HTTP class also sits above the slowest endpoint failure line of its class (endpoint-classes.ts).
+  const lines = classFailLines(thresholds.endpointFailMs());
+  return {
+    dbProbe: failMs,
+    httpRequest: Math.max(failMs, lines.httpRequest ?? 0),
+    httpHealth: Math.max(failMs, lines.httpHealth ?? 0),
+    httpAuth: lines.httpAuth ?? failMs,
+  };
 }
 
 /** The catalog KPIs whose minimum samples bound the sample counts a user may set. */
@@ -101,7 +113,7 @@ const STORE_URL_VARIABLES = ['STAGING_DATABASE_URL', 'STAGING_REDIS_URL'] as con
 export const KNOWN_VARIABLES = [
   ...TARGET_URL_VARIABLES, ...STORE_URL_VARIABLES, ...SECRET_VARIABLES, ...Object.values(BUDGET_VARIABLES),
   'STAGING_TEST_EMAIL', 'STAGING_TEST_EMAIL_2', 'STAGECHECK_IDENTITY_PREFIX', 'STAGECHECK_MAX_CONCURRENCY', 'STAGING_HOST_PATTERN', 'STAGING_WS_HEARTBEAT_S', 'KPI_DB_SAMPLES', 'KPI_REDIS_SAMPLES', 'KPI_WS_HANDSHAKES',
-  'STAGECHECK_ALLOW_PRODUCTION', 'STAGECHECK_RUN_ID', 'STAGECHECK_REPORT_DIR', 'STAGECHECK_HISTORY_FILE', 'STAGECHECK_HISTORY',
+  'STAGECHECK_ALLOW_PRODUCTION', 'STAGECHECK_RUN_ID', 'STAGECHECK_REPORT_DIR', 'STAGECHECK_HISTORY_FILE', 'STAGECHECK_HISTORY', HISTORY_URL_VARIABLE, HISTORY_MAX_RUNS_VARIABLE, TREND_RUNS_VARIABLE, BASELINE_VARIABLE,
   'STAGECHECK_CATALOG', 'STAGECHECK_PHASE1_GATE', 'STAGECHECK_RESULT_FILE', 'GOLDEN_PROMPTS_FILE', 'PLATFORM_ADMIN_URL', 'PLATFORM_FAULTS',
   TARGET_VARIABLE, ...NETWORK_VARIABLES,
 ];
@@ -175,6 +187,10 @@ function parseConfig(env: Env): { problems: string[]; config?: SuiteConfig } {
   const wsUrl = parseUrl(value('STAGING_WS_URL'), 'STAGING_WS_URL', TARGET_WS_URL, problems);
   const databaseUrl = parseUrl(value('STAGING_DATABASE_URL'), 'STAGING_DATABASE_URL', { protocols: ['postgres:', 'postgresql:'], example: 'postgres://user:password@host:5432/db' }, problems);
   const redisUrl = parseUrl(value('STAGING_REDIS_URL'), 'STAGING_REDIS_URL', { protocols: ['redis:', 'rediss:'], example: 'redis://host:6379' }, problems);
+  // The history store's URL and bound; a history in the deployment's own database is refused.
+  problems.push(...readHistorySettings(env).problems);
+  // How many runs the report's trends show (the reporter reads it again at the end of the run).
+  problems.push(...readTrendRuns(env).problems);
 
   const allowProduction = parseBoolean(value('STAGECHECK_ALLOW_PRODUCTION'), 'STAGECHECK_ALLOW_PRODUCTION', problems);
   const hostPattern = parsePattern(value('STAGING_HOST_PATTERN') ?? DEFAULT_HOST_PATTERN, 'STAGING_HOST_PATTERN', problems);

@@ -35,6 +35,11 @@ export interface KpiThresholds {
   rate(id: string): RateThresholds;
   /** A latency or rate KPI's minimum number of samples. */
   minSamples(id: string): number;
+  /**
+   * The per-endpoint latency failure lines (the catalog's `endpointLatency`), each endpoint as
+   * "METHOD /path/template", and the line of an endpoint the catalog does not list.
+   */
+  endpointFailMs(): { endpoints: Array<{ component: string; endpoint: string; failMs: number }>; defaultFailMs: number | undefined };
 }
 
 type RawKpi = Record<string, unknown>;
@@ -100,7 +105,19 @@ export function readKpiThresholds(path: string = process.env.STAGECHECK_CATALOG 
       const kpi = kpis.get(id) ?? fail(id, 'is missing');
       return number(id, kpi, 'minSamples');
     },
+    endpointFailMs: () => endpointFailLines((raw as { endpointLatency?: unknown }).endpointLatency),
   };
   cache.set(path, thresholds);
   return thresholds;
+}
+
+/** The endpointLatency rows that carry a numeric failMs; the reporter validates the rest. */
+function endpointFailLines(latency: unknown): ReturnType<KpiThresholds['endpointFailMs']> {
+  const section = (latency ?? {}) as { endpoints?: unknown; default?: { failMs?: unknown } };
+  const rows = Array.isArray(section.endpoints) ? (section.endpoints as RawKpi[]) : [];
+  const endpoints = rows
+    .filter((row) => typeof row.component === 'string' && typeof row.endpoint === 'string' && typeof row.failMs === 'number')
+    .map((row) => ({ component: row.component as string, endpoint: row.endpoint as string, failMs: row.failMs as number }));
+  const defaultFailMs = typeof section.default?.failMs === 'number' ? section.default.failMs : undefined;
+  return { endpoints, defaultFailMs };
 }

@@ -47,8 +47,10 @@ export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 
 export interface HttpClientOptions {
   baseUrl: string;
   component: 'backend' | 'auth';
-  /** Whole-request deadline used when a request gives no `timeoutMs`. */
+  /** Whole-request deadline used when a request gives no `timeoutMs` and `timeoutFor` has none. */
   defaultTimeoutMs: number;
+  /** The deadline by class of endpoint (core/endpoint-classes.ts httpBudgetFor), given the request's path. */
+  timeoutFor?: (path: string) => number;
   /** Deadline for establishing a new connection (DNS + TCP + TLS). Default: `defaultTimeoutMs`. */
   connectTimeoutMs?: number;
   /** Supplies the bearer token for `auth: true` requests. */
@@ -185,9 +187,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     }
   }
 
+  function deadlineOf(path: string, requestOptions: RequestOptions): number {
+    return requestOptions.timeoutMs ?? options.timeoutFor?.(path) ?? options.defaultTimeoutMs;
+  }
+
   async function requestAnswered(method: string, path: string, requestOptions: RequestOptions): Promise<HttpResult> {
     const firstStarted = performance.now();
-    const timeoutMs = requestOptions.timeoutMs ?? options.defaultTimeoutMs;
+    const timeoutMs = deadlineOf(path, requestOptions);
     const remainingMs = requestOptions.budget
       ? () => requestOptions.budget!.remainingMs()
       : () => timeoutMs - (performance.now() - firstStarted);
@@ -205,7 +211,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     const url = joinUrl(baseUrl, path);
     const shownUrl = redactUrl(url.toString());
     const endpoint = `${method} ${shownUrl}`;
-    const timeoutMs = requestOptions.timeoutMs ?? options.defaultTimeoutMs;
+    const timeoutMs = deadlineOf(path, requestOptions);
     const headers: Record<string, string> = { accept: 'application/json', ...(requestOptions.headers ?? {}) };
     const secrets: string[] = [];
     for (const [name, value] of Object.entries(headers)) {

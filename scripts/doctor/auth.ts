@@ -12,6 +12,7 @@ import { JWT_AUDIENCE, JWT_ISSUER, TokenSession } from '../../helpers/auth/token
 import type { SuiteConfig } from '../../helpers/core/config.ts';
 import { isCheckError } from '../../helpers/core/errors.ts';
 import { formatMs, truncateText } from '../../helpers/core/format.ts';
+import { httpDeadlines } from '../../helpers/core/endpoint-classes.ts';
 import { createHttpClient } from '../../helpers/transport/http.ts';
 import { notRun, type DoctorLayer } from './report.ts';
 
@@ -96,7 +97,7 @@ function inMinutes(ms: number): string {
  * plus half the round trip.
  */
 async function clockSkew(config: SuiteConfig): Promise<DoctorLayer> {
-  const client = createHttpClient({ baseUrl: config.authUrl, component: 'auth', defaultTimeoutMs: config.budgets.httpRequest });
+  const client = createHttpClient({ baseUrl: config.authUrl, component: 'auth', ...httpDeadlines(config.budgets) });
   const sentAt = Date.now();
   try {
     const result = await client.request('GET', '/health');

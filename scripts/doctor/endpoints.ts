@@ -10,6 +10,7 @@ import type { Component } from '../../helpers/core/errors.ts';
 import { formatMs } from '../../helpers/core/format.ts';
 import { TIMEOUT_CODES } from '../../helpers/core/network-errors.ts';
 import { CERT_PROBLEM_CODES, certProblemOf, hostPortOf, type CertProblem } from '../../helpers/core/tls-problems.ts';
+import { httpBudgetOf } from '../../helpers/core/endpoint-classes.ts';
 import { assertNetworkPath, checkNetworkPath, type PathLayerResult, type PathReport } from '../../helpers/transport/network-path.ts';
 import { notRun, type DoctorLayer, type DoctorSection } from './report.ts';
 
@@ -38,13 +39,13 @@ export async function checkEndpoint(spec: EndpointSpec, config: SuiteConfig): Pr
   const url = spec.url(config);
   const report = await checkNetworkPath(url, {
     timeoutMs: config.budgets.storeConnect,
-    httpTimeoutMs: config.budgets.httpRequest,
+    httpTimeoutMs: config.budgets[httpBudgetOf(spec.path)],
     component: spec.component,
     path: spec.path,
     okStatus: (status) => status === 200,
   });
   const secure = /^(https|wss):/.test(url);
-  const budgets = { connect: `${formatMs(config.budgets.storeConnect)} (${BUDGET_VARIABLES.storeConnect})`, http: `${formatMs(config.budgets.httpRequest)} (${BUDGET_VARIABLES.httpRequest})` };
+  const budgets = { connect: `${formatMs(config.budgets.storeConnect)} (${BUDGET_VARIABLES.storeConnect})`, http: `${formatMs(config.budgets[httpBudgetOf(spec.path)])} (${BUDGET_VARIABLES[httpBudgetOf(spec.path)]})` };
   const message = failureMessage(report);
   const layers: DoctorLayer[] = report.layers.map((result) => toDoctorLayer(result, { ...budgets, hostPort: hostPortOf(url) }, message));
   if (!secure) {

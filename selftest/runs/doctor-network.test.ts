@@ -4,7 +4,7 @@
  *
  * - through an HTTP CONNECT proxy with a password → exit 0, the proxy named without its password;
  * - the backend on a port that accepts and never answers → exit 1 naming the HTTP layer and the
- *   budget it ran out of (BUDGET_HTTP_MS), bounded by that budget;
+ *   budget it ran out of (BUDGET_HTTP_HEALTH_MS), bounded by that budget;
  * - the staging profile (TLS with its own CA) without STAGING_CA_FILE, or with another CA → exit 1
  *   naming TLS.
  * No secret the platform, the proxy or the run holds appears in any stdout or stderr.
@@ -20,7 +20,7 @@ import { CHILD_START_BOUND_MS, HEALTHY_TOTAL_BOUND_MS, layerStatus, runDoctor, S
 import { closeServer, listen } from '../support/net.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
 
-/** Above BUDGET_HTTP_MS's floor (the DB KPI's 5 s failure threshold), short to keep the run short. */
+/** Above BUDGET_HTTP_HEALTH_MS's floor (the health endpoints' 5 s failure line), short to keep the run short. */
 const SHORT_HTTP_BUDGET_MS = '5500';
 
 let healthy: TargetPlatform;
@@ -67,9 +67,9 @@ describe('npm run doctor on the network', { concurrent: true, timeout: 90_000 },
     held.expectNoneIn(run);
   });
   it('names the HTTP layer and its budget when the backend port accepts and never answers', async () => {
-    const run = await runDoctor([], held.asStaging(healthy, { STAGING_BASE_URL: `http://127.0.0.1:${blackholePort}`, BUDGET_HTTP_MS: SHORT_HTTP_BUDGET_MS }));
+    const run = await runDoctor([], held.asStaging(healthy, { STAGING_BASE_URL: `http://127.0.0.1:${blackholePort}`, BUDGET_HTTP_HEALTH_MS: SHORT_HTTP_BUDGET_MS }));
     expect(run.exitCode, tail(run)).toBe(1);
-    expect(run.stdout, tail(run)).toContain('BROKEN (exit 1): backend: HTTP: GET /health got no response headers within 5.5 s (BUDGET_HTTP_MS)');
+    expect(run.stdout, tail(run)).toContain('BROKEN (exit 1): backend: HTTP: GET /health got no response headers within 5.5 s (BUDGET_HTTP_HEALTH_MS)');
     expect(layerStatus(run.stdout, 'backend', 'tcp'), tail(run)).toBe('ok');
     // Bounded by the budget it names, never a hang.
     expect(totalMs(run), tail(run)).toBeGreaterThanOrEqual(Number(SHORT_HTTP_BUDGET_MS));

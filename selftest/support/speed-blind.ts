@@ -48,14 +48,16 @@ function catalogFile(): string {
 }
 
 /**
- * Env for a child run that is blind to the machine's speed: the scaled catalog, HTTP and
- * database budgets above its failure lines (config refuses a budget at or below them), and a
+ * Env for a child run that is blind to the machine's speed: the scaled catalog, HTTP budgets
+ * of every class and the database budget above its failure lines (config refuses a budget at or below them), and a
  * cold-start allowance scaled alike (4 s → 20 s).
  */
 export function speedBlindEnv(): Record<string, string> {
   return {
     STAGECHECK_CATALOG: catalogFile(),
     BUDGET_HTTP_MS: String(30_000),
+    BUDGET_HTTP_HEALTH_MS: String(30_000),
+    BUDGET_HTTP_AUTH_MS: String(45_000),
     BUDGET_DB_QUERY_MS: String(30_000),
     BUDGET_COLD_START_MS: String(4_000 * FACTOR),
   };

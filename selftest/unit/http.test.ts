@@ -296,6 +296,15 @@ describe('HttpClient.request: transport failures by layer', () => {
     expect(error.details.elapsedMs).toBeGreaterThanOrEqual(390);
   });
 
+  it('bounds a request by its class of endpoint when it gives no deadline of its own (timeoutFor)', async () => {
+    const byClass = (path: string) => (path === '/health' ? 400 : 30_000);
+    const started = performance.now();
+    const error = await checkErrorOf(client(`http://127.0.0.1:${silentPort}`, { defaultTimeoutMs: 30_000, timeoutFor: byClass }).request('GET', '/health'));
+    expect(error.details).toMatchObject({ layer: 'http-status', code: 'HEADERS_TIMEOUT' });
+    expect(error.details.evidence?.timeoutMs, "the health class's deadline decided").toBe(400);
+    expect(performance.now() - started, 'far below the 30 s of the other classes').toBeLessThan(10_000);
+  });
+
   it('reports a body that stops mid-way as http-status BODY_TIMEOUT', async () => {
     const error = await checkErrorOf(client(`http://127.0.0.1:${apiPort}`).request('GET', '/stall-body', { timeoutMs: 300 }));
     expect(error.details).toMatchObject({ layer: 'http-status', code: 'BODY_TIMEOUT' });

@@ -13,6 +13,8 @@ import type { Budget } from '../../helpers/core/budgets.ts';
 import { check, expectFields } from '../../helpers/contract/body.ts';
 import { CheckError, type Component } from '../../helpers/core/errors.ts';
 import { readKpiThresholds } from '../../helpers/core/kpi-thresholds.ts';
+import { httpBudgetFor } from '../../helpers/core/endpoint-classes.ts';
+import type { SuiteConfig } from '../../helpers/core/config.ts';
 import { type HttpResult } from '../../helpers/transport/http.ts';
 import { expectStatus } from '../../helpers/contract/http-checks.ts';
 import type { StagecheckMeta } from '../../helpers/core/meta.ts';
@@ -74,13 +76,14 @@ function expectP95WithinBudget(report: StagecheckMeta, endpoint: string, compone
   }
 }
 
-function samplingBudgetMs(httpRequestMs: number): number {
-  return httpRequestMs * Math.ceil(SAMPLES / CONCURRENCY);
+/** Time for all samples of an endpoint: its class's request budget per round of CONCURRENCY requests. */
+function samplingBudgetMs(config: SuiteConfig, path: string): number {
+  return httpBudgetFor(config.budgets)(path) * Math.ceil(SAMPLES / CONCURRENCY);
 }
 
 describe('health endpoint response times', { tags: ['p6', 'backend'], concurrent: true }, () => {
   test(`answers GET /health with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples`, { meta: { checkId: CHECK_IDS.latencyHealth } }, async ({ api, budget, config, report }) => {
-    const samples = await sample(budget('GET /health samples', samplingBudgetMs(config.budgets.httpRequest)), 'GET /health', async () => {
+    const samples = await sample(budget('GET /health samples', samplingBudgetMs(config, '/health')), 'GET /health', async () => {
       const result = await api.request('GET', '/health');
       expectStatus(result, 200, 'GET /health', 'backend');
       const body = expectFields(result, 'GET /health', 'backend', { status: 'string' });
@@ -92,7 +95,7 @@ describe('health endpoint response times', { tags: ['p6', 'backend'], concurrent
 
   test(`answers GET /api/health with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples`, { meta: { checkId: CHECK_IDS.latencyApiHealth } }, async ({ api, budget, config, report }) => {
     const databaseMs: number[] = [];
-    const samples = await sample(budget('GET /api/health samples', samplingBudgetMs(config.budgets.httpRequest)), 'GET /api/health', async () => {
+    const samples = await sample(budget('GET /api/health samples', samplingBudgetMs(config, '/api/health')), 'GET /api/health', async () => {
       const result = await api.request('GET', '/api/health');
       expectStatus(result, 200, 'GET /api/health', 'backend');
       const body = expectFields(result, 'GET /api/health', 'backend', { status: 'string', checks: 'object' });
@@ -109,7 +112,7 @@ describe('health endpoint response times', { tags: ['p6', 'backend'], concurrent
 
 describe('API response times', { tags: ['p5', 'backend', 'auth', 'postgres'], concurrent: true }, () => {
   test(`answers POST /auth/verify with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples`, { meta: { checkId: CHECK_IDS.latencyVerify } }, async ({ authApi, identity, budget, config, report }) => {
-    const samples = await sample(budget('POST /auth/verify samples', samplingBudgetMs(config.budgets.httpRequest)), 'POST /auth/verify', async () => {
+    const samples = await sample(budget('POST /auth/verify samples', samplingBudgetMs(config, '/auth/verify')), 'POST /auth/verify', async () => {
       const result = await authApi.request('POST', '/auth/verify', { auth: await identity.accessToken() });
       expectStatus(result, 200, 'POST /auth/verify', 'auth');
       const body = expectFields(result, 'POST /auth/verify', 'auth', { valid: 'boolean' });
@@ -122,7 +125,7 @@ describe('API response times', { tags: ['p5', 'backend', 'auth', 'postgres'], co
   test(`answers GET /api/threads/:id with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples`, { meta: { checkId: CHECK_IDS.latencyThreadRead } }, async ({ api, threads, budget, config, report }) => {
     const thread = await threads.create('latency-read');
     const path = `/api/threads/${encodeURIComponent(thread.id)}`;
-    const samples = await sample(budget('GET /api/threads/:id samples', samplingBudgetMs(config.budgets.httpRequest)), 'GET /api/threads/:id', async () => {
+    const samples = await sample(budget('GET /api/threads/:id samples', samplingBudgetMs(config, '/api/threads/:id')), 'GET /api/threads/:id', async () => {
       const result = await api.request('GET', path, { auth: true });
       expectStatus(result, 200, 'GET /api/threads/:id', 'backend');
       const body = expectFields(result, 'GET /api/threads/:id', 'backend', { id: 'string' });
@@ -134,7 +137,7 @@ describe('API response times', { tags: ['p5', 'backend', 'auth', 'postgres'], co
 
   test(`answers POST /api/threads and DELETE /api/threads/:id with p95 within ${P95_BUDGET_MS} ms over ${SAMPLES} samples each`, { meta: { checkId: CHECK_IDS.latencyThreadCreateDelete } }, async ({ api, threads, budget, config, report }) => {
     const deletes: number[] = [];
-    const creates = await sample(budget('POST + DELETE /api/threads samples', 2 * samplingBudgetMs(config.budgets.httpRequest)), 'POST + DELETE /api/threads', async (index) => {
+    const creates = await sample(budget('POST + DELETE /api/threads samples', 2 * samplingBudgetMs(config, '/api/threads')), 'POST + DELETE /api/threads', async (index) => {
       const title = runScopedName(config.runId, `latency-${index + 1}`);
       const created = await api.request('POST', '/api/threads', { body: { title }, auth: true });
       expectStatus(created, 201, 'POST /api/threads', 'backend');

@@ -8,6 +8,7 @@ import { failIfNeededComponentDown } from '../../../fixtures/api.ts';
 import { CHECK_IDS, DESCRIBES, type CheckId } from '../../check-ids.ts';
 import { assertNetworkPath, checkNetworkPath } from '../../../helpers/transport/network-path.ts';
 import type { SuiteConfig } from '../../../helpers/core/config.ts';
+import { httpBudgetFor } from '../../../helpers/core/endpoint-classes.ts';
 import type { Component } from '../../../helpers/core/errors.ts';
 
 const ENDPOINTS: { name: string; checkId: CheckId; component: Component; url: (c: SuiteConfig) => string; path: string }[] = [
@@ -23,8 +24,8 @@ describe(DESCRIBES.networkPath, { tags: ['p2', 'network'], concurrent: true }, (
       failIfNeededComponentDown(config, [endpoint.component]);
       const path = await checkNetworkPath(endpoint.url(config), {
         timeoutMs: config.budgets.storeConnect,
-        // The first request may wait on a cold start; the request budget covers it.
-        httpTimeoutMs: config.budgets.httpRequest,
+        // The first request may wait on a cold start; the health class's budget covers it.
+        httpTimeoutMs: httpBudgetFor(config.budgets)(endpoint.path),
         component: endpoint.component,
         path: endpoint.path,
         okStatus: (status) => status === 200,
