@@ -11,6 +11,7 @@ import { formatPercent } from './verdicts.ts';
 import { EXIT_MEANING, groupFailures, ledgerLine } from './render-text.ts';
 import { endpointLatencyHtml, headHtml } from './render-html-run.ts';
 import { describeOutage } from './outages.ts';
+import { sinceBaselineHtml, trendsHtml, TRENDS_CSS } from './render-trends.ts';
 
 const COLOR: Record<Verdict, string> = {
   PASS: '#1a7f37',
@@ -259,7 +260,7 @@ export function renderHtml(report: BusinessImpactReport, catalogKpis: readonly {
   const kpis = r.kpis.map((k) => kpiCard(k, r, kpiDefs.get(k.id))).join('');
 
   const allTests = r.tests
-    .map((t) => `<tr data-v="${esc(t.verdict)}" data-q="${esc(`${t.fullName} ${t.checkId ?? ''} ${t.file} ${t.tags.join(' ')}`.toLowerCase())}"><td>${chip(t.verdict)}</td><td>${esc(t.tier?.toUpperCase() ?? '-')}</td><td>${esc(t.fullName)}${idCode(t)}<div class="muted small mono">${esc(t.file)} · ${esc(t.tags.join(' '))}</div></td><td class="small">${esc(t.reason)}</td><td class="n">${t.durationMs === null ? '' : esc(formatMs(t.durationMs))}</td><td class="small muted">${esc(t.history?.text ?? '')}</td></tr>`)
+    .map((t) => `<tr data-v="${esc(t.verdict)}"${t.unstable ? ' class="unstable" data-unstable="true"' : ''} data-q="${esc(`${t.fullName} ${t.checkId ?? ''} ${t.file} ${t.tags.join(' ')}`.toLowerCase())}"><td>${chip(t.verdict)}</td><td>${esc(t.tier?.toUpperCase() ?? '-')}</td><td>${esc(t.fullName)}${idCode(t)}<div class="muted small mono">${esc(t.file)} · ${esc(t.tags.join(' '))}</div></td><td class="small">${esc(t.reason)}</td><td class="n">${t.durationMs === null ? '' : esc(formatMs(t.durationMs))}</td><td class="small muted">${esc(t.history?.text ?? '')}</td></tr>`)
     .join('');
 
   return `<!doctype html>
@@ -314,7 +315,7 @@ details{margin-top:8px;font-size:13px}summary{cursor:pointer;color:#0969da}
 .same ul{margin:6px 0 0;padding-left:18px;font-size:13px}.same li{margin:3px 0}
 b.bad{background:#fff;color:${COLOR.INCONCLUSIVE};padding:1px 6px;border-radius:4px}
 footer{margin-top:40px;font-size:12px;color:var(--muted)}
-</style></head>
+${TRENDS_CSS}</style></head>
 <body>
 <section class="hero"><div class="in">
 <div class="verdict">${esc(r.verdict)}<small>exit ${r.exitCode} · ${esc(EXIT_MEANING[r.exitCode])}</small></div>
@@ -324,12 +325,14 @@ ${headHtml(r, esc)}
 <div class="pills">${countPills}<span class="pill" style="--c:#1f2328"><b>${r.counts.total}</b> tests</span></div>
 </div></section>
 <main>
+${sinceBaselineHtml(r, esc)}
 <h2>Tiers <span class="muted">MRR figures are labels of the tier from the catalog, not predicted losses</span></h2>
 <div class="grid">${tiers}</div>
 <h2>Business functions</h2>
 <div class="grid">${functions}</div>
 <h2>KPIs against target <span class="muted">every dot is a sample measured in this run</span></h2>
 <div class="grid kpis">${kpis}</div>
+${trendsHtml(r, esc)}
 <h2>Latency per endpoint <span class="muted">p${r.latency?.percentile ?? 95} of each endpoint's requests in this run against its budget from the catalog</span></h2>
 ${endpointLatencyHtml(r, esc, chip)}
 ${r.outages?.length ? `<h2>Components down</h2><ul>${r.outages.map((o) => `<li>${esc(describeOutage(o))}</li>`).join('')}</ul>` : ''}

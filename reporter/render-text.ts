@@ -9,6 +9,7 @@ import { firstLine } from './records.ts';
 import { renderHead } from '../helpers/core/target-head.ts';
 import { kpiLine } from './kpi-lines.ts';
 import { describeOutage } from './outages.ts';
+import { markdownSinceBaseline, markdownTrends, terminalSinceBaseline } from './render-trends-text.ts';
 
 const ICON: Record<Verdict, string> = {
   PASS: '✅',
@@ -70,6 +71,7 @@ export function renderTerminal(r: BusinessImpactReport, options: { colors?: bool
   if (r.head) lines.push(...renderHead(r.head));
   else lines.push(`stagecheck run ${r.run.runId ?? 'unknown'}`, `  target    ${r.target.baseUrl ?? 'unknown (the run recorded no target)'}`);
   lines.push(`stagecheck ${paint(r.verdict, `▶ ${r.verdict}`)} — ${r.reason}${partial}`);
+  lines.push(...terminalSinceBaseline(r));
   lines.push(`  tests     ${countsLine(r)} of ${r.counts.total}`);
   const tiers = r.tiers.filter((t) => t.counts.total > 0);
   if (tiers.length) lines.push(`  tiers     ${tiers.map((t) => `${t.id.toUpperCase()} ${paint(t.verdict)}`).join(' · ')}`);
@@ -163,6 +165,7 @@ export function renderMarkdown(r: BusinessImpactReport): string {
     '',
   );
 
+  out.push(...markdownSinceBaseline(r));
   out.push(...markdownHead(r));
 
   if (r.outages?.length) out.push('## Components down', '', ...r.outages.map((o) => `- ${md(describeOutage(o))}`), '');
@@ -183,6 +186,7 @@ export function renderMarkdown(r: BusinessImpactReport): string {
   }
   out.push('');
 
+  out.push(...markdownTrends(r, ICON));
   out.push(...markdownLatency(r));
 
   const failures = r.tests.filter((t) => t.verdict === 'FAIL' || (t.verdict === 'INCONCLUSIVE' && t.failure));

@@ -106,6 +106,7 @@ const testSchema = z.object({
   timelines: z.array(z.object({ runId: z.string(), events: z.array(z.object({ type: z.string(), tMs: z.number() })) })),
   retries: z.array(z.unknown()),
   history: historySchema.optional(),
+  unstable: z.boolean().optional().describe('Both passed and failed across the recent runs of the trend window (trends.unstable).'),
 });
 export type TestOut = z.infer<typeof testSchema>;
 
@@ -209,6 +210,83 @@ const headSchema = z
 
 const versionSchema = z.object({ version: z.string(), firstSeenAt: z.string(), lastSeenAt: z.string(), snapshots: z.number().int() });
 
+const trendPointSchema = z.object({
+  runId: z.string().nullable(),
+  at: z.string().describe('Start time of the run (ISO 8601).'),
+  verdict: verdictSchema.describe('NOT RUN where that run did not measure it.'),
+  value: z.number().nullable().describe('KPI: its measured value (ms or ratio 0..1); tier: passed / executed (0..1); null when not measured.'),
+});
+
+const trendsSchema = z
+  .object({
+    window: z.number().int().describe('Runs asked for (STAGECHECK_TREND_RUNS, default 20).'),
+    runs: z.array(z.object({ runId: z.string().nullable(), at: z.string(), verdict: verdictSchema })).describe('The runs shown, oldest first, this run last.'),
+    kpis: z.array(z.object({ id: z.string(), name: z.string(), kind: z.string(), points: z.array(trendPointSchema) })),
+    tiers: z.array(z.object({ id: z.string(), name: z.string(), points: z.array(trendPointSchema.extend({ passed: z.number().int(), executed: z.number().int() })) })),
+    uptime: z.object({
+      runs: z.number().int().describe('Runs in the history window, this one included (older entries than the store keeps are gone).'),
+      since: z.string().nullable().describe('Start of the earliest run in the window that recorded component states.'),
+      components: z.array(z.object({
+        component: z.string(),
+        upRuns: z.number().int(),
+        runs: z.number().int().describe('Runs that measured the component (reporter/component-states.ts).'),
+        since: z.string().nullable(),
+        text: z.string().describe('e.g. "up in 18 of 20 runs since 2026-11-01".'),
+      })),
+    }),
+    unstable: z.array(z.object({
+      key: z.string(),
+      checkId: z.string().optional(),
+      name: z.string(),
+      passed: z.number().int(),
+      failed: z.number().int(),
+      verdicts: z.array(verdictSchema).describe('Its verdict in each run of the window, oldest first (NOT RUN where absent).'),
+    })).describe('Tests that both passed and failed across the runs of the window.'),
+  })
+  .describe('The last runs of this target, from the history store and this run (reporter/trends.ts).');
+
+const testChangeSchema = z.object({
+  key: z.string(),
+  checkId: z.string().optional(),
+  name: z.string(),
+  tier: z.string().nullable(),
+  matchedBy: z.enum(['check-id', 'key']).describe('How the baseline\'s test was found: by check id where both runs have one, else by the title key.'),
+  before: verdictSchema,
+  now: verdictSchema,
+});
+
+const sinceBaselineSchema = z
+  .object({
+    baseline: z
+      .object({
+        runId: z.string().nullable(),
+        at: z.string(),
+        verdict: verdictSchema,
+        source: z.enum(['history', 'file']).describe('history: the previous run of this target in the history; file: --baseline / STAGECHECK_BASELINE.'),
+        file: z.string().optional(),
+      })
+      .nullable()
+      .describe('null: no baseline (text says why).'),
+    text: z.string().describe('e.g. "since the baseline (run X at 2026-11-28 10:00 UTC)" or "no baseline: …".'),
+    newlyFailing: z.array(testChangeSchema).describe('FAIL now, passed (PASS or DEGRADED) in the baseline.'),
+    fixed: z.array(testChangeSchema).describe('Passed now, FAIL in the baseline.'),
+    kpis: z.array(z.object({
+      id: z.string(),
+      name: z.string(),
+      kind: z.string(),
+      before: z.number(),
+      now: z.number(),
+      change: z.number().describe('now - before.'),
+      noise: z.number().describe('How far the KPI moves between runs by itself (reporter/baseline.ts noiseOf).'),
+      values: z.number().int().describe('History values the noise was derived from.'),
+      worse: z.boolean(),
+      text: z.string(),
+    })).describe('KPIs that moved by more than their noise.'),
+    kpisWithoutNoise: z.array(z.object({ id: z.string(), name: z.string(), values: z.number().int() })).describe('KPIs that changed but whose history holds too few values to know their noise: no move is claimed.'),
+    noiseRule: z.string(),
+  })
+  .describe('What changed since the baseline run (reporter/baseline.ts).');
+
 export const reportSchema = z.object({
   schema: z.literal(REPORT_SCHEMA_ID),
   schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
@@ -262,8 +340,14 @@ export const reportSchema = z.object({
   tests: z.array(testSchema),
   warnings: z.array(z.string()),
   history: z.object({ file: z.string().nullable(), runsConsidered: z.number().int(), since: z.string().nullable() }),
+  trends: trendsSchema.optional(),
+  sinceBaseline: sinceBaselineSchema.optional(),
 });
 export type BusinessImpactReport = z.infer<typeof reportSchema>;
+export type TrendsOut = z.infer<typeof trendsSchema>;
+export type TrendPoint = z.infer<typeof trendPointSchema>;
+export type SinceBaselineOut = z.infer<typeof sinceBaselineSchema>;
+export type TestChangeOut = z.infer<typeof testChangeSchema>;
 
 export function jsonSchema(): Record<string, unknown> {
   return {

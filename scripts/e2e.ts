@@ -23,6 +23,10 @@
  *   --blob               also write a blob report (implied by --shard), to merge later
  *   --blob-dir DIR       where blob reports go (default .vitest-reports/, Vitest's merge default)
  *   --report-dir DIR     where reports go (STAGECHECK_REPORT_DIR, default reports/)
+ *   --baseline FILE      compare with this business-impact.json (STAGECHECK_BASELINE; `none`: no baseline);
+ *                        default: the previous run of the target in the history (reporter/baseline.ts)
+ *   --open-issue         after a FAIL run, file its incident.md as a GitHub issue with the gh CLI
+ *                        (STAGECHECK_OPEN_ISSUE=true; scripts/open-issue.ts); never changes the exit code
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -36,6 +40,9 @@ import { tagsFilterProblems } from '../helpers/core/tags-filter.ts';
 import { SUITE_TAGS } from '../tests/tags.ts';
 import { readResultFile } from '../reporter/index.ts';
 import { GATE_FILE_NAME } from '../reporter/gate.ts';
+import { openIssueAfterRun, openIssueSetting } from './open-issue.ts';
+import { baselineOptionProblem, NO_BASELINE } from '../reporter/baseline.ts';
+import { readTrendRuns } from '../helpers/core/trend-settings.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
@@ -75,6 +82,8 @@ export function parseArgs(argv: readonly string[]): E2eArgs {
     else if (name === '--target') env.STAGECHECK_TARGET = value();
     else if (name === '--phase1-gate') env.STAGECHECK_PHASE1_GATE = resolve(value());
     else if (name === '--report-dir') env.STAGECHECK_REPORT_DIR = resolve(value());
+    else if (name === '--baseline') env.STAGECHECK_BASELINE = value();
+    else if (name === '--open-issue') env.STAGECHECK_OPEN_ISSUE = 'true';
     else if (name === '--blob') blob = true;
     else if (name === '--blob-dir') blobDir = resolve(value());
     else if (name === '--help' || name === '-h') help = true;
@@ -122,7 +131,7 @@ export function shardingProblems(args: Pick<E2eArgs, 'shard' | 'projects' | 'mer
   ];
 }
 
-const OWN_OPTIONS = ['--allow-production', '--local', '--target', '--phase1-gate', '--report-dir', '--blob', '--blob-dir', '--help'];
+const OWN_OPTIONS = ['--allow-production', '--local', '--target', '--phase1-gate', '--report-dir', '--baseline', '--open-issue', '--blob', '--blob-dir', '--help'];
 
 /**
  * Anything e2e does not know goes to Vitest, so a misspelt e2e option (`--allow-prod`) would
@@ -139,6 +148,7 @@ const OPTION_VALUES: Record<string, string> = {
   '--target': 'local (the bundled reference platform) or staging (the deployment STAGING_BASE_URL names)',
   '--phase1-gate': 'the phase-1 gate file written by an earlier run',
   '--report-dir': 'the directory the reports are written to',
+  '--baseline': 'the business-impact.json of the run to compare with, or none',
   '--blob-dir': 'the directory blob reports are written to',
 };
 
@@ -163,6 +173,17 @@ function checkTagsFilters(vitestArgs: readonly string[]): void {
   if (problems.length > 0) throw new ConfigError(problems);
 }
 
+/**
+ * The report's own options: the baseline file (missing, unreadable or not a report) and the trend
+ * window. A relative STAGECHECK_BASELINE is made absolute here (Vitest runs from the project root).
+ */
+export function reportOptionProblems(env: Record<string, string | undefined>): string[] {
+  const baseline = env.STAGECHECK_BASELINE?.trim();
+  if (baseline && baseline !== NO_BASELINE) env.STAGECHECK_BASELINE = resolve(baseline);
+  const problem = baselineOptionProblem(env.STAGECHECK_BASELINE);
+  return [...(problem ? [problem] : []), ...readTrendRuns(env).problems];
+}
+
 async function main(): Promise<number> {
   let args: E2eArgs;
   try {
@@ -175,12 +196,24 @@ async function main(): Promise<number> {
     throw error;
   }
   if (args.help) {
-    process.stdout.write(`usage: npm run e2e -- [--local | --target local|staging] [--allow-production] [--phase1-gate FILE] [--blob] [--blob-dir DIR] [--report-dir DIR] [vitest options]\n` +
+    process.stdout.write(`usage: npm run e2e -- [--local | --target local|staging] [--allow-production] [--phase1-gate FILE] [--blob] [--blob-dir DIR] [--report-dir DIR] [--baseline FILE|none] [--open-issue] [vitest options]\n` +
       `exit codes: 0 healthy (PASS or DEGRADED), 1 product failure, 2 inconclusive or configuration error\n`);
     return 0;
   }
   loadDotenv({ quiet: true, path: join(ROOT, '.env') });
   const env: Record<string, string | undefined> = { ...process.env, ...args.env };
+
+  // The baseline and the trend window are read at the end of the run, also of a merge: checked now, before anything starts.
+  const reportProblems = reportOptionProblems(env);
+  if (reportProblems.length > 0) {
+    process.stderr.write(`${new ConfigError(reportProblems).message}\n`);
+    return EXIT.inconclusive;
+  }
+  const openIssue = openIssueSetting(env);
+  if (openIssue.problem) {
+    process.stderr.write(`${openIssue.problem}\n`);
+    return EXIT.inconclusive;
+  }
 
   if (!args.merge) {
     try {
@@ -252,6 +285,9 @@ async function main(): Promise<number> {
       process.stderr.write(`stagecheck: no verdict (Vitest ended with ${code ?? 'a signal'} before the business-impact reporter produced one): inconclusive\n`);
       return EXIT.inconclusive;
     }
+    // A FAIL run's incident.md filed through gh, or one message why not; the exit code stays the run's.
+    const filed = openIssue.wanted ? await openIssueAfterRun(result, { env: env as NodeJS.ProcessEnv }).catch(() => undefined) : undefined;
+    if (filed) (filed.status === 'filed' ? process.stdout : process.stderr).write(`${filed.message}\n`);
     return result.exitCode;
   } finally {
     rmSync(dir, { recursive: true, force: true });
