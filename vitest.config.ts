@@ -45,6 +45,15 @@ const SLOW_SELFTESTS = [
   'selftest/runs/phase2.test.ts',
   // One e2e run whose heartbeat wait lasts 15 s on purpose (still-waiting lines): about 40 s.
   'selftest/runs/progress.test.ts',
+  // Three phase-1 slice e2e runs against one platform, a fault switched on after the first: the
+  // baseline diff names the newly failing check (issue 16 §3).
+  'selftest/runs/baseline.test.ts',
+  // Five phase-1 e2e runs against one platform with the history in its PostgreSQL (issue 16 §5):
+  // 15 s quiet, 44 s while other self-tests ran.
+  'selftest/runs/history-postgres.test.ts',
+  // Three phase-1 e2e runs in a row (Redis silent, silent with --open-issue, healthy): incident.md
+  // written, dated back through the history, filed through a fake gh, then removed (about 40 s).
+  'selftest/runs/incident.test.ts',
 ];
 
 /** The business-impact reporter, named by path (see `reporters` below). */

@@ -23,7 +23,8 @@ import { redactDeep, redactSecrets, SECRET_VARIABLES } from '../helpers/core/red
 import { loadCatalog } from './catalog.ts';
 import { GATE_ENV, GATE_FILE_NAME, Phase1Gate, summarizeGate, type ModuleTargetMeta } from './gate.ts';
 import { annotationsWanted, githubAnnotationLines } from './github-annotations.ts';
-import { indexHistory, isLoopback, readHistory, targetKey } from './history.ts';
+import { historyEntry, indexHistory, isLoopback, targetKey } from './history.ts';
+import { openHistoryStore, type HistoryStore } from './history-store.ts';
 import { writeOutputs, writeResult } from './outputs.ts';
 import { earliest, firstLine, moduleRecord, testRecords, type ModuleRecord } from './records.ts';
 import { nothingRanExit } from './nothing-ran.ts';
@@ -31,6 +32,10 @@ import { renderTerminal } from './render-text.ts';
 import { colorsWanted } from './kpi-lines.ts';
 import { collectedFile, fileCounts, fileLinesWanted, fileProgressLine, isStillWaitingLog, PhaseCounts, phasePlanLine, type PlannedFile } from './progress.ts';
 import { vitestHtmlLink, vitestHtmlReportFile, type VitestHtmlLink } from './vitest-html.ts';
+import { computeTrends, markUnstable } from './trends.ts';
+import { chooseBaseline, diffSinceBaseline } from './baseline.ts';
+import { readTrendRuns } from '../helpers/core/trend-settings.ts';
+import type { HistoryEntry } from './history.ts';
 import type { BusinessImpactReport } from './schema.ts';
 import { computeReport } from './verdicts.ts';
 import { renderHead, targetHead, type TargetHead } from '../helpers/core/target-head.ts';
@@ -42,7 +47,10 @@ export const SUITE_PROJECTS = new Set(['phase1', 'phase2']);
 export interface StagecheckReporterOptions {
   /** Default: STAGECHECK_REPORT_DIR, else `reports` under the Vitest root. */
   reportDir?: string;
-  /** Default: STAGECHECK_HISTORY_FILE, else `<reportDir>/history.jsonl`; `false` turns history off. */
+  /**
+   * Default: STAGECHECK_HISTORY_URL (PostgreSQL), else STAGECHECK_HISTORY_FILE, else
+   * `<reportDir>/history.jsonl` (reporter/history-store.ts); a file given here wins; `false` turns history off.
+   */
   historyFile?: string | false;
 }
 
@@ -166,6 +174,7 @@ export default class StagecheckReporter implements Reporter {
     if (!this.active) return;
     let report: BusinessImpactReport | undefined;
     let files: string[] = [];
+    let history: HistoryStore | null = null;
     try {
       this.gate?.decide();
       const catalog = loadCatalog();
@@ -174,10 +183,12 @@ export default class StagecheckReporter implements Reporter {
       const modules = suiteModules.map((m) => moduleRecord(m));
       const secrets = this.secrets();
       const baseUrl = this.baseUrl(modules);
-      const historyFile = this.historyFile();
       const historyWarnings: string[] = [];
       const target = targetKey(baseUrl, isLoopback(baseUrl));
-      const past = this.mode === 'shard' ? [] : readHistory(historyFile, target, historyWarnings);
+      // A shard neither reads nor writes the history: its merge does, once.
+      history = this.mode === 'shard' ? null : this.openHistory(historyWarnings);
+      const past = history ? await history.read(target) : [];
+      historyWarnings.push(...(history?.drainWarnings() ?? []));
       const head = modules.map((m) => (m.target as Partial<ModuleTargetMeta> | undefined)?.head).find((h) => h !== undefined) ?? (this.mode === 'merge' ? undefined : this.currentHead());
       const runIds = [...new Set(modules.map((m) => (m.target as Partial<ModuleTargetMeta> | undefined)?.runId).filter((id): id is string => typeof id === 'string'))];
       report = computeReport({
@@ -198,18 +209,26 @@ export default class StagecheckReporter implements Reporter {
         },
         target: { baseUrl, snapshots: [] },
         gate: summarizeGate(tests, process.env[GATE_ENV]),
-        history: indexHistory(historyFile, past),
+        history: indexHistory(history?.location ?? null, past),
         head: head ?? null,
         ...(head?.budgets.BUDGET_COLD_START_MS !== undefined ? { coldStartAllowanceMs: head.budgets.BUDGET_COLD_START_MS } : {}),
       });
+      // A shard's report is partial: its trends and baseline diff come from the merge.
+      if (this.mode !== 'shard') this.addTrendsAndBaseline(report, past, target, history !== null);
       report = redactDeep(report, secrets);
       // A shard's report is partial: its files and history line come from the merge.
       if (this.mode !== 'shard') {
+        // Appended before the files are written, so a history that could not be written is a warning in them.
+        if (history) {
+          await history.append(redactDeep(historyEntry(report, target), secrets));
+          report.warnings.push(...history.drainWarnings().map((warning) => redactSecrets(warning, secrets)));
+        }
         files = writeOutputs(report, {
           dir: this.reportDir(),
           kpis: catalog.catalog.kpis,
+          catalog: catalog.catalog,
+          past,
           secrets,
-          historyFile,
           target,
           logError: (message) => this.vitest?.logger.error(message),
           ...this.vitestHtml(),
@@ -220,6 +239,8 @@ export default class StagecheckReporter implements Reporter {
       this.vitest?.logger.error(firstLine(message));
       writeResult({ verdict: 'INCONCLUSIVE', exitCode: 2, reason: firstLine(message), mode: this.mode, reportDir: this.reportDir(), files });
       return;
+    } finally {
+      await history?.close();
     }
     try {
       this.vitest?.logger.log(renderTerminal(report, { colors: colorsWanted(), files: files.map((f) => relative(process.cwd(), f) || f) }));
@@ -258,6 +279,20 @@ export default class StagecheckReporter implements Reporter {
     return file ? { vitestHtml: vitestHtmlLink(file, this.reportDir()) } : {};
   }
 
+  /**
+   * The trends of this target's last runs (reporter/trends.ts; only with a history) and what
+   * changed since the baseline (reporter/baseline.ts: --baseline, else the history's previous run).
+   */
+  private addTrendsAndBaseline(report: BusinessImpactReport, past: readonly HistoryEntry[], target: string, historyOn: boolean): void {
+    const { runs, problems } = readTrendRuns(process.env);
+    report.warnings.push(...problems);
+    if (historyOn) {
+      report.trends = computeTrends([...past, historyEntry(report, target)], report, runs);
+      markUnstable(report.tests, report.trends.unstable);
+    }
+    report.sinceBaseline = diffSinceBaseline(report, chooseBaseline({ option: process.env.STAGECHECK_BASELINE, past, historyOn, warnings: report.warnings }), past);
+  }
+
   private root(): string {
     return this.vitest?.config.root ?? process.cwd();
   }
@@ -266,10 +301,18 @@ export default class StagecheckReporter implements Reporter {
     return resolve(this.root(), this.options.reportDir ?? (process.env.STAGECHECK_REPORT_DIR || 'reports'));
   }
 
-  private historyFile(): string | null {
-    if (this.options.historyFile === false || process.env.STAGECHECK_HISTORY === 'off') return null;
-    const file = this.options.historyFile ?? process.env.STAGECHECK_HISTORY_FILE;
-    return file ? resolve(this.root(), file) : join(this.reportDir(), 'history.jsonl');
+  /**
+   * The history store (reporter/history-store.ts), or null when history is off. The platform's
+   * provided env is read too: a history URL naming its database is refused here as well.
+   * A store that cannot be opened is a warning, never a failed report.
+   */
+  private openHistory(warnings: string[]): HistoryStore | null {
+    try {
+      return openHistoryStore({ env: { ...process.env, ...this.providedEnv() }, root: this.root(), reportDir: this.reportDir(), historyFile: this.options.historyFile });
+    } catch (error) {
+      warnings.push(`history not used: ${(error as Error).message.replace(/\n\s*/g, ' ')}`);
+      return null;
+    }
   }
 
   private providedEnv(): Record<string, string> {

@@ -1,7 +1,8 @@
 /**
  * Writing a finished report: business-impact.json, business-impact.md (also appended to
- * $GITHUB_STEP_SUMMARY when set), index.html, one line of the history store, and the result
- * file scripts/e2e.ts maps to an exit code. JUnit XML is Vitest's own `junit` reporter, which
+ * $GITHUB_STEP_SUMMARY when set), index.html, and the result file scripts/e2e.ts maps to an
+ * exit code (the history line is appended by reporter/index.ts first, so that a history that could
+ * not be written is a warning in these files). JUnit XML is Vitest's own `junit` reporter, which
  * `npm run e2e` adds; the terminal summary is printed by reporter/index.ts.
  *
  * The report comes in redacted as data; the rendered texts pass the redactor once more as a
@@ -9,9 +10,10 @@
  */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { redactDeep, redactSecrets } from '../helpers/core/redact.ts';
-import type { KpiDef } from './catalog.ts';
-import { appendHistory, historyEntry } from './history.ts';
+import { redactSecrets } from '../helpers/core/redact.ts';
+import { loadCatalog, type Catalog, type KpiDef } from './catalog.ts';
+import type { HistoryEntry } from './history.ts';
+import { updateIncidentFile } from './incident.ts';
 import { renderHtml } from './render-html.ts';
 import { renderMarkdown } from './render-text.ts';
 import type { BusinessImpactReport } from './schema.ts';
@@ -23,19 +25,21 @@ export interface OutputContext {
   dir: string;
   kpis: readonly KpiDef[];
   secrets: string[];
-  /** null: history off. */
-  historyFile: string | null;
   /** The history's key for this target (history.ts targetKey). */
   target: string;
-  /** Where a failure to append (step summary, history) is told; those never fail the run. */
+  /** Where a failure to append to the step summary is told; it never fails the run. */
   logError: (message: string) => void;
   /** Vitest's own HTML report of this run, when it wrote one (reporter/vitest-html.ts): linked from index.html. */
   vitestHtml?: VitestHtmlLink;
+  /** This target's earlier runs, oldest first: incident.md's "first seen" (reporter/incident.ts). */
+  past?: readonly HistoryEntry[];
+  /** The run's catalog, for incident.md's next steps; default: loadCatalog(). */
+  catalog?: Catalog;
 }
 
 /** Writes the report files; returns their paths (the history and step summary are not listed). */
 export function writeOutputs(report: BusinessImpactReport, context: OutputContext): string[] {
-  const { dir, secrets, historyFile } = context;
+  const { dir, secrets } = context;
   mkdirSync(dir, { recursive: true });
   const clean = (text: string) => redactSecrets(text, secrets);
   const files: string[] = [];
@@ -48,19 +52,17 @@ export function writeOutputs(report: BusinessImpactReport, context: OutputContex
   const markdown = clean(renderMarkdown(report));
   write(OUTPUT_FILES.markdown, markdown);
   write(OUTPUT_FILES.html, clean(renderHtml(report, context.kpis, context.vitestHtml)));
+  // FAIL writes incident.md, PASS and DEGRADED remove a stale one, INCONCLUSIVE leaves it (reporter/incident.ts).
+  const incident = updateIncidentFile(
+    { report, catalog: context.catalog ?? loadCatalog().catalog, past: context.past ?? [], reportDir: dir, files: [...files], secrets },
+    context.logError,
+  );
+  if (incident) files.push(incident);
   if (process.env.GITHUB_STEP_SUMMARY) {
     try {
       appendFileSync(process.env.GITHUB_STEP_SUMMARY, `${markdown}\n`);
     } catch (error) {
       context.logError(`stagecheck: could not append to GITHUB_STEP_SUMMARY: ${(error as Error).message}`);
-    }
-  }
-  if (historyFile) {
-    const entry = historyEntry(report, context.target);
-    try {
-      appendHistory(historyFile, redactDeep(entry, secrets));
-    } catch (error) {
-      context.logError(`stagecheck: could not append to the history ${historyFile}: ${(error as Error).message}`);
     }
   }
   return files;

@@ -26,8 +26,8 @@ export const SECRET_VARIABLES = [
   'PLATFORM_ADMIN_TOKEN',
 ] as const;
 
-/** Store and proxy URLs whose password is a secret too. */
-const SECRET_URL_VARIABLES = ['STAGING_DATABASE_URL', 'STAGING_REDIS_URL', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] as const;
+/** Store, history and proxy URLs whose password is a secret too. */
+const SECRET_URL_VARIABLES = ['STAGING_DATABASE_URL', 'STAGING_REDIS_URL', 'STAGECHECK_HISTORY_URL', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] as const;
 
 /**
  * The secret values in this process's environment (E2E_BYPASS_KEY, STAGING_TEST_PASSWORD, ...,
