@@ -33,6 +33,7 @@ const SECRETS = {
   adminToken: 'sentinel-admin-t0ken',
   dbPassword: 'sentinel-db-passw0rd',
   basicAuth: 'sentinel-basic-auth',
+  historyPassword: 'sentinel-history-passw0rd',
 };
 
 type Env = Record<string, string>;
@@ -251,6 +252,23 @@ const MISTAKES: Mistake[] = [
     what: 'a STAGING_REDIS_URL that is not redis://',
     env: (valid, port) => ({ ...valid, STAGING_REDIS_URL: `http://127.0.0.1:${port}` }),
     culprit: /^STAGING_REDIS_URL must use redis: or rediss:, got http:/,
+  },
+  {
+    // The suite never writes to the deployment's database: the same server, port and database, spelt otherwise.
+    what: 'a STAGECHECK_HISTORY_URL naming the database of STAGING_DATABASE_URL',
+    env: (valid, port) => ({ ...valid, STAGECHECK_HISTORY_URL: `postgresql://history:${SECRETS.historyPassword}@localhost:${port}/app` }),
+    culprit: /^STAGECHECK_HISTORY_URL \(postgresql:\/\/localhost:\d+\/app\) names the database of STAGING_DATABASE_URL \(postgres:\/\/127\.0\.0\.1:\d+\/app\): the suite never writes to the deployment's database/,
+    direct: true,
+  },
+  {
+    what: 'a STAGECHECK_HISTORY_URL that is not postgres://',
+    env: (valid, port) => ({ ...valid, STAGECHECK_HISTORY_URL: `https://history:${SECRETS.historyPassword}@127.0.0.1:${port}/history` }),
+    culprit: /^STAGECHECK_HISTORY_URL must use postgres: or postgresql:, got https:/,
+  },
+  {
+    what: 'a history bound of 0 runs',
+    env: (valid) => ({ ...valid, STAGECHECK_HISTORY_MAX_RUNS: '0' }),
+    culprit: /^STAGECHECK_HISTORY_MAX_RUNS must be at least 1, got 0$/,
   },
   {
     // Without the check this run would silently test the bundled platform, not staging.
