@@ -8,7 +8,7 @@
  * - a run that measured them (PASS, FAIL or DEGRADED) without a failure ends it: "last passed";
  * - a run that did not measure them (filtered, blocked by phase 1, inconclusive, or a run of
  *   another phase) is stepped over: it could see the failure neither come nor go.
- * Only stored runs count: a streak that reaches the oldest stored run says "at least since".
+ * Only stored runs count: a streak that reaches the oldest stored run says it may have begun earlier.
  */
 import type { HistoryEntry } from './history.ts';
 import type { TestOut, Verdict } from './schema.ts';
@@ -87,5 +87,5 @@ function describe(earlierRuns: number, since: RunRef | null, lastPassed: RunRef 
   const streak = `failed in ${earlierRuns + 1} consecutive runs that measured it, this one included`;
   if (lastPassed) return `first seen in ${runName(since)}: ${streak}; last passed in ${runName(lastPassed)}`;
   const oldest = past[0] as HistoryEntry;
-  return `first seen at least as early as ${runName(since)}: ${streak}; it has not passed in the stored history (oldest stored run ${utcMinute(oldest.at)})`;
+  return `first seen in ${runName(since)}: ${streak}; no stored run passed it before (the history begins ${utcMinute(oldest.at)}, it may have failed earlier)`;
 }
