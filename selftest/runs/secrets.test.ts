@@ -225,6 +225,8 @@ describe.concurrent('npm run e2e with sentinel secrets', () => {
     const login = run.report!.tests.find((t) => t.checkId === USES.password);
     expect(JSON.stringify(login?.failure?.details)).toContain('<td>email</td><td>qa@stagecheck.local</td></tr><tr><td>password</td><td>[redacted]</td>');
     expect(readFileSync(join(run.reportDir, 'junit.xml'), 'utf8')).toContain('&lt;td&gt;x-e2e-bypass-key&lt;/td&gt;&lt;td&gt;[redacted]&lt;/td&gt;');
+    // The failing run's incident write-up (reporter/incident.ts) is among the files searched.
+    expect(filesUnder(run.reportDir).map((f) => f.path.slice(run.reportDir.length + 1))).toContain('incident.md');
     expect(leaksOf(run, allSecrets)).toEqual([]);
   });
 });
