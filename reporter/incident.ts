@@ -215,10 +215,9 @@ function impactSection(r: BusinessImpactReport, failedKpis: { kpi: BusinessImpac
   const slow = (r.latency?.endpoints ?? []).filter((e) => e.verdict === 'FAIL');
   for (const e of slow) out.push(`- latency: ${oneLine(e.reason)}`);
   if (slow.length) out.push('');
-  const unknown = r.tiers.filter((t) => t.verdict === 'BLOCKED');
+  const unknown = r.tiers.filter((t) => t.counts.BLOCKED > 0);
   if (unknown.length) {
-    out.push(`Not measured: ${unknown.map((t) => `${t.name} (${t.protects}, ${t.counts.BLOCKED} test${t.counts.BLOCKED === 1 ? '' : 's'})`).join(', ')} ` +
-      'did not run because phase 1 failed; their state is unknown, not known to be broken.', '');
+    out.push(`Not measured: phase 1 failed, so these tests did not run; their state is unknown, not known to be broken: ${unknown.map((t) => `${t.name} (${t.protects}): ${t.counts.BLOCKED} test${t.counts.BLOCKED === 1 ? '' : 's'}`).join('; ')}.`, '');
   }
   out.push('_MRR figures are the catalog\'s labels of each tier, not predicted losses._', '');
   return out;
@@ -263,14 +262,16 @@ export function workingComponents(r: Pick<BusinessImpactReport, 'tests' | 'outag
 
 function stillWorksSection(r: BusinessImpactReport): string[] {
   const healthy = (v: Verdict) => v === 'PASS' || v === 'DEGRADED';
-  const tiers = r.tiers.filter((t) => healthy(t.verdict));
+  // A tier whose executed tests all passed works as far as measured, even with others blocked.
+  const tiers = r.tiers.filter((t) => healthy(t.verdict) || (t.counts.executed > 0 && t.counts.FAIL === 0));
   const functions = r.functions.filter((f) => healthy(f.verdict));
   const components = workingComponents(r);
   const kpis = r.kpis.filter((k) => healthy(k.verdict));
   const out = ['## What still works (measured in this run)', ''];
   if (!tiers.length && !functions.length && !components.length && !kpis.length) return [...out, 'Nothing this run measured passed.', ''];
   const mark = (v: Verdict) => (v === 'DEGRADED' ? ' (DEGRADED)' : '');
-  if (tiers.length) out.push(`- **tiers** ${tiers.map((t) => `${t.name} (${t.protects}): ${t.counts.PASS} of ${t.counts.executed} passed${mark(t.verdict)}`).join('; ')}`);
+  const blocked = (n: number) => (n ? `, ${n} blocked` : '');
+  if (tiers.length) out.push(`- **tiers** ${tiers.map((t) => `${t.name} (${t.protects}): ${t.counts.PASS} of ${t.counts.executed} executed passed${blocked(t.counts.BLOCKED)}${mark(t.verdict)}`).join('; ')}`);
   if (functions.length) out.push(`- **business functions** ${functions.map((f) => `${f.name}${mark(f.verdict)}`).join('; ')}`);
   if (components.length) out.push(`- **components** ${components.map((c) => `${c.component} (${c.passed} test${c.passed === 1 ? '' : 's'} passed)`).join('; ')}`);
   if (kpis.length) out.push(`- **KPIs** ${kpis.map((k) => `${k.name}: ${oneLine(k.reason)}${mark(k.verdict)}`).join('; ')}`);

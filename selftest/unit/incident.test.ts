@@ -134,7 +134,7 @@ describe('incident.md', () => {
     expect(impact).not.toMatch(/\| P2 high/);
     expect(impact).toMatch(/\| Chat \/ golden path \| FAIL \| .* \| `phase1.threads.create` \|/);
     expect(impact).toMatch(/\| Redis connectivity \| 0\/10 = 0.0%, below the 100% target \| >= 100% \|/);
-    expect(impact).toContain('Not measured: P3 medium-high ($50K MRR, 1 test) did not run because phase 1 failed; their state is unknown');
+    expect(impact).toContain('Not measured: phase 1 failed, so these tests did not run; their state is unknown, not known to be broken: P3 medium-high ($50K MRR): 1 test.');
     expect(impact).toContain('not predicted losses');
   });
 
@@ -152,12 +152,21 @@ describe('incident.md', () => {
 
   it('says what still works: passing tiers with their label, KPIs, and components with passing tests that nothing blames', () => {
     const works = section('What still works (measured in this run)');
-    expect(works).toContain('P2 high ($80K MRR): 2 of 2 passed');
+    expect(works).toContain('P2 high ($80K MRR): 2 of 2 executed passed');
     expect(works).toContain('Database response time (p95)');
     expect(works).toContain('postgres (1 test passed)');
     expect(works).toContain('network (2 tests passed)');
     expect(works).not.toMatch(/backend \(|redis \(/);
     expect(workingComponents(failingReport()).map((c) => c.component)).toEqual(['postgres', 'network']);
+  });
+
+  it('counts a tier whose executed tests all passed as working, and its blocked tests as not measured', () => {
+    const r = failingReport();
+    const p2 = r.tiers.find((t) => t.id === 'p2')!;
+    Object.assign(p2, { verdict: 'BLOCKED', counts: { ...p2.counts, BLOCKED: 19, total: p2.counts.total + 19 } });
+    const { markdown } = renderIncident(input({ report: r }));
+    expect(markdown).toContain('- **tiers** P2 high ($80K MRR): 2 of 2 executed passed, 19 blocked');
+    expect(markdown).toContain('their state is unknown, not known to be broken: P2 high ($80K MRR): 19 tests; P3 medium-high ($50K MRR): 1 test.');
   });
 
   it('gives the next steps from the catalog: the evidence\'s, and the catalog\'s table for a cause whose evidence has none', () => {
