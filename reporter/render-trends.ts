@@ -33,7 +33,7 @@ export const TRENDS_CSS = `table.trends td.spark{width:280px;padding:4px 10px}ta
 svg.trend .line{fill:none;stroke:#8c959f;stroke-width:1.2}svg.trend .axis{stroke:#eaeef2}
 table.trends td.marks{font-size:12px;white-space:nowrap}.uptime-bar{display:inline-block;width:120px;height:8px;background:#ffebe9;border-radius:4px;overflow:hidden;vertical-align:middle}
 .uptime-bar i{display:block;height:100%;background:#1a7f37}#since-baseline{background:#fff;border:1px solid #d0d7de;border-radius:10px;padding:4px 16px 12px;margin-top:8px}
-#since-baseline h2{margin-top:12px}#since-baseline ul{margin:4px 0 8px;padding-left:20px;font-size:13px}#since-baseline .bad{color:#cf222e;font-weight:600}#since-baseline .good{color:#1a7f37;font-weight:600}
+#since-baseline h2{margin-top:12px}#since-baseline ul{margin:4px 0 8px;padding-left:20px;font-size:13px}#since-baseline .bad{color:#cf222e;font-weight:600}#since-baseline .good{color:#1a7f37;font-weight:600}#since-baseline>div{font-size:14px;margin-top:6px}
 tr.unstable td:first-child::after{content:"unstable";display:block;margin-top:3px;font-size:10px;font-weight:700;color:#953800}
 `;
 
