@@ -40,117 +40,13 @@ import { redactSecrets, redactUrl } from '../core/redact.ts';
 import { certProblemError, certProblemOf, hostPortOf } from '../core/tls-problems.ts';
 import { endpointTemplate, recordRequest } from '../core/request-log.ts';
 import { honourRetryAfter, type RateLimitInfo } from './rate-limit.ts';
-import { componentWatch, downError, suspicionAfterMs, type DownState, type FailFastOptions } from './component-watch.ts';
+import { componentWatch, downError, suspicionAfterMs, type DownState } from './component-watch.ts';
+import { bodyForEvidence, findCorrelationId, headerRecord, joinUrl, rememberSecrets, SECRET_HEADERS, truncate } from './http-response.ts';
+import type { HttpClient, HttpClientOptions, HttpMethod, HttpResult, HttpTimings, RequestOptions } from './http-types.ts';
 
-export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+export type { HttpClient, HttpClientOptions, HttpMethod, HttpResult, HttpTimings, RequestOptions } from './http-types.ts';
+export { bodyForEvidence } from './http-response.ts';
 
-export interface HttpClientOptions {
-  baseUrl: string;
-  component: 'backend' | 'auth';
-  /** Whole-request deadline used when a request gives no `timeoutMs` and `timeoutFor` has none. */
-  defaultTimeoutMs: number;
-  /** The deadline by class of endpoint (core/endpoint-classes.ts httpBudgetFor), given the request's path. */
-  timeoutFor?: (path: string) => number;
-  /** Deadline for establishing a new connection (DNS + TCP + TLS). Default: `defaultTimeoutMs`. */
-  connectTimeoutMs?: number;
-  /** Supplies the bearer token for `auth: true` requests. */
-  getToken?: () => Promise<string>;
-  /** Extra TLS options for new connections (e.g. a private CA for staging). */
-  tls?: ConnectTls;
-  /** Keep-alive idle time for pooled connections (default 4000 ms, undici's default). */
-  keepAliveTimeoutMs?: number;
-  /** Fail fast once the component is confirmed down (transport/component-watch.ts); off when absent. */
-  failFast?: FailFastOptions;
-}
-
-export interface RequestOptions {
-  /** A string or Uint8Array is sent as is; anything else is JSON-encoded with content-type JSON. */
-  body?: unknown;
-  headers?: Record<string, string>;
-  /** `true`: `Authorization: Bearer <getToken()>`; a string: that token. */
-  auth?: boolean | string;
-  timeoutMs?: number;
-  /** Throw a `content` CheckError when a 2xx body is not valid JSON (non-2xx is left to expectStatus). */
-  expectJson?: boolean;
-  /**
-   * What a 429's `Retry-After` wait must fit in (e.g. the test step's Budget). Default: the
-   * request's own timeout, counted from its first attempt (transport/rate-limit.ts).
-   */
-  budget?: { remainingMs(): number };
-}
-
-export interface HttpTimings {
-  dnsMs: number;
-  connectMs: number;
-  tlsMs: number;
-  firstByteMs: number;
-  /** Request headers written → response headers received (server time + one round trip). */
-  waitMs: number;
-  totalMs: number;
-  reusedConnection: boolean;
-}
-
-export interface HttpResult {
-  method: string;
-  /** Full URL with credentials and secret query values stripped. */
-  url: string;
-  /** Component of the client that made the request. */
-  component: 'backend' | 'auth';
-  status: number;
-  /** Lower-cased names; repeated headers joined with `, `. */
-  headers: Record<string, string>;
-  body: string;
-  /** Parsed body when it is JSON (by content-type or expectJson), else undefined. */
-  json: unknown;
-  /** `x-correlation-id` header, else a `correlation_id` / `correlationId` body field. */
-  correlationId?: string;
-  timings: HttpTimings;
-  /** Set when a 429's Retry-After was honoured once: this is the retry's answer. */
-  rateLimited?: RateLimitInfo;
-}
-
-export interface HttpClient {
-  readonly baseUrl: string;
-  readonly component: 'backend' | 'auth';
-  request(method: HttpMethod | string, path: string, options?: RequestOptions): Promise<HttpResult>;
-  /** Close pooled connections. */
-  close(): Promise<void>;
-}
-
-const resultSecrets = new WeakMap<HttpResult, string[]>();
-const SECRET_HEADERS = /^(authorization|cookie|x-e2e-bypass-key|x-api-key|proxy-authorization)$/i;
-
-function joinUrl(baseUrl: string, path: string): URL {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(path)) return new URL(path);
-  const base = baseUrl.replace(/\/+$/, '');
-  return new URL(`${base}${path.startsWith('/') ? path : `/${path}`}`);
-}
-
-function headerRecord(raw: Record<string, string | string[] | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
-    out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return out;
-}
-
-function findCorrelationId(headers: Record<string, string>, json: unknown): string | undefined {
-  const header = headers['x-correlation-id'];
-  if (header) return header;
-  if (json !== null && typeof json === 'object' && !Array.isArray(json)) {
-    const record = json as Record<string, unknown>;
-    for (const candidate of [record.correlation_id, record.correlationId]) {
-      if (typeof candidate === 'string' && candidate !== '') return candidate;
-    }
-    const nested = record.error;
-    if (nested !== null && typeof nested === 'object') {
-      const id = (nested as Record<string, unknown>).correlation_id;
-      if (typeof id === 'string' && id !== '') return id;
-    }
-  }
-  return undefined;
-}
 
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   installChannels();
@@ -409,7 +305,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         correlationId: findCorrelationId(responseHeaders, json),
         timings,
       };
-      resultSecrets.set(result, secrets);
+      rememberSecrets(result, secrets);
       const is2xx = response.statusCode >= 200 && response.statusCode < 300;
       if (requestOptions.expectJson === true && is2xx && (json === undefined || jsonError !== undefined)) {
         throw new CheckError(`${endpoint}: expected a JSON body, got ${text === '' ? 'an empty body' : `non-JSON (${contentType || 'no content-type'})`}`, {
@@ -436,15 +332,4 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     request,
     close: () => agent.close(),
   };
-}
-
-const BODY_EVIDENCE_CHARS = 2000;
-
-function truncate(text: string, max = BODY_EVIDENCE_CHARS): string {
-  return text.length <= max ? text : `${text.slice(0, max)}… [${text.length - max} more chars]`;
-}
-
-/** The response body fit for evidence: truncated, with this request's secrets and every configured one removed. */
-export function bodyForEvidence(result: HttpResult): string {
-  return truncate(redactSecrets(result.body, resultSecrets.get(result) ?? []));
 }

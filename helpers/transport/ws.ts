@@ -17,8 +17,7 @@
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { type RawData } from 'ws';
-import type { Budget } from '../core/budgets.ts';
-import { CheckError, type Component } from '../core/errors.ts';
+import { CheckError } from '../core/errors.ts';
 import { errorCode } from '../core/network-errors.ts';
 import { redactSecrets } from '../core/redact.ts';
 import { recordRequest, upgradePath } from '../core/request-log.ts';
@@ -26,40 +25,12 @@ import { compactFrame, FrameError, normalizeFrame, type CapturedFrame } from '..
 import { truncateText } from '../core/format.ts';
 import { badFrameError, closedError, describeLastFrame, dumpSession, invalidFrame, recentFrames, sendAfterCloseError, unreadableFrameError, type CloseInfo, type SentFrame, type SessionView } from './ws-evidence.ts';
 import type { FrameLimits } from './ws-options.ts';
+import type { SessionEvent, SessionWaitOptions, WaitOptions, WaitOutcome, WaitStep } from './ws-wait.ts';
 
 export { CLOSE_CODE_MEANINGS, describeClose, type CloseInfo, type SentFrame } from './ws-evidence.ts';
 export { DEFAULT_HARD_MAX_FRAME_BYTES, type ConnectOptions, type FrameLimits, type WsAuth } from './ws-options.ts';
 
-export type SessionEvent = { kind: 'frame'; frame: CapturedFrame } | { kind: 'close'; info: CloseInfo } | { kind: 'fail'; error: Error };
-
-export interface WaitOptions {
-  budget: Budget;
-  /** What is awaited, for the ledger and the error ("pong after ping"). */
-  what: string;
-  /** Only frames with `index >= fromIndex` can match (default 0: already captured frames count). */
-  fromIndex?: number;
-  /** Component blamed when the budget runs out (default 'websocket'). */
-  component?: Component;
-}
-
-/** What one frame does to a wait: nothing (`undefined`: keep waiting), end it with a value, or fail it. */
-export type WaitOutcome<T> = undefined | { value: T } | { error: Error };
-export type WaitStep<T> = (frame: CapturedFrame) => WaitOutcome<T>;
-
-export interface SessionWaitOptions extends Omit<WaitOptions, 'what'> {
-  /** What is awaited; a function when it is learnt during the wait (a run id). */
-  what: string | (() => string);
-  /** The budget step's name in the ledger (default `wait <what>`). */
-  label?: string;
-  /** Fails the wait when nothing happened for `limitMs` since `lastActivityMs()` (session ms; undefined: clock not started). */
-  silence?: { limitMs: number; lastActivityMs: () => number | undefined; error: (gapMs: number) => Error };
-  /** Frames the wait has collected so far, added to bad-frame and close errors as `runEvents`. */
-  related?: () => CapturedFrame[];
-  /** Said after `what` when the budget runs out ("3 events of the run so far"). */
-  progress?: () => string;
-  /** Merged into the budget error's evidence. */
-  evidence?: () => Record<string, unknown>;
-}
+export type { SessionEvent, SessionWaitOptions, WaitOptions, WaitOutcome, WaitStep } from './ws-wait.ts';
 
 /**
  * One WebSocket connection and everything it received. Made by `connectWs` (or
