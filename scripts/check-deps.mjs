@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The dependency rule set of issue 12 (.dependency-cruiser.cjs), run over the project's sources.
 //
-//   npm run deps                       check: exit 1 on any rule violation or on too few modules
+//   npm run deps                       check: exit 1 on any rule violation, on too few modules, or on a
+//                                      helpers/ module over 400 lines
 //   npm run deps:graph                 also redraw docs/architecture.svg (folder level, needs Graphviz `dot`)
 //   node scripts/check-deps.mjs [--min-modules N] [--graph] [path ...]
 //
@@ -10,7 +11,7 @@
 // So the check fails when fewer than MIN_MODULES of the project's own modules were read, and always
 // prints how many it read.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cruise, format } from 'dependency-cruiser';
@@ -26,6 +27,8 @@ const MIN_MODULES = 150;
 const KNOWN_FOLDERS = ['tests', 'fixtures', 'helpers', 'reporter', 'scripts', 'bench', 'platform', 'selftest'];
 const NOT_CODE = new Set(['node_modules', 'reports', 'docs', 'catalog', 'coverage']);
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
+// A helper module does one job; past this many lines it has grown a second one (issue 12).
+const HELPER_MAX_LINES = 400;
 // The graph is drawn per folder (and per layer inside helpers/), else it is a wall of ~160 boxes.
 const GRAPH_COLLAPSE = '^(helpers/[^/]+|[^/]+)/';
 
@@ -119,6 +122,12 @@ async function main() {
     );
   }
 
+  const oversized = oversizedHelpers(join(ROOT, 'helpers'));
+  if (oversized.length > 0) {
+    failed = true;
+    for (const { file, lines } of oversized) console.error(`deps: FAILED - ${file} has ${lines} lines, over the ${HELPER_MAX_LINES} a helper module may have: split it by job`);
+  }
+
   if (args.graph) {
     const includeOnly = `^(${paths.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(/|$)`;
     const dot = await format(result, { outputType: 'dot', collapse: GRAPH_COLLAPSE, includeOnly });
@@ -133,6 +142,16 @@ async function main() {
 
   if (!failed) console.log(`deps: ok - no violation of ${result.summary.ruleSetUsed.forbidden.length} rules`);
   return failed ? 1 : 0;
+}
+
+/** helpers/ modules over HELPER_MAX_LINES lines, by path from the project root. */
+function oversizedHelpers(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((name) => SOURCE.test(name))
+    .map((name) => ({ file: join('helpers', name), lines: readFileSync(join(dir, name), 'utf8').split('\n').length - 1 }))
+    .filter(({ lines }) => lines > HELPER_MAX_LINES);
 }
 
 main().then(
