@@ -9,7 +9,8 @@
  *   3. the same fault with --baseline run 1's business-impact.json: newly failing again (run 2,
  *      the history's previous run, failed too, so only the file can show it).
  * And a --baseline file that does not exist is exit 2 naming the flag and the file.
- * Four whole e2e runs: in the slow tier (SLOW_SELFTESTS).
+ * Latency is judged by the speed-blind catalog (selftest/support/speed-blind.ts). Three e2e runs
+ * of a slice: in the slow tier (SLOW_SELFTESTS).
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,7 @@ import { CHECK_IDS, titlePattern } from '../../tests/check-ids.ts';
 import { runE2e, tailOf } from '../support/run-e2e.ts';
 import { startTargetPlatform } from '../support/target-platform.ts';
 import { findAll, parseHtml } from '../support/html-tree.ts';
+import { speedBlindEnv } from '../support/speed-blind.ts';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -31,6 +33,8 @@ const tempDir = (label: string): string => {
 };
 
 const SLICE = ['--project', 'phase1', '-t', titlePattern('testAuth')];
+/** Speed is not this test's subject: latency is judged by the 5x catalog, so a loaded machine cannot change a verdict. */
+const env = (platform: { suiteEnv(): Record<string, string> }) => ({ ...platform.suiteEnv(), ...speedBlindEnv() });
 
 describe('since the baseline, across runs of npm run e2e', () => {
   it('names the check that newly fails, from the history\'s previous run and from a --baseline file', async ({ onTestFinished }) => {
@@ -38,7 +42,7 @@ describe('since the baseline, across runs of npm run e2e', () => {
     onTestFinished(() => platform.stop());
     const reportDir = tempDir('baseline');
 
-    const first = await runE2e(SLICE, { env: platform.suiteEnv(), reportDir });
+    const first = await runE2e(SLICE, { env: env(platform), reportDir });
     expect(first.exitCode, tailOf(first)).toBe(0);
     expect(first.report?.sinceBaseline).toMatchObject({ baseline: null, text: 'no baseline: no earlier run of this target in the history', newlyFailing: [] });
     expect(first.stdout).toContain('  since     no baseline: no earlier run of this target in the history');
@@ -47,7 +51,7 @@ describe('since the baseline, across runs of npm run e2e', () => {
     copyFileSync(join(reportDir, 'business-impact.json'), firstReport);
 
     await platform.setFault({ name: 'bypass_key_ignored' });
-    const second = await runE2e(SLICE, { env: platform.suiteEnv(), reportDir });
+    const second = await runE2e(SLICE, { env: env(platform), reportDir });
     expect(second.exitCode, tailOf(second)).toBe(1);
     const wrongKey = second.report?.tests.find((t) => t.checkId === CHECK_IDS.testAuthWrongKey);
     expect(wrongKey?.verdict, `${wrongKey?.reason}\n${tailOf(second)}`).toBe('FAIL');
@@ -67,7 +71,7 @@ describe('since the baseline, across runs of npm run e2e', () => {
     expect(points.map((p) => [p.attrs['data-run-id'], p.attrs['data-verdict'], p.attrs.class ?? ''])).toEqual([[firstRunId, 'PASS', ''], [second.report?.run.runId, 'FAIL', 'failing']]);
     expect(findAll(page, (n) => n.attrs['data-change'] === 'newly-failing').map((n) => n.attrs['data-test-key'])).toEqual([wrongKey?.key]);
 
-    const third = await runE2e([...SLICE, '--baseline', firstReport], { env: platform.suiteEnv(), reportDir });
+    const third = await runE2e([...SLICE, '--baseline', firstReport], { env: env(platform), reportDir });
     expect(third.exitCode, tailOf(third)).toBe(1);
     expect(third.report?.sinceBaseline?.baseline).toMatchObject({ runId: firstRunId, source: 'file', file: firstReport });
     expect(third.report?.sinceBaseline?.newlyFailing.map((c) => c.checkId)).toEqual([CHECK_IDS.testAuthWrongKey]);
