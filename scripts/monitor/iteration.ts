@@ -5,8 +5,13 @@
  *
  * Its output goes to `<folder>/e2e.log`, written by the child straight to the file: the
  * monitor keeps none of it in memory (it reads the last lines back only when there is no
- * report, to say why). Interrupting sends SIGINT, which e2e answers by stopping Vitest and
- * cleaning up what its tests in flight left; after a bounded grace it is killed.
+ * report, to say why).
+ *
+ * The run has a process group of its own (e2e, Vitest, its workers): an iteration is over when
+ * the whole group is gone, not only e2e (Vitest can exit a moment before its workers do), so
+ * no process of one iteration outlives it. Interrupting sends SIGINT to the group, as a
+ * terminal's Ctrl-C does; e2e answers by stopping Vitest and cleaning up what its tests in
+ * flight left. After a bounded grace the group is killed.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
@@ -26,6 +31,8 @@ export const LOG_FILE = 'e2e.log';
 export const ITERATION_TIMEOUT_MS = 30 * 60_000;
 /** After SIGINT, e2e removes what its tests in flight left on the target: a few seconds, bounded here. */
 export const INTERRUPT_GRACE_MS = 60_000;
+/** After e2e exits, how long the rest of its process group (Vitest's workers) may take to end before it is killed. */
+export const GROUP_EXIT_MS = 10_000;
 
 export interface IterationRun {
   /** e2e's exit code; 2 when it ended by a signal. */
@@ -65,21 +72,27 @@ export function startIteration(options: IterationOptions): RunningIteration {
     cwd: ROOT,
     env: { ...options.env, STAGECHECK_RUN_ID: options.runId, STAGECHECK_REPORT_DIR: options.reportDir },
     stdio: ['ignore', log, log],
+    detached: true,
   });
   closeSync(log);
+  const group = child.pid;
   let interrupted = false;
   let killTimer: NodeJS.Timeout | undefined;
   const interrupt = (): void => {
-    if (interrupted || child.exitCode !== null || child.signalCode !== null) return;
+    if (interrupted || group === undefined || child.exitCode !== null || child.signalCode !== null) return;
     interrupted = true;
-    child.kill('SIGINT');
-    killTimer = setTimeout(() => child.kill('SIGKILL'), options.graceMs ?? INTERRUPT_GRACE_MS);
+    signalGroup(group, 'SIGINT');
+    killTimer = setTimeout(() => signalGroup(group, 'SIGKILL'), options.graceMs ?? INTERRUPT_GRACE_MS);
   };
   const hangGuard = setTimeout(interrupt, options.timeoutMs ?? ITERATION_TIMEOUT_MS);
   const done = new Promise<IterationRun>((resolve) => {
-    const finish = (code: number | null): void => {
+    let finished = false;
+    const finish = async (code: number | null): Promise<void> => {
+      if (finished) return;
+      finished = true;
       clearTimeout(hangGuard);
       clearTimeout(killTimer);
+      if (group !== undefined) await groupGone(group, GROUP_EXIT_MS);
       const report = readReport(options.reportDir);
       resolve({
         exitCode: code ?? 2,
@@ -89,10 +102,37 @@ export function startIteration(options: IterationOptions): RunningIteration {
         tail: report ? '' : tailOf(logFile),
       });
     };
-    child.once('exit', (code) => finish(code));
-    child.once('error', () => finish(null));
+    child.once('exit', (code) => void finish(code));
+    child.once('error', () => void finish(null));
   });
   return { pid: child.pid, done, interrupt };
+}
+
+function signalGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-group, signal);
+  } catch {
+    // the group is gone already
+  }
+}
+
+function groupAlive(group: number): boolean {
+  try {
+    process.kill(-group, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until no process of the group is left; kills what remains after `ms`. */
+async function groupGone(group: number, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (groupAlive(group) && performance.now() < end) await new Promise((tick) => setTimeout(tick, 50));
+  if (!groupAlive(group)) return;
+  signalGroup(group, 'SIGKILL');
+  const killed = performance.now() + 2000;
+  while (groupAlive(group) && performance.now() < killed) await new Promise((tick) => setTimeout(tick, 50));
 }
 
 /** The last few lines of `file`, reading at most its last 2 KB. */

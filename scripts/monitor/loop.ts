@@ -54,6 +54,8 @@ export interface SentAlert {
 
 export interface IterationSummary {
   iteration: number;
+  /** When it started (ISO 8601): the time its alert bodies and history entry carry. */
+  at: string;
   runId: string;
   folder: string;
   verdict: IterationOutcome['verdict'];
@@ -156,7 +158,7 @@ export function runMonitor(settings: MonitorSettings): MonitorHandle {
         settings.err(`${clock()}  ${state.inconclusiveStreak} iterations in a row ended without a product verdict (exit 2): the monitor cannot tell whether the target works; open incidents stay as they were. Last: ${outcome.reason}`);
       }
       pruneRunFolders(runsDir, settings.keep);
-      settings.onIteration?.({ iteration, runId, folder, verdict: outcome.verdict, exitCode: outcome.exitCode, durationMs: run.durationMs, alerts });
+      settings.onIteration?.({ iteration, at: startedAt.toISOString(), runId, folder, verdict: outcome.verdict, exitCode: outcome.exitCode, durationMs: run.durationMs, alerts });
       if (stopping) break;
       if (settings.iterations !== undefined && result.iterations >= settings.iterations) {
         result.stoppedBy = 'iterations';
