@@ -150,7 +150,7 @@ export function runMonitor(settings: MonitorSettings): MonitorHandle {
       for (const body of bodies) alerts.push(await send(body, folder, settings));
       result.alerts += alerts.filter((a) => a.kind === 'alert').length;
       result.recoveries += alerts.filter((a) => a.kind === 'recovery').length;
-      result.undelivered += alerts.filter((a) => !a.delivered).length;
+      if (settings.webhook) result.undelivered += alerts.filter((a) => !a.delivered).length;
       result.openIncidents = state.open.size;
 
       settings.out(iterationLine({ at: startedAt, iteration, outcome: run.interrupted ? { ...outcome, verdict: 'NO VERDICT', exitCode: 2, reason: 'interrupted' } : outcome, durationMs: run.durationMs, alerts: alertsText(alerts, settings.webhook), folder }));

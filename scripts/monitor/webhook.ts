@@ -9,6 +9,7 @@
  *   other than 408/429 says the request itself is refused: retrying would not help.
  * - Nothing here throws at delivery: the monitor must go on whatever the receiver does.
  */
+import { withinOneEdit } from '../../helpers/core/config-parsers.ts';
 import { redactSecrets } from '../../helpers/core/redact.ts';
 
 export const WEBHOOK_VARIABLE = 'STAGECHECK_ALERT_WEBHOOK';
@@ -51,8 +52,18 @@ export function displayUrl(url: URL): string {
   return `${url.protocol}//${url.host}${bare ? '' : '/…'}`;
 }
 
-/** The webhook STAGECHECK_ALERT_WEBHOOK names; undefined when unset or blank. */
+const squash = (name: string): string => name.toUpperCase().replace(/[_-]/g, '');
+
+/**
+ * The webhook STAGECHECK_ALERT_WEBHOOK names; undefined when unset or blank. A set variable one
+ * typo away from it is an error: a misspelt name would silently send no alert at all.
+ */
 export function webhookFromEnv(env: Record<string, string | undefined>): Webhook | undefined {
+  for (const [name, value] of Object.entries(env)) {
+    if (name !== WEBHOOK_VARIABLE && value?.trim() && withinOneEdit(squash(name), squash(WEBHOOK_VARIABLE))) {
+      throw new WebhookConfigError(`${name} is set but the monitor reads no such variable: did you mean ${WEBHOOK_VARIABLE}?`);
+    }
+  }
   const raw = env[WEBHOOK_VARIABLE]?.trim();
   if (!raw) return undefined;
   let url: URL;

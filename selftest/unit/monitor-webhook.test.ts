@@ -40,6 +40,11 @@ describe('STAGECHECK_ALERT_WEBHOOK', () => {
     }
   });
 
+  it('names a misspelt variable: it would send no alert at all', () => {
+    expect(() => webhookFromEnv({ STAGECHECK_ALERT_WEBHOK: `https://hooks.example.com/${TOKEN}` })).toThrow(/^STAGECHECK_ALERT_WEBHOK is set but the monitor reads no such variable: did you mean STAGECHECK_ALERT_WEBHOOK\?$/);
+    expect(() => webhookFromEnv({ stagecheck_alert_webhook: 'x' })).toThrow(/did you mean STAGECHECK_ALERT_WEBHOOK/);
+  });
+
   it('cleans any text of the URL, its path and its query values', () => {
     const hook = webhookFromEnv({ STAGECHECK_ALERT_WEBHOOK: `http://127.0.0.1:1/hook/${TOKEN}?k=${QUERY}` }) as Webhook;
     const text = cleanOfWebhook(`POST http://127.0.0.1:1/hook/${TOKEN}?k=${QUERY} failed; path /hook/${TOKEN}; ${QUERY}`, hook);
