@@ -6,6 +6,10 @@
  * first, median and last figure, with the growth from the first tenth to the last tenth.
  * The iterations (e2e, Vitest, the platform) are other processes: only the monitor's RSS is
  * what the monitor keeps. Reports go to a temporary folder (--keep 5), removed at the end.
+ *
+ * RSS includes garbage V8 has not collected yet. So after each iteration line the bench also
+ * asks the monitor (SIGUSR2 to bench/monitor-heap-probe.ts, preloaded with --expose-gc) for its
+ * V8 heap after a full collection: what it really retains.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,11 +22,14 @@ import { childEnv } from '../selftest/support/child-env.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = createRequire(import.meta.url).resolve('tsx');
+const PROBE = join(ROOT, 'bench', 'monitor-heap-probe.ts');
 
 interface Sample {
   iteration: number;
   verdict: string;
   rssKb: number;
+  /** V8 heap after a full GC, bytes (arrives a moment after the line). */
+  heap?: number;
 }
 
 function rssKb(pid: number): number {
@@ -45,12 +52,24 @@ async function main(): Promise<number> {
   const started = performance.now();
   const samples: Sample[] = [];
   try {
-    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'scripts', 'monitor.ts'), '--every', values.every, '--iterations', String(iterations), '--phases', values.phases, '--keep', '5'], {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', TSX, '--import', PROBE, join(ROOT, 'scripts', 'monitor.ts'), '--every', values.every, '--iterations', String(iterations), '--phases', values.phases, '--keep', '5'], {
       cwd: ROOT,
       env: childEnv({ STAGECHECK_REPORT_DIR: dir }),
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     const pid = child.pid as number;
+    let errBuffered = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      errBuffered += chunk;
+      const lines = errBuffered.split('\n');
+      errBuffered = lines.pop() ?? '';
+      for (const line of lines) {
+        const heap = /^stagecheck-heap (\d+)$/.exec(line);
+        const waiting = [...samples].reverse().find((s) => s.heap === undefined);
+        if (heap && waiting) waiting.heap = Number(heap[1]);
+        else if (!heap) process.stderr.write(`${line}\n`);
+      }
+    });
     let buffered = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
@@ -61,7 +80,8 @@ async function main(): Promise<number> {
         if (!match) continue;
         const sample = { iteration: Number(match[1]), verdict: match[2] as string, rssKb: rssKb(pid) };
         samples.push(sample);
-        if (sample.iteration === 1 || sample.iteration % 10 === 0) process.stdout.write(`iteration ${sample.iteration}: ${sample.verdict}, monitor RSS ${mb(sample.rssKb)}\n`);
+        child.kill('SIGUSR2');
+        if (sample.iteration === 1 || sample.iteration % 10 === 0) process.stdout.write(`iteration ${sample.iteration}: ${sample.verdict}, monitor RSS ${mb(sample.rssKb)}${samples.at(-2)?.heap ? `, heap after GC (previous iteration) ${mb((samples.at(-2)?.heap as number) / 1024)}` : ''}\n`);
       }
     });
     const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
@@ -76,11 +96,13 @@ async function main(): Promise<number> {
   const tenth = Math.max(1, Math.floor(rss.length / 10));
   const head = median(rss.slice(0, tenth));
   const tail = median(rss.slice(-tenth));
+  const heaps = samples.flatMap((s) => (s.heap === undefined ? [] : [s.heap / 1024]));
   const verdicts = Object.entries(samples.reduce<Record<string, number>>((acc, s) => ({ ...acc, [s.verdict]: (acc[s.verdict] ?? 0) + 1 }), {})).map(([v, n]) => `${n} ${v}`).join(', ');
   process.stdout.write(
     `monitor RSS over ${samples.length} iterations (--phases ${values.phases}, --every ${values.every}; ${verdicts}; ${((performance.now() - started) / 60_000).toFixed(1)} min): ` +
       `first ${mb(rss[0] as number)}, median ${mb(median(rss))}, last ${mb(rss.at(-1) as number)}; min ${mb(Math.min(...rss))}, max ${mb(Math.max(...rss))}; ` +
-      `median of the first tenth ${mb(head)}, of the last tenth ${mb(tail)} (${tail >= head ? '+' : ''}${mb(tail - head)})\n`,
+      `median of the first tenth ${mb(head)}, of the last tenth ${mb(tail)} (${tail >= head ? '+' : ''}${mb(tail - head)})\n` +
+      (heaps.length ? `monitor V8 heap after a full GC: first ${mb(heaps[0] as number)}, median ${mb(median(heaps))}, last ${mb(heaps.at(-1) as number)} (${heaps.length} samples)\n` : ''),
   );
   return 0;
 }
