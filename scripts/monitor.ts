@@ -96,6 +96,8 @@ async function main(): Promise<number> {
     try {
       platform = await startLocalPlatform({ args: ['--heartbeat-s', LOCAL_HEARTBEAT_S] });
     } catch (error) {
+      // A terminal's Ctrl-C reaches the starting platform too: stopped on request, not a failure.
+      if (stopRequested) return EXIT.ok;
       err(`stagecheck monitor: ${(error as Error).message}`);
       return EXIT.config;
     }
