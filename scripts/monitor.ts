@@ -94,10 +94,9 @@ async function main(): Promise<number> {
     targetText = `target ${redactUrl(env.STAGING_BASE_URL.trim())} (STAGING_BASE_URL)`;
   } else {
     try {
-      platform = await startLocalPlatform({ args: ['--heartbeat-s', LOCAL_HEARTBEAT_S] });
+      // Its own process group: a terminal's Ctrl-C stops it only after the interrupted iteration has cleaned up.
+      platform = await startLocalPlatform({ args: ['--heartbeat-s', LOCAL_HEARTBEAT_S], detached: true });
     } catch (error) {
-      // A terminal's Ctrl-C reaches the starting platform too: stopped on request, not a failure.
-      if (stopRequested) return EXIT.ok;
       err(`stagecheck monitor: ${(error as Error).message}`);
       return EXIT.config;
     }

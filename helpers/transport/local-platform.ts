@@ -17,11 +17,17 @@ export interface LocalPlatform {
 const CLI = fileURLToPath(new URL('../../platform/cli.ts', import.meta.url));
 const TSX_LOADER = createRequire(import.meta.url).resolve('tsx');
 
-export async function startLocalPlatform(options: { args?: string[]; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<LocalPlatform> {
+/**
+ * `detached`: the platform gets a process group of its own, so a terminal's Ctrl-C does not stop
+ * it before its starter has finished with it (the monitor lets an interrupted iteration clean up
+ * first); it still stops when its starter exits (platform/cli.ts watches for that).
+ */
+export async function startLocalPlatform(options: { args?: string[]; env?: Record<string, string>; timeoutMs?: number; detached?: boolean } = {}): Promise<LocalPlatform> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const child = spawn(process.execPath, ['--import', TSX_LOADER, CLI, '--json', ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {

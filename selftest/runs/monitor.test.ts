@@ -11,8 +11,9 @@
  * - the command line: 3 iterations (--iterations) against a configured target with Redis
  *   silent, the first delivery refused and retried, the webhook's token nowhere in the output
  *   or the reports;
- * - Ctrl-C in the middle of an iteration of a monitor that started its own platform: it ends
- *   promptly, and no process and no temporary file is left.
+ * - Ctrl-C (SIGINT to the monitor's process group, as a terminal sends it) in the middle of an
+ *   iteration of a monitor that started its own platform: the iteration cleans up on a platform
+ *   still running, the monitor ends promptly, and no process and no temporary file is left.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -190,8 +191,10 @@ describe.concurrent('npm run monitor against the reference platform', () => {
     // Every process of the monitor's tree makes its temporary files here (Node's os.tmpdir() reads TMPDIR).
     const privateTmp = tempDir('stagecheck-monitor-tmp-');
     const monitor = startMonitorCli(['--every', '1s', '--phases', '1'], childEnv({ ...speedBlindEnv(), STAGECHECK_REPORT_DIR: reportsRoot, TMPDIR: privateTmp }));
-    onTestFinished(() => void monitor.child.kill('SIGKILL'));
     const pid = monitor.child.pid as number;
+    onTestFinished(() => {
+      if (monitor.child.exitCode === null && monitor.child.signalCode === null) process.kill(-pid, 'SIGKILL');
+    });
     const seen = new Map<string, ProcessInfo>();
     const look = (): void => {
       for (const p of descendantsOf(pid)) seen.set(`${p.pid}/${p.started}`, p);
@@ -205,8 +208,9 @@ describe.concurrent('npm run monitor against the reference platform', () => {
     expect(monitor.stdout()).toContain('target: the bundled reference platform');
     expect(monitor.stdout()).toContain('started once by the monitor for every iteration and stopped at the end');
 
+    // As a terminal's Ctrl-C: SIGINT to the monitor's whole process group.
     const sent = performance.now();
-    monitor.child.kill('SIGINT');
+    process.kill(-pid, 'SIGINT');
     const ended = await monitor.ended;
     const ms = performance.now() - sent;
     const output = `${monitor.stdout()}\n${monitor.stderr()}`;
@@ -217,6 +221,11 @@ describe.concurrent('npm run monitor against the reference platform', () => {
     expect(output).toMatch(/iteration 1 {2}NO VERDICT \(interrupted\)/);
     expect(output).toMatch(/monitor stopped \(SIGINT received\): 1 iteration\(s\)/);
     expect([...seen.values()].some((p) => p.command.includes('platform/cli.ts')), 'control: the platform was seen').toBe(true);
+    // The platform (its own process group) outlived the signal until the iteration had cleaned up on it.
+    const [folder] = readdirSync(join(reportsRoot, 'runs'));
+    const e2eLog = readFileSync(join(reportsRoot, 'runs', folder as string, 'e2e.log'), 'utf8');
+    expect(e2eLog).toContain('stagecheck: interrupted (SIGINT)');
+    expect(e2eLog).toContain('left     nothing carrying the run id');
     expect(stillRunning([...seen.values()]), output).toEqual([]);
     // tsx keeps its transform cache in the temporary directory on purpose (reused across runs); nothing else may remain.
     expect(readdirSync(privateTmp).filter((name) => !name.startsWith('tsx-')), output).toEqual([]);

@@ -24,9 +24,13 @@ export interface MonitorChild {
   ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `node --import tsx scripts/monitor.ts <args>`, as `npm run monitor` starts it; killed after `timeoutMs`. */
+/**
+ * `node --import tsx scripts/monitor.ts <args>`, as `npm run monitor` starts it, in a process
+ * group of its own like a terminal's foreground job (`process.kill(-pid, 'SIGINT')` is Ctrl-C);
+ * killed after `timeoutMs`.
+ */
 export function startMonitorCli(args: readonly string[], env: ChildEnv, timeoutMs = 170_000): MonitorChild {
-  const child = spawn(process.execPath, ['--import', TSX, MONITOR, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TSX, MONITOR, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
