@@ -26,6 +26,7 @@ import { MonitorArgError, parseMonitorArgs, USAGE, type MonitorArgs } from './mo
 import { clock, durationText, shortPath } from './monitor/lines.ts';
 import { iterationEnv, runMonitor, type MonitorHandle } from './monitor/loop.ts';
 import { webhookFromEnv, WebhookConfigError, type Webhook } from './monitor/webhook.ts';
+import { openIssue, openIssueSetting } from './open-issue.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** As the suite's global setup starts it (tests/global-setup.ts): a short heartbeat keeps local runs fast. */
@@ -74,6 +75,14 @@ async function main(): Promise<number> {
     throw error;
   }
 
+  // STAGECHECK_OPEN_ISSUE=true means --open-issue here too; a value that is not a boolean is exit 2.
+  const openIssueEnv = openIssueSetting(env);
+  if (openIssueEnv.problem) {
+    err(openIssueEnv.problem);
+    return EXIT.config;
+  }
+  if (openIssueEnv.wanted) args.openIssue = true;
+
   // Signals from here on end the monitor cleanly; repeated ones (npm relays the terminal's
   // Ctrl-C a moment after the terminal sent it) change nothing: every wait below is bounded.
   let handle: MonitorHandle | undefined;
@@ -107,7 +116,8 @@ async function main(): Promise<number> {
   try {
     if (stopRequested) return EXIT.ok;
     out(startLine(args, webhook, reportsRoot, iterationEnv(env, reportsRoot), targetText));
-    handle = runMonitor({ ...args, env, reportsRoot, ...(webhook ? { webhook } : {}), out, err });
+    const { openIssue: fileIncidents, ...schedule } = args;
+    handle = runMonitor({ ...schedule, env, reportsRoot, ...(webhook ? { webhook } : {}), ...(fileIncidents ? { openIssue: (file: string) => openIssue(file) } : {}), out, err });
     const result = await handle.done;
     const why = { iterations: `${result.iterations} iteration(s) done`, for: `--for ${durationText(args.forMs ?? 0)} is up`, interrupted: `${stopRequested ?? 'stop'} received` }[result.stoppedBy];
     out(`${clock()}  monitor stopped (${why}): ${result.iterations} iteration(s), ${result.skipped} start(s) skipped, ${result.alerts} alert(s), ${result.recoveries} recovery(ies)` +

@@ -22,6 +22,8 @@ export interface MonitorArgs {
   alertAfter: number;
   /** e2e's target options, passed to every iteration as the environment e2e reads them from. */
   e2eEnv: Record<string, string>;
+  /** File the alerting iteration's incident.md through gh at each alert (never per failing iteration). */
+  openIssue: boolean;
   help: boolean;
 }
 
@@ -38,7 +40,7 @@ export class MonitorArgError extends Error {
 }
 
 export const USAGE = `usage: npm run monitor -- --every 5m [--for 8h] [--iterations N] [--phases 1|1,2] [--keep 50] [--alert-after 2]
-                            [--local | --target local|staging] [--allow-production]
+                            [--local | --target local|staging] [--allow-production] [--open-issue]
 
   --every D          how often an iteration starts, start to start (e.g. 30s, 5m, 1h; at least 1s);
                      a start that comes due while an iteration still runs is skipped, and said so
@@ -48,13 +50,14 @@ export const USAGE = `usage: npm run monitor -- --every 5m [--for 8h] [--iterati
   --keep N           report folders kept under reports/runs/ (default 50; older ones are deleted)
   --alert-after N    alert when a cause fails N iterations in a row (default 2); once more when it recovers
   --local, --target, --allow-production   as for npm run e2e
+  --open-issue       at each alert (not each failing iteration), file that iteration's incident.md through gh
 
 Alerts go to the webhook STAGECHECK_ALERT_WEBHOOK (POST JSON). Without STAGING_BASE_URL the monitor
 starts the bundled reference platform once and tests it every iteration. Ctrl-C stops it cleanly.
 See docs/monitoring.md.`;
 
 const VALUED = ['--every', '--for', '--iterations', '--phases', '--keep', '--alert-after', '--target'];
-const FLAGS = ['--local', '--allow-production', '--help'];
+const FLAGS = ['--local', '--allow-production', '--open-issue', '--help'];
 
 /** `500ms`, `30s`, `5m`, `8h` (decimals allowed) in ms; anything else names the flag. */
 export function parseDuration(text: string, flag: string): number {
@@ -75,6 +78,7 @@ export function parseMonitorArgs(argv: readonly string[]): MonitorArgs {
   const raw = new Map<string, string>();
   const e2eEnv: Record<string, string> = {};
   let help = false;
+  let openIssue = false;
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i] as string;
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -84,6 +88,7 @@ export function parseMonitorArgs(argv: readonly string[]): MonitorArgs {
       if (name === '--help') help = true;
       if (name === '--local') e2eEnv.STAGECHECK_TARGET = 'local';
       if (name === '--allow-production') e2eEnv.STAGECHECK_ALLOW_PRODUCTION = 'true';
+      if (name === '--open-issue') openIssue = true;
       continue;
     }
     if (name === '-h') {
@@ -102,7 +107,7 @@ export function parseMonitorArgs(argv: readonly string[]): MonitorArgs {
     if (raw.has(name)) throw new MonitorArgError(`${name} is given twice`);
     raw.set(name, value);
   }
-  if (help) return { everyMs: 0, phases: DEFAULTS.phases, keep: DEFAULTS.keep, alertAfter: DEFAULTS.alertAfter, e2eEnv, help };
+  if (help) return { everyMs: 0, phases: DEFAULTS.phases, keep: DEFAULTS.keep, alertAfter: DEFAULTS.alertAfter, e2eEnv, openIssue, help };
 
   const every = raw.get('--every');
   if (every === undefined) throw new MonitorArgError('--every is required: how often an iteration starts, e.g. --every 5m');
@@ -126,6 +131,7 @@ export function parseMonitorArgs(argv: readonly string[]): MonitorArgs {
     keep: raw.has('--keep') ? positiveInt(raw.get('--keep') as string, '--keep') : DEFAULTS.keep,
     alertAfter: raw.has('--alert-after') ? positiveInt(raw.get('--alert-after') as string, '--alert-after') : DEFAULTS.alertAfter,
     e2eEnv,
+    openIssue,
     help,
   };
 }

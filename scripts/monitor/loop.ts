@@ -13,6 +13,8 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateRunId } from '../../helpers/core/config.ts';
 import { isLoopback, targetKey } from '../../reporter/history.ts';
+import { INCIDENT_FILE } from '../../reporter/incident.ts';
+import { OPEN_ISSUE_VARIABLE } from '../open-issue.ts';
 import { alertBody, recoveryBody, type AlertBody, type AlertContext } from './alert-body.ts';
 import type { Phases } from './args.ts';
 import { noReportOutcome, outcomeOf, type IterationOutcome } from './causes.ts';
@@ -38,6 +40,11 @@ export interface MonitorSettings {
   delivery?: DeliveryOptions;
   out: (line: string) => void;
   err: (line: string) => void;
+  /**
+   * At each alert, files the alerting iteration's incident.md (scripts/open-issue.ts) and returns
+   * the one line to print; unset: no issue is filed (--open-issue not given).
+   */
+  openIssue?: (incidentFile: string) => Promise<{ message: string }>;
   /** Awaited before iteration n (1-based) starts. */
   beforeIteration?: (iteration: number) => Promise<void> | void;
   /** Told after each iteration, once its line is printed. */
@@ -87,6 +94,8 @@ export function iterationEnv(env: Record<string, string | undefined>, reportsRoo
   const out = { ...env };
   // The suite has no use for the webhook, and a secret it does not have cannot leak from it.
   delete out[WEBHOOK_VARIABLE];
+  // An incident is filed once, at its alert, by the monitor: an iteration filing its own would file one per failing iteration.
+  delete out[OPEN_ISSUE_VARIABLE];
   if (!out.STAGECHECK_HISTORY_FILE?.trim() && !out.STAGECHECK_HISTORY_URL?.trim()) out.STAGECHECK_HISTORY_FILE = join(reportsRoot, 'history.jsonl');
   return out;
 }
@@ -148,6 +157,7 @@ export function runMonitor(settings: MonitorSettings): MonitorHandle {
       if (step.recovered.length) bodies.push(recoveryBody(context, step.recovered));
       const alerts: SentAlert[] = [];
       for (const body of bodies) alerts.push(await send(body, folder, settings));
+      if (step.alerted.length && settings.openIssue) settings.out((await settings.openIssue(join(folder, INCIDENT_FILE))).message);
       result.alerts += alerts.filter((a) => a.kind === 'alert').length;
       result.recoveries += alerts.filter((a) => a.kind === 'recovery').length;
       if (settings.webhook) result.undelivered += alerts.filter((a) => !a.delivered).length;

@@ -73,6 +73,8 @@ describe.concurrent('npm run monitor against the reference platform', () => {
     const reportsRoot = tempDir('stagecheck-monitor-loop-');
     const lines: string[] = [];
     const summaries: IterationSummary[] = [];
+    // --open-issue files once per alert: the incident.md of the alerting iteration, never one per failing iteration.
+    const filed: string[] = [];
     const handle = runMonitor({
       everyMs: 2000,
       iterations: 10,
@@ -84,6 +86,10 @@ describe.concurrent('npm run monitor against the reference platform', () => {
       webhook: webhookFromEnv({ STAGECHECK_ALERT_WEBHOOK: receiver.url('/hook') }) as Webhook,
       out: (line) => lines.push(line),
       err: (line) => lines.push(line),
+      openIssue: async (file) => {
+        filed.push(`${file}${existsSync(file) ? '' : ' (missing)'}`);
+        return { message: `filed ${file}` };
+      },
       beforeIteration: async (n) => {
         if (n === 4) await platform.setFault(REDIS_SILENT);
         if (n === 7) {
@@ -105,6 +111,8 @@ describe.concurrent('npm run monitor against the reference platform', () => {
     const alerts = receiver.accepted().filter((b) => b.kind === 'alert');
     const recoveries = receiver.accepted().filter((b) => b.kind === 'recovery');
     expect(receiver.requests.map((r) => `${r.body.kind}@${r.body.iteration}`), log).toEqual(['alert@5', 'recovery@7']);
+    expect(filed, log).toEqual([join(summaries[4]!.folder, 'incident.md')]);
+    expect(lines, 'the filing is said').toContain(`filed ${join(summaries[4]!.folder, 'incident.md')}`);
     const [alert] = alerts;
     expect(alert).toMatchObject({ kind: 'alert', verdict: 'FAIL', iteration: 5, runId: summaries[4]!.runId, firstFailedAt: summaries[3]!.at, report: join(summaries[4]!.folder, 'index.html'), target: 'local' });
     expect(alert!.causes.map((c) => c.key)).toEqual(expect.arrayContaining([`kpi|${REDIS_KPI}`]));

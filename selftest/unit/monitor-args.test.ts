@@ -30,11 +30,11 @@ describe('monitor arguments', () => {
   });
 
   it('has defaults: both phases, keep 50, alert after 2, no bound', () => {
-    expect(parseMonitorArgs(['--every', '5m'])).toEqual({ everyMs: 300_000, phases: '1,2', keep: 50, alertAfter: 2, e2eEnv: {}, help: false });
+    expect(parseMonitorArgs(['--every', '5m'])).toEqual({ everyMs: 300_000, phases: '1,2', keep: 50, alertAfter: 2, e2eEnv: {}, openIssue: false, help: false });
   });
 
   it('reads every option, with a space or an equals sign, and e2e\'s target options', () => {
-    expect(parseMonitorArgs(['--every=2s', '--for', '8h', '--iterations', '10', '--phases', '1', '--keep=5', '--alert-after', '3', '--local', '--allow-production'])).toEqual({
+    expect(parseMonitorArgs(['--every=2s', '--for', '8h', '--iterations', '10', '--phases', '1', '--keep=5', '--alert-after', '3', '--local', '--allow-production', '--open-issue'])).toEqual({
       everyMs: 2000,
       forMs: 28_800_000,
       iterations: 10,
@@ -42,6 +42,7 @@ describe('monitor arguments', () => {
       keep: 5,
       alertAfter: 3,
       e2eEnv: { STAGECHECK_TARGET: 'local', STAGECHECK_ALLOW_PRODUCTION: 'true' },
+      openIssue: true,
       help: false,
     });
     expect(parseMonitorArgs(['--every', '1m', '--target', 'staging']).e2eEnv).toEqual({ STAGECHECK_TARGET: 'staging' });
