@@ -24,25 +24,8 @@ export interface AlertContext {
   openIncidents: number;
 }
 
-interface BodyCause {
-  key: string;
-  kind: string;
-  title: string;
-  message: string;
-  component: string;
-  layer: string;
-  code: string;
-  tests: number;
-  examples: string[];
-  tiers: string[];
-  firstFailedAt: string;
-  firstFailedIteration: number;
-  failingIterations: number;
-  alertedAt?: string;
-  alertedIteration?: number;
-  recoveredAt?: string;
-  recoveredIteration?: number;
-}
+/** A cause as the webhook gets it: the incident without its bookkeeping (the checks it waits on). */
+type BodyCause = Omit<OpenIncident, 'checks'> & Partial<Pick<RecoveredIncident, 'recoveredAt' | 'recoveredIteration'>>;
 
 export interface AlertBody {
   schema: typeof ALERT_SCHEMA;

@@ -16,7 +16,7 @@ import { isLoopback, targetKey } from '../../reporter/history.ts';
 import { INCIDENT_FILE } from '../../reporter/incident.ts';
 import { OPEN_ISSUE_VARIABLE } from '../open-issue.ts';
 import { alertBody, recoveryBody, type AlertBody, type AlertContext } from './alert-body.ts';
-import type { Phases } from './args.ts';
+import type { MonitorArgs } from './args.ts';
 import { noReportOutcome, outcomeOf, type IterationOutcome } from './causes.ts';
 import { pruneRunFolders } from './folders.ts';
 import { initialState, nextState, type IncidentState } from './incidents.ts';
@@ -25,13 +25,8 @@ import { clock, iterationLine, skipLine } from './lines.ts';
 import { nextSlot, slotTime } from './schedule.ts';
 import { deliver, WEBHOOK_VARIABLE, type DeliveryOptions, type Webhook } from './webhook.ts';
 
-export interface MonitorSettings {
-  everyMs: number;
-  forMs?: number;
-  iterations?: number;
-  phases: Phases;
-  keep: number;
-  alertAfter: number;
+/** The schedule and alert rule as the command line gives them (args.ts), and what runs the iterations. */
+export interface MonitorSettings extends Pick<MonitorArgs, 'everyMs' | 'forMs' | 'iterations' | 'phases' | 'keep' | 'alertAfter'> {
   /** The environment every iteration starts from, target included (the webhook is removed from it). */
   env: Record<string, string | undefined>;
   /** Reports root: iterations go to `<root>/runs/<run-id>/`, the default history to `<root>/history.jsonl`. */

@@ -14,7 +14,6 @@
  *   STAGECHECK_HISTORY_URL, without its password.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import { historyEntry, type HistoryEntry } from '../../reporter/history.ts';
 import { openPostgresHistory } from '../../reporter/history-postgres.ts';
 import { openHistoryStore } from '../../reporter/history-store.ts';
 import { createHistoryDatabase, HISTORY_PASSWORD, type HistoryDatabase } from '../support/history-database.ts';
+import { refusedPort } from '../support/net.ts';
 import { runE2e, tailOf, type E2eRun } from '../support/run-e2e.ts';
 import { speedBlindEnv } from '../support/speed-blind.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
@@ -131,7 +131,7 @@ describe('the history in PostgreSQL', () => {
     const rowsBefore = await db.rows();
     const [refused, unreachable] = await Promise.all([
       run({ STAGECHECK_HISTORY_URL: ownDatabase }),
-      run({ STAGECHECK_HISTORY_URL: `postgres://postgres:${HISTORY_PASSWORD}@127.0.0.1:${await closedPort()}/stagecheck_history` }),
+      run({ STAGECHECK_HISTORY_URL: `postgres://postgres:${HISTORY_PASSWORD}@127.0.0.1:${await refusedPort()}/stagecheck_history` }),
     ]);
 
     expect(refused.exitCode, tailOf(refused)).toBe(2);
@@ -152,10 +152,3 @@ describe('the history in PostgreSQL', () => {
   });
 });
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

@@ -18,7 +18,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,6 +33,7 @@ import { afterInterrupt } from '../../scripts/cleanup.ts';
 import { titlePattern } from '../../tests/check-ids.ts';
 import { childEnv, childEnvWithReports } from '../support/child-env.ts';
 import { refusedPort } from '../support/net.ts';
+import { descendantsOf, stillRunning, type ProcessInfo } from '../support/processes.ts';
 import { ROOT } from '../support/run-e2e.ts';
 import { LOCAL_HEARTBEAT_S } from '../support/target-platform.ts';
 
@@ -188,63 +189,6 @@ async function createThreads(config: SuiteConfig, label: string, titles: string[
 
 // ---------------------------------------------------------------------------------------
 // Processes and directories of a platform the suite started
-
-interface ProcessInfo {
-  pid: number;
-  ppid: number;
-  /** Start time in clock ticks since boot: a pid reused by another process has another one. */
-  started: string;
-  state: string;
-  command: string;
-  cwd?: string;
-}
-
-function processTable(): Map<number, ProcessInfo> {
-  const table = new Map<number, ProcessInfo>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      let cwd: string | undefined;
-      try {
-        cwd = readlinkSync(`/proc/${name}/cwd`);
-      } catch {
-        // another user's process, or gone
-      }
-      const command = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      table.set(Number(name), { pid: Number(name), ppid: Number(fields[1]), state: fields[0] ?? '?', started: fields[19] ?? '', command, cwd });
-    } catch {
-      // exited while we looked
-    }
-  }
-  return table;
-}
-
-/** `root` and every process below it, by parent pid (detached store servers included). */
-function descendantsOf(root: number): ProcessInfo[] {
-  const table = processTable();
-  const found = new Set<number>([root]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const info of table.values()) {
-      if (!found.has(info.pid) && found.has(info.ppid)) {
-        found.add(info.pid);
-        grew = true;
-      }
-    }
-  }
-  return [...found].flatMap((pid) => table.get(pid) ?? []);
-}
-
-/** Still running: same pid and start time, not a zombie (which holds nothing but its pid). */
-function stillRunning(seen: readonly ProcessInfo[]): string[] {
-  const table = processTable();
-  return seen.filter((p) => {
-    const now = table.get(p.pid);
-    return now !== undefined && now.started === p.started && now.state !== 'Z';
-  }).map((p) => `${p.pid} ${p.command.slice(0, 100)}`);
-}
 
 /** The value after `flag` in a command line. */
 function argAfter(command: string, flag: string): string | undefined {

@@ -23,12 +23,12 @@ import { afterAll, describe, it } from 'vitest';
 import { runMonitor, type IterationSummary } from '../../scripts/monitor/loop.ts';
 import { webhookFromEnv, type Webhook } from '../../scripts/monitor/webhook.ts';
 import { childEnv } from '../support/child-env.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { descendantsOf, startMonitorCli, startWebhookReceiver, stillRunning, type ProcessInfo } from '../support/monitor-run.ts';
 import { speedBlindEnv } from '../support/speed-blind.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
 import { waitFor } from '../support/vitest-child.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const REDIS_SILENT = { name: 'redis_silent' };
 /** The KPI a silent Redis fails in phase 1 (catalog/stagecheck.catalog.json). */
 const REDIS_KPI = 'redis-connectivity';
@@ -130,12 +130,7 @@ describe.concurrent('npm run monitor against the reference platform', () => {
     expect(history.map((h) => h.runId)).toEqual(summaries.map((s) => s.runId));
 
     // The dip, as a reader sees it: the last report's trend of the Redis KPI (reporter's trend markup, helper B's contract).
-    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: bash scripts/install-system-deps.sh installs it`).toBe(true);
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     onTestFinished(() => browser.close());
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(pathToFileURL(join(summaries[9]!.folder, 'index.html')).href);

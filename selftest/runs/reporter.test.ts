@@ -18,6 +18,7 @@ import { CHECK_IDS, titlePattern } from '../../tests/check-ids.ts';
 import { deadTargetEnv } from './run-suite.ts';
 import { ROOT, runE2e as runE2eChild, tailOf as tail, type E2eRun } from '../support/run-e2e.ts';
 import { startTargetPlatform, type TargetPlatform } from '../support/target-platform.ts';
+import { launchChromium } from '../support/chromium.ts';
 
 /** Where the report screenshot is kept for people and CI artifacts. */
 const SCREENSHOT = join(ROOT, 'reports', 'selftest-business-impact.png');
@@ -28,7 +29,6 @@ const SCREENSHOT = join(ROOT, 'reports', 'selftest-business-impact.png');
  */
 const DOCS_SCREENSHOT = join(ROOT, 'docs', 'images', 'report.png');
 const WRITE_DOCS = process.env.STAGECHECK_WRITE_DOCS === '1';
-const CHROMIUM = '/usr/bin/chromium';
 
 const tempDirs: string[] = [];
 let sharedPlatform: Promise<TargetPlatform> | undefined;
@@ -111,13 +111,8 @@ describe.concurrent('npm run e2e verdicts and exit codes against the reference p
   });
 
   it('shows the verdict, the KPI charts and the failure evidence of that run in headless Chromium', async ({ expect, onTestFinished }) => {
-    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: bash scripts/install-system-deps.sh installs it`).toBe(true);
     const run = await redisSilentRun.promise;
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     onTestFinished(() => browser.close());
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const requests: string[] = [];

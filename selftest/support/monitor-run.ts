@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AlertBody } from '../../scripts/monitor/alert-body.ts';
 import type { ChildEnv } from './child-env.ts';
@@ -84,55 +83,4 @@ export async function startWebhookReceiver(options: { refuse?: number } = {}): P
   };
 }
 
-export interface ProcessInfo {
-  pid: number;
-  ppid: number;
-  /** Start time in clock ticks since boot: a reused pid has another. */
-  started: string;
-  state: string;
-  command: string;
-}
-
-function processTable(): Map<number, ProcessInfo> {
-  const table = new Map<number, ProcessInfo>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const command = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      table.set(Number(name), { pid: Number(name), ppid: Number(fields[1]), state: fields[0] ?? '?', started: fields[19] ?? '', command });
-    } catch {
-      // exited while we looked
-    }
-  }
-  return table;
-}
-
-/** `root`'s descendants (not itself), by parent pid. */
-export function descendantsOf(root: number): ProcessInfo[] {
-  const table = processTable();
-  const found = new Set<number>([root]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const info of table.values()) {
-      if (!found.has(info.pid) && found.has(info.ppid)) {
-        found.add(info.pid);
-        grew = true;
-      }
-    }
-  }
-  found.delete(root);
-  return [...found].flatMap((pid) => table.get(pid) ?? []);
-}
-
-/** Those of `seen` still running: same pid and start time, not a zombie. */
-export function stillRunning(seen: readonly ProcessInfo[]): string[] {
-  const table = processTable();
-  return seen
-    .filter((p) => {
-      const now = table.get(p.pid);
-      return now !== undefined && now.started === p.started && now.state !== 'Z';
-    })
-    .map((p) => `${p.pid} ${p.command.slice(0, 120)}`);
-}
+export { descendantsOf, stillRunning, type ProcessInfo } from './processes.ts';

@@ -16,6 +16,7 @@ import { configuredSecrets, redactSecrets } from '../../helpers/core/redact.ts';
 import type { HistoryEntry } from '../../reporter/history.ts';
 import { openPostgresHistory } from '../../reporter/history-postgres.ts';
 import { FileHistoryStore, openHistoryStore, rotateHistoryFile, rotationSlack } from '../../reporter/history-store.ts';
+import { refusedPort } from '../support/net.ts';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -168,7 +169,7 @@ describe('a PostgreSQL history that cannot be reached', () => {
   const URL_WITH_PASSWORD = (port: number) => `postgres://hist:sentinel-pg-pw@127.0.0.1:${port}/history`;
 
   it('refused: the read is empty, the append skipped, each a warning naming STAGECHECK_HISTORY_URL without the password', async () => {
-    const port = await closedPort();
+    const port = await refusedPort();
     const store = openPostgresHistory(URL_WITH_PASSWORD(port), { maxRuns: 10 });
     const started = performance.now();
     expect(await store.read('local')).toEqual([]);
@@ -217,13 +218,6 @@ describe('a PostgreSQL history that cannot be reached', () => {
   });
 });
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function silentServer(): Promise<{ port: number; open(): number; stop(): Promise<void> }> {
   const sockets = new Set<Socket>();
