@@ -71,10 +71,30 @@ const BUSINESS_IMPACT_REPORTER = './reporter/index.ts';
  */
 const DEFAULT_PROJECTS = { project: ['phase1', 'phase2'] } as object;
 
+/**
+ * What every project shares, spread into each rather than inherited with `extends: true`: a
+ * project that extends the root makes Vitest load this file once more (7 evaluations per run
+ * instead of 1), which cost a phase-1 run about 0.35 s (docs/performance.md).
+ */
+const PROJECT_SHARED = {
+  pool: 'forks' as const,
+  tags: SUITE_TAGS,
+  strictTags: true,
+  // A suite that collects nothing must fail, never pass quietly.
+  passWithNoTests: false,
+  // Still-waiting lines from the workers (helpers/core/progress.ts) are printed by the
+  // business-impact reporter as one line each; Vitest's own would add a header naming
+  // whichever concurrent test it saw last.
+  onConsoleLog: (log: string) => (log.startsWith(STILL_WAITING_PREFIX) ? false : undefined),
+};
+
 /** The suite against a target: phase 1 (infrastructure) and phase 2 (business functions). */
 const suiteProject = (name: 'phase1' | 'phase2') => ({
-  extends: true as const,
+  // Vitest calls a plugin's configureVitest for the projects' plugins, not the root's: here it
+  // keeps the business-impact reporter when a reporter is named on the command line.
+  plugins: [keepReporter(BUSINESS_IMPACT_REPORTER)],
   test: {
+    ...PROJECT_SHARED,
     name,
     include: [`tests/${name}/**/*.test.ts`],
     globalSetup: ['tests/global-setup.ts'],
@@ -101,41 +121,29 @@ const suiteProject = (name: 'phase1' | 'phase2') => ({
 });
 
 export default defineConfig({
-  // A reporter named on the command line must not drop the business-impact one (reporter/keep-reporter.ts).
-  plugins: [keepReporter(BUSINESS_IMPACT_REPORTER)],
   test: {
     ...DEFAULT_PROJECTS,
-    pool: 'forks',
-    tags: SUITE_TAGS,
-    strictTags: true,
-    // A suite that collects nothing must fail, never pass quietly.
-    passWithNoTests: false,
+    ...PROJECT_SHARED,
     // The business-impact reporter acts only on runs of phase1/phase2 (README "Reports").
-    // Named by path, not imported: Vitest evaluates this config once per project, and importing
-    // the reporter here cost time on every run (measured: README, Performance).
+    // Named by path, not imported: importing the reporter here cost time on every run, when
+    // Vitest still evaluated this config once per project (docs/performance.md).
     reporters: ['default', BUSINESS_IMPACT_REPORTER],
-    // Still-waiting lines from the workers (helpers/core/progress.ts) are printed by the
-    // business-impact reporter as one line each; Vitest's own would add a header naming
-    // whichever concurrent test it saw last.
-    onConsoleLog: (log) => (log.startsWith(STILL_WAITING_PREFIX) ? false : undefined),
     projects: [
       suiteProject('phase1'),
       suiteProject('phase2'),
       {
-        extends: true,
-        test: { name: 'unit', include: ['selftest/unit/**/*.test.ts'], testTimeout: 30_000, maxWorkers: OWN_TESTS_WORKERS },
+        test: { ...PROJECT_SHARED, name: 'unit', include: ['selftest/unit/**/*.test.ts'], testTimeout: 30_000, maxWorkers: OWN_TESTS_WORKERS },
       },
       {
-        extends: true,
-        test: { name: 'platform', include: ['platform/test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000, maxWorkers: OWN_TESTS_WORKERS },
+        test: { ...PROJECT_SHARED, name: 'platform', include: ['platform/test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000, maxWorkers: OWN_TESTS_WORKERS },
       },
       // The suite run end to end against healthy and faulted reference platforms. The fast tier
       // (`npm test`) runs its files side by side: each starts its own platforms on ephemeral
       // ports and keeps its reports in a temp dir, and most of their time is spent waiting on
       // child runs. The slow tier (`npm run test:slow`) holds what cannot fit in 3 minutes.
       {
-        extends: true,
         test: {
+          ...PROJECT_SHARED,
           name: 'selftest',
           include: ['selftest/runs/**/*.test.ts'],
           exclude: SLOW_SELFTESTS,
@@ -145,8 +153,8 @@ export default defineConfig({
         },
       },
       {
-        extends: true,
         test: {
+          ...PROJECT_SHARED,
           name: 'selftest-slow',
           include: SLOW_SELFTESTS,
           testTimeout: 600_000,

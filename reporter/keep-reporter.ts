@@ -13,7 +13,7 @@ import type { Vite } from 'vitest/node';
 export function keepReporter(path: string): Vite.Plugin {
   return {
     name: 'stagecheck:keep-business-impact-reporter',
-    // Called once per project: appending only when missing keeps it to one instance.
+    // Called once per suite project (phase1, phase2): appending only when missing keeps it to one instance.
     configureVitest({ vitest }) {
       const { root, reporters } = vitest.config;
       const file = resolve(root, path);
