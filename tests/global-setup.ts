@@ -54,6 +54,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       shared.reruns += 1;
       runId = rerunId(process.env.STAGECHECK_RUN_ID, shared.reruns);
       shared.rerunIds.set(specifications, runId);
+      // The run before this rerun is over: its fail-fast marks go now, not only the last run's at teardown.
+      if (env.STAGECHECK_RUN_ID) rmSync(failFastStateDir(env.STAGECHECK_RUN_ID), { recursive: true, force: true });
     }
     env.STAGECHECK_RUN_ID = runId;
     project.provide('stagecheckEnv', env);

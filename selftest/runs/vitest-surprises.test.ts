@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GATE_FILE_NAME, readGate, type GateFile } from '../../reporter/gate.ts';
+import { failFastStateDir } from '../../helpers/transport/component-watch.ts';
 import type { BusinessImpactReport } from '../../reporter/schema.ts';
 import { titlePattern } from '../../tests/check-ids.ts';
 import { childEnv, childEnvWithReports } from '../support/child-env.ts';
@@ -114,7 +115,9 @@ describe('Vitest in watch mode', () => {
   it('makes every rerun a fresh run: a new run id, a decided gate, a start time of its own', async () => {
     const dir = tempDir();
     const gateFile = join(dir, GATE_FILE_NAME);
-    const session = startVitestWatch(SLICE, childEnvWithReports(dir, await targetEnv()));
+    const env = await targetEnv();
+    const session = startVitestWatch(SLICE, childEnvWithReports(dir, env));
+    let lastRunId: string | undefined;
     try {
       const last = () => `gate: ${JSON.stringify(readGate(gateFile))}\n${session.output().slice(-3000)}`;
       const decided = (not?: GateFile) => () => {
@@ -127,6 +130,9 @@ describe('Vitest in watch mode', () => {
       const touchedAt = new Date();
       utimesSync(PHASE1_MODULE, touchedAt, touchedAt);
       const second = await waitFor('the rerun to decide a gate of its own', decided(first.gate), 90_000, last);
+      lastRunId = second.gate.runId ?? undefined;
+      // The rerun removed the first run's fail-fast marks (tests/global-setup.ts): the first run is over.
+      expect(existsSync(failFastStateDir(first.gate.runId ?? '')), last()).toBe(false);
 
       // Decided is the subject here, passed or failed alike (a check may fail on a loaded machine).
       expect(['passed', 'failed'], last()).toContain(second.gate.status);
@@ -137,6 +143,8 @@ describe('Vitest in watch mode', () => {
       expect(session.output(), 'the rerun names its own run id').toContain(`stagecheck run ${second.gate.runId ?? '(none)'}`);
     } finally {
       await session.stop();
+      // Stopped, the watch process ran no teardown: the last run's marks are this test's to remove.
+      if (lastRunId) rmSync(failFastStateDir(lastRunId), { recursive: true, force: true });
     }
   });
 });

@@ -12,7 +12,8 @@
  * The latency checks themselves are proven to fail by the runs that keep the shipped catalog:
  * the fault matrix (`pg_slow`), the reporter's DEGRADED run, the cold-start unit tests.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CATALOG_PATH } from '../../helpers/core/kpi-thresholds.ts';
@@ -37,13 +38,21 @@ export function speedBlindCatalog(shipped: Json): Json {
 
 let written: string | undefined;
 
-/** Writes the catalog once per process (removed at exit) and returns its path. */
+/**
+ * Writes the catalog once, named by a hash of its content, and returns its path. A Vitest worker
+ * is ended without its exit handlers, so a file per process would pile up in the temp dir; one
+ * file per catalog content is reused by every run and never grows in number.
+ */
 function catalogFile(): string {
   if (written) return written;
-  const dir = mkdtempSync(join(tmpdir(), 'stagecheck-speed-blind-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'stagecheck.catalog.json');
-  writeFileSync(file, JSON.stringify(speedBlindCatalog(JSON.parse(readFileSync(DEFAULT_CATALOG_PATH, 'utf8')) as Json), null, 2));
+  const text = JSON.stringify(speedBlindCatalog(JSON.parse(readFileSync(DEFAULT_CATALOG_PATH, 'utf8')) as Json), null, 2);
+  const file = join(tmpdir(), `stagecheck-speed-blind-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.catalog.json`);
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== text) {
+    // Written beside and renamed: a run reading it never sees half a file.
+    const partial = `${file}.${process.pid}.tmp`;
+    writeFileSync(partial, text);
+    renameSync(partial, file);
+  }
   return (written = file);
 }
 

@@ -1,11 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../helpers/core/config.ts';
 import { DEFAULT_CATALOG_PATH, readKpiThresholds } from '../../helpers/core/kpi-thresholds.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'stagecheck-kpi-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function catalogFile(name: string, kpis: unknown[]): string {
   const path = join(dir, `${name}.json`);

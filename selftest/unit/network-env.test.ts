@@ -1,12 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { describeNetwork, isLoopbackHost, proxyFor, readNetworkEnv } from '../../helpers/core/network-env.ts';
 import { configuredSecrets } from '../../helpers/core/redact.ts';
 import { ConfigError, loadConfig } from '../../helpers/core/config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'stagecheck-netenv-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const STAGING = {
   STAGING_BASE_URL: 'https://api-staging.example.com',
   STAGING_AUTH_URL: 'https://auth-staging.example.com',
