@@ -4,6 +4,7 @@ import { SUITE_TAGS } from './tests/tags.ts';
 import { parseConcurrencyCap, suiteWorkers } from './helpers/core/concurrency.ts';
 import { keepReporter } from './reporter/keep-reporter.ts';
 import { STILL_WAITING_PREFIX } from './helpers/core/progress.ts';
+import { LongWaitsFirst } from './tests/sequencer.ts';
 
 // Workers inherit this process's environment, so .env is read once, here.
 loadDotenv({ quiet: true });
@@ -128,6 +129,9 @@ export default defineConfig({
     // Named by path, not imported: importing the reporter here cost time on every run, when
     // Vitest still evaluated this config once per project (docs/performance.md).
     reporters: ['default', BUSINESS_IMPACT_REPORTER],
+    // Files with a long necessary wait (the heartbeat test) start first (tests/sequencer.ts). The
+    // sequencer is the run's, not a project's: Vitest reads it from the root only.
+    sequence: { sequencer: LongWaitsFirst },
     projects: [
       suiteProject('phase1'),
       suiteProject('phase2'),

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPlatform, type LocalPlatform } from '../../helpers/transport/local-platform.ts';
+import { CHECK_IDS } from '../../tests/check-ids.ts';
 import { ROOT, runE2e, tailOf } from '../support/run-e2e.ts';
 import { speedBlindEnv } from '../support/speed-blind.ts';
 
@@ -58,5 +59,11 @@ describe('the whole suite against the staging profile', () => {
     expect(run.exitCode, tailOf(run)).toBe(0);
     // The whole suite ran: both phases, nothing blocked.
     expect(report!.tests.filter((t) => t.verdict === 'PASS').length, tailOf(run)).toBeGreaterThanOrEqual(60);
+    // The 2 × 35 s heartbeat wait starts with phase 2, whatever Vitest's cache says (tests/sequencer.ts):
+    // everything else runs beside it, so the run ends soon after it.
+    const startOf = (t: { startedAt: string | null }) => Date.parse(t.startedAt ?? '');
+    const phase2Start = Math.min(...report!.tests.filter((t) => t.project === 'phase2' && t.startedAt).map(startOf));
+    const heartbeat = report!.tests.find((t) => t.checkId === CHECK_IDS.heartbeat);
+    expect(startOf(heartbeat!) - phase2Start, 'the heartbeat test starts with phase 2').toBeLessThan(5_000);
   });
 });
