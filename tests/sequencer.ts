@@ -11,11 +11,14 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 /** Suite files that hold a wait of tens of seconds, by path from the project root. */
 export const LONG_WAIT_FILES = ['tests/phase2/realtime.test.ts'];
 
+/** The files of LONG_WAIT_FILES first; the rest keep their order (Array.prototype.sort is stable). */
+export function longWaitsFirst<T extends { moduleId: string }>(files: readonly T[]): T[] {
+  const rank = (file: T) => (LONG_WAIT_FILES.some((path) => file.moduleId.endsWith(`/${path}`)) ? 0 : 1);
+  return [...files].sort((a, b) => rank(a) - rank(b));
+}
+
 export class LongWaitsFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const sorted = await super.sort(files);
-    const rank = (file: TestSpecification) => (LONG_WAIT_FILES.some((path) => file.moduleId.endsWith(`/${path}`)) ? 0 : 1);
-    // Array.prototype.sort is stable: the rest keep Vitest's order.
-    return [...sorted].sort((a, b) => rank(a) - rank(b));
+    return longWaitsFirst(await super.sort(files));
   }
 }

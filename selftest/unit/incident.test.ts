@@ -44,7 +44,7 @@ function test(checkId: string, fields: Partial<TestOut> = {}): TestOut {
 
 const refused = evidence({
   component: 'backend', layer: 'tcp', code: 'ECONNREFUSED', endpoint: 'GET /api/health', elapsedMs: 3, correlationId: 'corr-aaa-111',
-  message: `connect ECONNREFUSED 10.0.0.5:443 (GET /api/health) token=${SECRET}`, nextSteps: ['Nothing accepts TCP connections there: is the deployment up?'],
+  message: `connect ECONNREFUSED 127.0.0.1:9443 (GET /api/health) token=${SECRET}`, nextSteps: ['Nothing accepts TCP connections there: is the deployment up?'],
 });
 
 /** Two tests refused by a dead backend (one cause), a slow Redis probe, a passing PostgreSQL probe and P2 network tests; phase 2 blocked. */
@@ -121,8 +121,8 @@ describe('the incident title', () => {
 describe('incident.md', () => {
   const { markdown } = renderIncident(input());
   const section = (heading: string) => {
+    expect(markdown, `incident.md has a section "${heading}"`).toContain(`## ${heading}`);
     const start = markdown.indexOf(`## ${heading}`);
-    expect(start, `section ${heading}`).toBeGreaterThanOrEqual(0);
     const end = markdown.indexOf('\n## ', start + 3);
     return markdown.slice(start, end === -1 ? undefined : end);
   };
@@ -144,7 +144,7 @@ describe('incident.md', () => {
     expect(causes.match(/^### /gm)).toHaveLength(2);
     expect(causes).toContain('### 1. redis budget COMMAND_TIMEOUT: 1 test failed [P1]');
     expect(causes).toContain('### 2. backend tcp ECONNREFUSED: 2 tests failed [P1]');
-    expect(causes).toContain('```text\nconnect ECONNREFUSED 10.0.0.5:443 (GET /api/health) token=[redacted]\n```');
+    expect(causes).toContain('```text\nconnect ECONNREFUSED 127.0.0.1:9443 (GET /api/health) token=[redacted]\n```');
     expect(causes).toContain('| `phase1.backend.health` | P1 | 04:10:05.120 | 3.0 ms | `corr-aaa-111` |');
     expect(causes).toContain('| `phase1.threads.create` | P1 | 04:10:06.450 | 5.0 ms | `corr-bbb-222` |');
     expect(causes).toContain('| `phase1.redis.direct-probe` | P1 | 04:10:05.000 | 2.00 s | – |');
