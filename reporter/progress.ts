@@ -33,6 +33,9 @@ export interface FileCounts {
   loadError?: string;
 }
 
+/** The projects whose runs the business-impact reporter acts on: the suite's two phases. */
+export const SUITE_PROJECTS: ReadonlySet<string> = new Set(['phase1', 'phase2']);
+
 /** The banner's line of what the run plans: files per phase, in phase order. */
 export function phasePlanLine(files: readonly PlannedFile[]): string {
   const perPhase = countBy(files.map((f) => f.project));

@@ -28,7 +28,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const started = performance.now();
   // Known before parsing, so even a bad option is answered in the form asked for.
   let json = argv.includes('--json');
-  let secrets: string[] = configuredSecrets(process.env);
+  let secrets: string[] = [...configuredSecrets(process.env)];
   // Every line goes through the one redactor, with every secret this run knows of.
   const print = (text: string, stream: NodeJS.WriteStream = process.stdout): void => {
     stream.write(redactSecrets(text, secrets));

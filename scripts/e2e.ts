@@ -38,7 +38,7 @@ import { assertConfigValid, ConfigError, generateRunId } from '../helpers/core/c
 import { withinOneEdit } from '../helpers/core/config-parsers.ts';
 import { tagsFilterProblems } from '../helpers/core/tags-filter.ts';
 import { SUITE_TAGS } from '../tests/tags.ts';
-import { readResultFile } from '../reporter/index.ts';
+import { readResultFile } from '../reporter/outputs.ts';
 import { GATE_FILE_NAME } from '../reporter/gate.ts';
 import { openIssueAfterRun, openIssueSetting } from './open-issue.ts';
 import { baselineOptionProblem, NO_BASELINE } from '../reporter/baseline.ts';

@@ -9,7 +9,7 @@ import type { TestProject } from 'vitest/node';
 import { assertConfigValid, ConfigError, generateRunId } from '../helpers/core/config.ts';
 import { goldenPromptFileProblems } from '../fixtures/golden-prompts.ts';
 import { failFastStateDir } from '../helpers/transport/component-watch.ts';
-import { startLocalPlatform, type LocalPlatform } from '../helpers/transport/local-platform.ts';
+import type { LocalPlatform } from '../helpers/transport/local-platform.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -39,6 +39,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const runId = process.env.STAGECHECK_RUN_ID || generateRunId();
     if (process.env.STAGING_BASE_URL) return { env: { STAGECHECK_RUN_ID: runId } };
     // A short heartbeat keeps the local run fast; staging keeps the contract's ~35 s.
+    // Imported only when a platform is started: this runs before the first worker starts.
+    const { startLocalPlatform } = await import('../helpers/transport/local-platform.ts');
     const platform = await startLocalPlatform({ args: ['--heartbeat-s', LOCAL_HEARTBEAT_S] });
     // The profile is named in the banner and every report's head (PLATFORM_PROFILE reaches the platform through its environment).
     const profile = process.env.PLATFORM_PROFILE || 'default';

@@ -35,15 +35,26 @@ const SECRET_URL_VARIABLES = ['STAGING_DATABASE_URL', 'STAGING_REDIS_URL', 'STAG
  * a password the suite sent in a request body and a staging's debug error page echoed back
  * would otherwise reach failure evidence, which Vitest prints and writes to JUnit as it is.
  */
-export function configuredSecrets(env: NodeJS.ProcessEnv = process.env): string[] {
+export function configuredSecrets(env: NodeJS.ProcessEnv = process.env): readonly string[] {
+  // Called for every string of every report: parsing seven URLs each time cost more than the
+  // redaction itself, so the answer is kept for as long as the values stay the same.
+  const values = [...SECRET_VARIABLES, ...SECRET_URL_VARIABLES].map((name) => env[name] ?? '');
+  const key = values.join('\u0000');
+  if (key !== lastConfigured.key) lastConfigured = { key, secrets: secretsOf(values.slice(0, SECRET_VARIABLES.length), values.slice(SECRET_VARIABLES.length)) };
+  return lastConfigured.secrets;
+}
+
+let lastConfigured: { key: string; secrets: readonly string[] } = { key: '', secrets: [] };
+
+function secretsOf(plainValues: readonly string[], urlValues: readonly string[]): string[] {
   const secrets: string[] = [];
-  for (const name of SECRET_VARIABLES) {
-    const value = env[name]?.trim();
+  for (const raw of plainValues) {
+    const value = raw.trim();
     if (value) secrets.push(value);
   }
-  for (const name of SECRET_URL_VARIABLES) {
+  for (const url of urlValues) {
     try {
-      const password = new URL(env[name] ?? '').password;
+      const password = new URL(url).password;
       if (password) secrets.push(decodeURIComponent(password));
     } catch {
       // unset or not a URL: no password to know of
@@ -136,21 +147,38 @@ const PATTERNS: Array<[RegExp, string]> = [
  */
 export function redactSecrets(text: string, secrets: readonly (string | undefined | null)[] = []): string {
   let out = text;
+  for (const pattern of literalPatterns([...secrets, ...configuredSecrets()])) out = out.replace(pattern, REDACTED);
+  for (const [pattern, replacement] of PATTERNS) {
+    out = out.replace(pattern, replacement);
+  }
+  return out;
+}
+
+/** The literal secrets' patterns by their list: a report redacts thousands of strings with one list. */
+const literalPatternCache = new Map<string, RegExp[]>();
+const LITERAL_PATTERN_LISTS_KEPT = 64;
+
+/**
+ * A pattern for each secret and its URL-encoded form, longest first and applied one after the
+ * other, so a secret containing or overlapping another is removed whole.
+ */
+function literalPatterns(secrets: readonly (string | undefined | null)[]): RegExp[] {
   const literal = new Set<string>();
-  for (const secret of [...secrets, ...configuredSecrets()]) {
+  for (const secret of secrets) {
     if (typeof secret !== 'string' || secret.length === 0) continue;
     literal.add(secret);
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret) literal.add(encoded);
   }
-  // Longest first so a secret containing another secret is removed whole.
-  for (const secret of [...literal].sort((a, b) => b.length - a.length)) {
-    out = out.replace(new RegExp(escapeRegExp(secret), 'g'), REDACTED);
+  const sorted = [...literal].sort((a, b) => b.length - a.length);
+  const key = sorted.join('\u0000');
+  let patterns = literalPatternCache.get(key);
+  if (!patterns) {
+    patterns = sorted.map((secret) => new RegExp(escapeRegExp(secret), 'g'));
+    if (literalPatternCache.size >= LITERAL_PATTERN_LISTS_KEPT) literalPatternCache.clear();
+    literalPatternCache.set(key, patterns);
   }
-  for (const [pattern, replacement] of PATTERNS) {
-    out = out.replace(pattern, replacement);
-  }
-  return out;
+  return patterns;
 }
 
 /**

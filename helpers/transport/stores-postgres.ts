@@ -2,7 +2,6 @@
  * The direct PostgreSQL probe (postgres.js): timed `select 1` samples on one connection, failures
  * classified as in the table of helpers/transport/stores.ts. Never writes.
  */
-import postgres from 'postgres';
 import { CheckError, messageOf, type Layer } from '../core/errors.ts';
 import { errorCode, layerOfNetworkCode } from '../core/network-errors.ts';
 import { redactSecrets } from '../core/redact.ts';
@@ -81,7 +80,9 @@ export async function probePostgres(url: string, options: PostgresProbeOptions):
   const connectTimeoutMs = options.connectTimeoutMs ?? 3000;
   const queryTimeoutMs = options.queryTimeoutMs ?? 3000;
   runKeyPrefix(options.runId); // validates the runId
-  const sql = postgres(url, {
+  // The driver loads when a probe first runs, not with the suite (as ioredis, stores-redis.ts).
+  const { default: connect } = await import('postgres');
+  const sql = connect(url, {
     max: 1,
     connect_timeout: connectTimeoutMs / 1000,
     idle_timeout: 5,

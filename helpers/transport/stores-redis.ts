@@ -3,7 +3,7 @@
  * `e2e:<runId>:`, and the cleanup of this run's keys; failures classified as in the table of
  * helpers/transport/stores.ts.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { CheckError, messageOf, type Layer } from '../core/errors.ts';
 import { errorCode, layerOfNetworkCode } from '../core/network-errors.ts';
 import { redactSecrets } from '../core/redact.ts';
@@ -73,9 +73,14 @@ function classifyRedis(error: unknown, endpoint: string, what: string, elapsedMs
   );
 }
 
-function newRedis(url: string, timeoutMs: number): { redis: Redis; lastError: () => unknown } {
+/**
+ * A client for one probe. ioredis is imported here, when a probe first runs, not with the suite:
+ * the other checks start without waiting for it (docs/performance.md).
+ */
+async function newRedis(url: string, timeoutMs: number): Promise<{ redis: Redis; lastError: () => unknown }> {
+  const { Redis: RedisClient } = await import('ioredis');
   let last: unknown;
-  const redis = new Redis(url, {
+  const redis = new RedisClient(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
@@ -134,7 +139,7 @@ export async function probeRedis(url: string, options: RedisProbeOptions): Promi
   const total = options.samples ?? 10;
   const timeoutMs = options.timeoutMs ?? 2000;
   const prefix = runKeyPrefix(options.runId);
-  const { redis, lastError } = newRedis(url, timeoutMs);
+  const { redis, lastError } = await newRedis(url, timeoutMs);
   try {
     const connectMs = await connectRedis(redis, endpoint, timeoutMs, secrets, lastError);
     const samples: RedisSample[] = [];
@@ -199,7 +204,7 @@ export async function cleanupRedisRunKeys(url: string, runId: string, options: {
   const secrets = urlSecrets(url);
   const timeoutMs = options.timeoutMs ?? 2000;
   const prefix = runKeyPrefix(runId);
-  const { redis, lastError } = newRedis(url, timeoutMs);
+  const { redis, lastError } = await newRedis(url, timeoutMs);
   let deleted = 0;
   try {
     await connectRedis(redis, endpoint, timeoutMs, secrets, lastError);
