@@ -5,6 +5,9 @@ import { parseConcurrencyCap, suiteWorkers } from './helpers/core/concurrency.ts
 import { keepReporter } from './reporter/keep-reporter.ts';
 import { STILL_WAITING_PREFIX } from './helpers/core/progress.ts';
 import { LongWaitsFirst } from './tests/sequencer.ts';
+import { mainProcessModulesUncached } from './tests/module-cache.ts';
+import { nativeStack, twinOrSource } from './tests/native-stack.ts';
+import { fileURLToPath } from 'node:url';
 
 // Workers inherit this process's environment, so .env is read once, here.
 loadDotenv({ quiet: true });
@@ -60,8 +63,16 @@ const SLOW_SELFTESTS = [
   'selftest/runs/incident.test.ts',
 ];
 
-/** The business-impact reporter, named by path (see `reporters` below). */
-const BUSINESS_IMPACT_REPORTER = './reporter/index.ts';
+/** The project root: this file's folder. */
+const ROOT = fileURLToPath(new URL('.', import.meta.url));
+
+/**
+ * The business-impact reporter, named by path (see `reporters` below): its compiled twin
+ * (tests/native-stack.ts), which Node loads as it is, so the main process neither transforms it
+ * nor runs into Vitest's module-cache fault (tests/module-cache.ts).
+ */
+const BUSINESS_IMPACT_REPORTER_SOURCE = './reporter/index.ts';
+const BUSINESS_IMPACT_REPORTER = twinOrSource(ROOT, BUSINESS_IMPACT_REPORTER_SOURCE);
 
 /**
  * What a bare `vitest run` (no `--project`) runs: the suite, never the project's own tests,
@@ -96,9 +107,10 @@ const PROJECT_SHARED = {
 
 /** The suite against a target: phase 1 (infrastructure) and phase 2 (business functions). */
 const suiteProject = (name: 'phase1' | 'phase2') => ({
-  // Vitest calls a plugin's configureVitest for the projects' plugins, not the root's: here it
-  // keeps the business-impact reporter when a reporter is named on the command line.
-  plugins: [keepReporter(BUSINESS_IMPACT_REPORTER)],
+  // Vitest calls a plugin's configureVitest for the projects' plugins, not the root's: here they
+  // keep the business-impact reporter when a reporter is named on the command line, keep the main
+  // process's modules out of the module cache, and load the helper stack as compiled JavaScript.
+  plugins: [keepReporter(BUSINESS_IMPACT_REPORTER, BUSINESS_IMPACT_REPORTER_SOURCE), mainProcessModulesUncached(), nativeStack()],
   test: {
     ...PROJECT_SHARED,
     name,
@@ -141,9 +153,11 @@ export default defineConfig({
       suiteProject('phase1'),
       suiteProject('phase2'),
       {
+        plugins: [mainProcessModulesUncached()],
         test: { ...PROJECT_SHARED, name: 'unit', include: ['selftest/unit/**/*.test.ts'], testTimeout: 30_000, maxWorkers: OWN_TESTS_WORKERS },
       },
       {
+        plugins: [mainProcessModulesUncached()],
         test: { ...PROJECT_SHARED, name: 'platform', include: ['platform/test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 60_000, maxWorkers: OWN_TESTS_WORKERS },
       },
       // The suite run end to end against healthy and faulted reference platforms. The fast tier
@@ -151,6 +165,7 @@ export default defineConfig({
       // ports and keeps its reports in a temp dir, and most of their time is spent waiting on
       // child runs. The slow tier (`npm run test:slow`) holds what cannot fit in 3 minutes.
       {
+        plugins: [mainProcessModulesUncached()],
         test: {
           ...PROJECT_SHARED,
           name: 'selftest',
@@ -162,6 +177,7 @@ export default defineConfig({
         },
       },
       {
+        plugins: [mainProcessModulesUncached()],
         test: {
           ...PROJECT_SHARED,
           name: 'selftest-slow',

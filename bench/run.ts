@@ -302,7 +302,7 @@ async function benchReady(args: Args): Promise<NonNullable<Results['ready']>> {
 
 /** Vitest's own floor, once: `vitest run` of the scratch project's one empty test. */
 async function runVitestFloor(scratch: ScratchProject): Promise<SuiteSample> {
-  const run = await runVitest([], cleanEnv(), { cwd: scratch.dir, suiteReporter: false, measureMemory: true, timeoutMs: 60_000 });
+  const run = await runVitest([], cleanEnv(), { cwd: scratch.dir, measureMemory: true, timeoutMs: 60_000 });
   return suiteSample(run, '(scratch)');
 }
 

@@ -2,12 +2,12 @@
  * One Vitest run of the suite as a child process (`node node_modules/vitest/vitest.mjs run ...`,
  * what `npx vitest run ...` ends up executing, without npx's own start-up), with the default
  * reporter (for Vitest's "Duration (transform, setup, import, tests, environment)" line), the
- * JSON reporter (per-test status and duration) and, when the project has it, the suite's own
- * business-impact reporter (`reporter/index.ts`: it writes the phase-1 gate phase 2 reads, and
- * its work is part of a real run). A `--reporter` on the command line replaces the config's
- * reporters, so it is named again here; its outputs go to a temp dir, never to `reports/`.
+ * JSON reporter (per-test status and duration) and, in the suite, its own business-impact
+ * reporter (`reporter/index.ts`: it writes the phase-1 gate phase 2 reads, and its work is part of
+ * a real run), which the suite's config keeps when the command line names reporters
+ * (reporter/keep-reporter.ts), as in any user's run; its outputs go to a temp dir, never to `reports/`.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BusinessImpactReport } from '../reporter/schema.ts';
@@ -15,7 +15,6 @@ import { runTimed, type TimedRun } from './proc.ts';
 import { ROOT } from './targets.ts';
 
 export const VITEST = join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
-const SUITE_REPORTER = join(ROOT, 'reporter', 'index.ts');
 
 export interface VitestTest {
   file: string;
@@ -61,7 +60,6 @@ export async function runVitest(
   options: {
     timeoutMs?: number;
     measureMemory?: boolean;
-    /** default true */ suiteReporter?: boolean;
     /** default the repository; a scratch project's dir for Vitest's own floor */ cwd?: string;
   } = {},
 ): Promise<VitestRun> {
@@ -70,7 +68,6 @@ export async function runVitest(
   const output = join(dir, 'report.json');
   try {
     const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${output}`];
-    if (options.suiteReporter !== false && existsSync(SUITE_REPORTER)) reporters.push('--reporter=./reporter/index.ts');
     const run = await runTimed(process.execPath, [VITEST, 'run', ...args, ...reporters], {
       cwd,
       env: { ...env, STAGECHECK_REPORT_DIR: join(dir, 'reports'), STAGECHECK_HISTORY_FILE: join(dir, 'history.jsonl') },
