@@ -146,8 +146,12 @@ const PATTERNS: Array<[RegExp, string]> = [
  * secret JSON field, with `[redacted]`. Empty secrets are ignored. Safe on any string.
  */
 export function redactSecrets(text: string, secrets: readonly (string | undefined | null)[] = []): string {
+  return redactWith(text, literalPatterns([...secrets, ...configuredSecrets()]));
+}
+
+function redactWith(text: string, literal: readonly RegExp[]): string {
   let out = text;
-  for (const pattern of literalPatterns([...secrets, ...configuredSecrets()])) out = out.replace(pattern, REDACTED);
+  for (const pattern of literal) out = out.replace(pattern, REDACTED);
   for (const [pattern, replacement] of PATTERNS) {
     out = out.replace(pattern, replacement);
   }
@@ -186,22 +190,23 @@ function literalPatterns(secrets: readonly (string | undefined | null)[]): RegEx
  * value under a secret-looking key replaced by `[redacted]`. For evidence objects.
  */
 export function redactDeep<T>(value: T, secrets: readonly (string | undefined | null)[] = []): T {
-  return walk(value, secrets, 0) as T;
+  // The secrets' patterns once for the whole value: a report holds thousands of strings.
+  return walk(value, literalPatterns([...secrets, ...configuredSecrets()]), 0) as T;
 }
 
 const SECRET_KEY = /^(?:authorization|cookie|set-cookie|x-e2e-bypass-key|password|passwd|secret|client_secret|jwt_secret|access_token|refresh_token|id_token|token|ticket|ticket_id|api_key|apikey|bypass_key)$/i;
 
-function walk(value: unknown, secrets: readonly (string | undefined | null)[], depth: number): unknown {
+function walk(value: unknown, literal: readonly RegExp[], depth: number): unknown {
   if (depth > 20) return '[too deep]';
-  if (typeof value === 'string') return redactSecrets(value, secrets);
-  if (Array.isArray(value)) return value.map((item) => walk(item, secrets, depth + 1));
+  if (typeof value === 'string') return redactWith(value, literal);
+  if (Array.isArray(value)) return value.map((item) => walk(item, literal, depth + 1));
   if (value instanceof Error) {
-    return { name: value.name, message: redactSecrets(value.message, secrets) };
+    return { name: value.name, message: redactWith(value.message, literal) };
   }
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
-      out[key] = SECRET_KEY.test(key) && inner !== undefined && inner !== null ? REDACTED : walk(inner, secrets, depth + 1);
+      out[key] = SECRET_KEY.test(key) && inner !== undefined && inner !== null ? REDACTED : walk(inner, literal, depth + 1);
     }
     return out;
   }
