@@ -4,7 +4,7 @@ import { SUITE_TAGS } from './tests/tags.ts';
 import { parseConcurrencyCap, suiteWorkers } from './helpers/core/concurrency.ts';
 import { keepReporter } from './reporter/keep-reporter.ts';
 import { STILL_WAITING_PREFIX } from './helpers/core/progress.ts';
-import { LongWaitsFirst } from './tests/sequencer.ts';
+import { GateFriendlySequencer } from './tests/sequencer.ts';
 import { mainProcessModulesUncached } from './tests/module-cache.ts';
 import { nativeStack, twinOrSource } from './tests/native-stack.ts';
 import { fileURLToPath } from 'node:url';
@@ -133,9 +133,11 @@ const suiteProject = (name: 'phase1' | 'phase2') => ({
     // and tokens serve every file it runs (measured: README, Performance). Files share
     // no mutable module state; each test's data carries its own ids.
     isolate: false,
-    // Phase 1 runs to the end before phase 2 starts (groups run in order), so the reporter can
-    // gate phase 2 on it in one `vitest run`. Groups 1 and 2 keep the project's own tests (0) apart.
-    sequence: { concurrent: true, groupOrder: name === 'phase1' ? 1 : 2 },
+    // Both phases in one group (1; the project's own tests are 0 and 3): phase 2's files start
+    // beside phase 1's and their tests wait for the gate the reporter writes when phase 1 ends
+    // (reporter/gate-setup.ts), except a long necessary wait that overlaps phase 1
+    // (fixtures/gate.ts). Phase 1's file starts first (tests/sequencer.ts).
+    sequence: { concurrent: true, groupOrder: 1 },
   },
 });
 
@@ -147,9 +149,9 @@ export default defineConfig({
     // Named by path, not imported: importing the reporter here cost time on every run, when
     // Vitest still evaluated this config once per project (docs/performance.md).
     reporters: ['default', BUSINESS_IMPACT_REPORTER],
-    // Files with a long necessary wait (the heartbeat test) start first (tests/sequencer.ts). The
-    // sequencer is the run's, not a project's: Vitest reads it from the root only.
-    sequence: { sequencer: LongWaitsFirst },
+    // Phase 1's file first, then the files with a long necessary wait (the heartbeat test)
+    // (tests/sequencer.ts). The sequencer is the run's, not a project's: Vitest reads it from the root only.
+    sequence: { sequencer: GateFriendlySequencer },
     projects: [
       suiteProject('phase1'),
       suiteProject('phase2'),

@@ -2,12 +2,14 @@
  * The phase gate and the target snapshots: what the reporter (main process) and the phase
  * setup files (test workers) share. No Vitest runtime import here: both sides load it.
  *
- * Gate: within one `vitest run` over both projects, phase 1 runs first (sequence.groupOrder)
- * and the reporter writes the gate file once phase 1 is over ({@link Phase1Gate}); a phase-2
- * setup file reads it before each test and skips the test with
- * `BLOCKED by phase 1: <test> (<component>/<layer>)` when phase 1 failed. Across CI jobs the
- * phase-1 job's gate file is handed to the phase-2 shards (STAGECHECK_PHASE1_GATE). No gate
- * file: phase 2 runs (e.g. `--project phase2` alone).
+ * Gate: within one `vitest run` over both projects, phase 1's file starts first and phase 2's
+ * beside it (tests/sequencer.ts); the reporter writes the gate file once every phase-1 module of
+ * the run has ended ({@link Phase1Gate}). A phase-2 test waits for that decision before it starts
+ * (reporter/gate-setup.ts) and is skipped with `BLOCKED by phase 1: <test> (<component>/<layer>)`
+ * when phase 1 failed; a test with a long necessary wait starts at once and is judged after the
+ * decision (fixtures/gate.ts). Across CI jobs the phase-1 job's gate file is handed to the
+ * phase-2 shards (STAGECHECK_PHASE1_GATE). No gate file: phase 2 runs (e.g. `--project phase2`
+ * alone).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -138,16 +140,15 @@ function blockingOf(test: string, failure: { component?: string; layer?: string;
 }
 
 /**
- * The gate's state in the reporter during one run: pending from the start; decided once a
- * phase-2 module is queued and every queued phase-1 module has ended (or at the run's end, when
- * phase 2 never came). Phase 2 is queued only after the phase-1 group ended
- * (sequence.groupOrder), so deciding then never blocks on a test still running.
+ * The gate's state in the reporter during one run: pending from the start; decided once every
+ * phase-1 module the run planned has ended (or at the run's end, when one never did). Phase 2's
+ * files start beside phase 1's, so the plan, not the order modules are queued in, says when
+ * phase 1 is over.
  */
 export class Phase1Gate {
   #decided = false;
   readonly #open = new Set<string>();
   readonly #done: TestModule[] = [];
-  #phase2Queued = false;
 
   constructor(
     readonly file: string,
@@ -158,27 +159,17 @@ export class Phase1Gate {
     return this.#decided;
   }
 
-  /** Writes the gate as pending, before any worker can read it. */
-  start(): void {
+  /** Writes the gate as pending, before any worker can read it; `phase1Files` are the run's phase-1 module ids (file paths). */
+  start(phase1Files: readonly string[]): void {
+    for (const file of phase1Files) this.#open.add(file);
     writeGate(this.file, { schema: GATE_SCHEMA, v: 1, status: 'pending', runId: this.context.runId(), decidedAt: null, tests: 0, failed: 0, blocking: [] });
-  }
-
-  queued(module: TestModule): void {
-    if (this.#decided) return;
-    if (module.project.name === 'phase1') this.#open.add(module.id);
-    if (module.project.name === 'phase2') this.#phase2Queued = true;
-    this.#maybeDecide();
   }
 
   ended(module: TestModule): void {
     if (this.#decided || module.project.name !== 'phase1') return;
-    this.#open.delete(module.id);
+    this.#open.delete(module.moduleId);
     this.#done.push(module);
-    this.#maybeDecide();
-  }
-
-  #maybeDecide(): void {
-    if (this.#phase2Queued && this.#open.size === 0) this.decide();
+    if (this.#open.size === 0) this.decide();
   }
 
   /** Decides from the phase-1 modules that ended: failed when any test or module failed. */

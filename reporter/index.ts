@@ -5,7 +5,7 @@
  * Registered in vitest.config.ts; acts only on runs that contain the phase1/phase2 projects.
  * - Run start: the phase-1 gate (reporter/gate.ts) is written pending and its path provided to
  *   the workers (`provide('stagecheckGate')`), where reporter/gate-setup.ts skips blocked tests;
- *   each queued and ended module moves the gate towards its decision.
+ *   it is decided when the last of the run's phase-1 modules ends.
  * - While it runs: the phases planned (in the banner), each phase's test count once collected,
  *   a line per finished file in CI logs, and the workers' still-waiting lines (reporter/progress.ts).
  * - Run end (reporter/run-end.ts, imported once the first test has started): records of every
@@ -96,15 +96,14 @@ export default class StagecheckReporter implements Reporter {
         runId: () => this.runId(),
         redact: (text) => redactSecrets(text, this.secrets()),
       });
-      this.gate.start();
+      this.gate.start(specifications.filter((spec) => spec.project.name === 'phase1').map((spec) => spec.moduleId));
       this.vitest.provide('stagecheckGate', { file: this.gate.file, source: 'this-run' });
     });
   }
 
-  onTestModuleQueued(module: TestModule): void {
+  onTestModuleQueued(): void {
     this.guard('onTestModuleQueued', () => {
       if (this.active && this.mode !== 'merge') this.showBanner();
-      this.gate?.queued(module);
     });
   }
 

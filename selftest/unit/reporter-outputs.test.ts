@@ -97,17 +97,17 @@ describe('the phase-1 gate file', () => {
 describe('the phase-1 gate during a run', () => {
   type FakeTest = { fullName: string; state: 'passed' | 'failed'; failure?: Record<string, unknown> };
   const fakeModule = (project: string, id: string, tests: FakeTest[] = [], errors: string[] = []) => ({
-    id,
+    moduleId: `/p/tests/${id}.test.ts`,
     project: { name: project },
     relativeModuleId: `tests/${id}.test.ts`,
     errors: () => errors.map((message) => ({ message })),
     children: { allTests: () => tests.map((t) => ({ fullName: t.fullName, result: () => ({ state: t.state }), meta: () => ({ stagecheck: t.failure ? { failure: t.failure } : undefined }) })) },
   }) as unknown as TestModule;
 
-  it('stays pending until phase 2 is queued and every phase-1 module has ended, then blocks on the most fundamental failure', () => {
+  it('stays pending until every phase-1 module the run planned has ended, then blocks on the most fundamental failure', () => {
     const file = join(dir, 'run-gate.json');
     const gate = new Phase1Gate(file, { runId: () => 'run-1', redact: (text) => text.replace('s3cret', '[redacted]') });
-    gate.start();
+    gate.start(['auth', 'stores', 'ws'].map((id) => `/p/tests/${id}.test.ts`));
     expect(readGate(file)).toMatchObject({ status: 'pending', runId: 'run-1', decidedAt: null });
     const auth = fakeModule('phase1', 'auth', [
       { fullName: 'POST /auth/e2e/test-auth > issues a token for s3cret', state: 'failed', failure: { component: 'auth', layer: 'http-status', code: 503 } },
@@ -115,9 +115,9 @@ describe('the phase-1 gate during a run', () => {
     ]);
     const stores = fakeModule('phase1', 'stores', [{ fullName: 'Redis direct probe > answers PING', state: 'failed', failure: { component: 'redis', layer: 'tcp', code: 'ECONNREFUSED' } }]);
     const harness = fakeModule('phase1', 'ws', [{ fullName: 'WebSocket handshake > accepts', state: 'failed', failure: { component: 'websocket', layer: 'protocol', harnessError: true } }], ['boom\nstack']);
-    for (const m of [auth, stores, harness]) gate.queued(m);
     gate.ended(auth);
-    gate.queued(fakeModule('phase2', 'golden-path'));
+    // Phase 2's files end beside phase 1's: they decide nothing.
+    gate.ended(fakeModule('phase2', 'golden-path'));
     gate.ended(stores);
     expect(gate.decided).toBe(false);
     expect(readGate(file)?.status).toBe('pending');
@@ -135,18 +135,15 @@ describe('the phase-1 gate during a run', () => {
     expect(readGate(file)!.failed).toBe(4); // decided once
   });
 
-  it('is decided at the end of a run without phase 2: passed when every phase-1 test passed, not-run when none ran', () => {
+  it('is passed when every phase-1 test passed, and decided at the end of a run whose phase-1 module never ended: not-run when none ran', () => {
     const file = join(dir, 'run-gate-2.json');
     const gate = new Phase1Gate(file, { runId: () => null, redact: (text) => text });
-    gate.start();
-    const m = fakeModule('phase1', 'health', [{ fullName: 'GET /health > answers', state: 'passed' }]);
-    gate.queued(m);
-    gate.ended(m);
-    expect(readGate(file)?.status).toBe('pending');
-    gate.decide();
+    gate.start(['/p/tests/health.test.ts']);
+    gate.ended(fakeModule('phase1', 'health', [{ fullName: 'GET /health > answers', state: 'passed' }]));
     expect(readGate(file)).toMatchObject({ status: 'passed', tests: 1, failed: 0, blocking: [] });
     const empty = new Phase1Gate(join(dir, 'run-gate-3.json'), { runId: () => null, redact: (text) => text });
-    empty.start();
+    empty.start(['/p/tests/cancelled.test.ts']);
+    expect(readGate(empty.file)?.status).toBe('pending');
     empty.decide();
     expect(readGate(empty.file)?.status).toBe('not-run');
   });

@@ -123,7 +123,9 @@ describe('WebSocket reconnection', { tags: ['p4', 'websocket', 'backend'], concu
 });
 
 describe('WebSocket idle connection', { tags: ['p4', 'websocket'], concurrent: true }, () => {
-  test('sends a heartbeat after heartbeatS of client silence, twice, and keeps the idle connection open', { meta: { checkId: CHECK_IDS.heartbeat } }, async ({ ws, budget, config, report }) => {
+  // The run's longest necessary wait (2 × 35 s on a deployment): it starts beside phase 1 and is
+  // judged once phase 1 has passed (fixtures/gate.ts), so the run ends soon after it.
+  test('sends a heartbeat after heartbeatS of client silence, twice, and keeps the idle connection open', { meta: { checkId: CHECK_IDS.heartbeat, startsBeforeGate: true } }, async ({ ws, budget, config, report, gate }) => gate.overlap(async () => {
     const silenceMs = config.heartbeatS * 1000;
     const marginMs = Math.max(2_000, silenceMs / 4);
     const session = await ws.open();
@@ -144,7 +146,7 @@ describe('WebSocket idle connection', { tags: ['p4', 'websocket'], concurrent: t
     });
     expectStillOpen(session, `after ${Math.round(second.receivedAt / 1000)} s without a client frame`);
     await pingPong(session, budget('pong after idling', config.budgets.pong), 'after idling');
-  });
+  }));
 });
 
 describe('WebSocket tickets', { tags: ['p4', 'websocket', 'backend'], concurrent: true }, () => {
