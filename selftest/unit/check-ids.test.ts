@@ -2,7 +2,8 @@
  * The check-id map (tests/check-ids.ts) and the spec files kept in step, read statically: each
  * id well formed and used once, each test of the suite declaring one. The run self-tests
  * (phase1/phase2) check the same from what Vitest reports. Also: catalog rules and history
- * entries name tests by id, and still read the older title forms.
+ * entries name tests by id, and still read the older title forms. And every describe of the
+ * suite runs its tests concurrently.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -118,5 +119,20 @@ describe('history by check id', () => {
     expect(index.test('phase1|a.ts|New title', CHECK_IDS.redisProbe)).toMatchObject({ runs: 2, failures: 1 });
     expect(index.test('phase1|a.ts|Old title', CHECK_IDS.redisProbe)).toMatchObject({ runs: 3, failures: 2 });
     expect(index.test('phase1|a.ts|Old title')).toMatchObject({ runs: 1, failures: 1 });
+  });
+});
+
+describe('suite describes', () => {
+  // The project-level sequence.concurrent does not reach the tests (Vitest 4.1.12), so each
+  // describe says so itself; one that does not runs its agent runs one after another, which cost
+  // the staging profile's phase 2 about 50 s of golden paths in a row (docs/performance.md).
+  it('each say concurrent: true, so a file\'s tests wait on the target side by side, not in turn', () => {
+    const serial = specSources().flatMap((s) =>
+      s.text
+        .split('\n')
+        .filter((line) => /(?<![.\w])describe\(/.test(line) && !/concurrent: true/.test(line))
+        .map((line) => `${s.file}: ${line.trim().slice(0, 80)}`),
+    );
+    expect(serial).toEqual([]);
   });
 });

@@ -30,7 +30,7 @@ function isEmpty(value: unknown): boolean {
   return false;
 }
 
-describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', 'agent', 'websocket'] }, () => {
+describe('agent pipeline: tools, terminal events and failures', { tags: ['p2', 'agent', 'websocket'], concurrent: true }, () => {
   test('runs the tools the prompt needs (at least one), each tool_executing answered by a tool_completed with its execution_id and non-empty results', { meta: { checkId: CHECK_IDS.agentTools } }, async ({ runAgent, ws }) => {
     const session = await ws.open();
     const run = await runAgent(toolPrompt.prompt, { session });

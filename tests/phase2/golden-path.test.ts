@@ -15,7 +15,7 @@ import { expectStatus } from '../../helpers/contract/http-checks.ts';
 
 const prompts = loadGoldenPrompts();
 
-describe('golden path: chat with an agent', { tags: ['p1', 'agent', 'websocket', 'backend', 'postgres'] }, () => {
+describe('golden path: chat with an agent', { tags: ['p1', 'agent', 'websocket', 'backend', 'postgres'], concurrent: true }, () => {
   test.for(prompts)('answers $prompt correctly after the five events in order, and persists both messages', { meta: { checkId: CHECK_IDS.goldenAnswers } }, async (golden, { runAgent, report, api }) => {
     const run = await runAgent(golden.prompt);
     report.measurements.push({ name: 'agent run to agent_completed', unit: 'ms', samples: [run.durations.toCompleted] });

@@ -24,7 +24,7 @@ const GOLDEN = rateKpiTarget('golden-path-completion');
 /** How many waves `count` samples take at CONCURRENCY at a time. */
 const waves = (count: number): number => Math.ceil(count / CONCURRENCY);
 
-describe(DESCRIBES.kpiWsConnections, { tags: ['p2', 'websocket'] }, () => {
+describe(DESCRIBES.kpiWsConnections, { tags: ['p2', 'websocket'], concurrent: true }, () => {
   test(`establishes at least ${WS.percent} of the sampled WebSocket connections`, { meta: { checkId: CHECK_IDS.kpiWsConnections } }, async ({ ws, budget, config, report }) => {
     const count = Math.max(WS.minSamples, config.samples.wsHandshakes);
     const perSample = config.budgets.wsHandshake;
@@ -45,7 +45,7 @@ describe(DESCRIBES.kpiWsConnections, { tags: ['p2', 'websocket'] }, () => {
   });
 });
 
-describe('KPI: agent execution success', { tags: ['p2', 'agent', 'websocket'] }, () => {
+describe('KPI: agent execution success', { tags: ['p2', 'agent', 'websocket'], concurrent: true }, () => {
   test(`completes at least ${AGENT.percent} of the sampled agent runs with all five events, in order, within budget`, { meta: { checkId: CHECK_IDS.kpiAgentRuns } }, async ({ ws, threads, budget, config, report }) => {
     const count = AGENT.minSamples;
     // The first wave may meet a cold instance; later runs get the base agent budget.
@@ -76,7 +76,7 @@ describe('KPI: agent execution success', { tags: ['p2', 'agent', 'websocket'] },
   });
 });
 
-describe('KPI: golden path completion', { tags: ['p2', 'agent', 'websocket', 'backend', 'postgres'] }, () => {
+describe('KPI: golden path completion', { tags: ['p2', 'agent', 'websocket', 'backend', 'postgres'], concurrent: true }, () => {
   test(`completes at least ${GOLDEN.percent} of the sampled golden paths: run, correct answer, messages persisted`, { meta: { checkId: CHECK_IDS.kpiGoldenPath } }, async ({ ws, threads, api, budget, config, report }) => {
     const count = GOLDEN.minSamples;
     const perSample = config.budgets.wsHandshake + config.budgets.agentRun + config.budgets.coldStart + config.budgets.httpRequest;

@@ -35,7 +35,7 @@ function expectRecalls(run: AgentRunResult, question: GoldenPrompt, older?: Gold
   });
 }
 
-describe('conversation context across turns', { tags: ['p3', 'agent', 'websocket', 'backend', 'postgres'] }, () => {
+describe('conversation context across turns', { tags: ['p3', 'agent', 'websocket', 'backend', 'postgres'], concurrent: true }, () => {
   test('answers a follow-up user_message on the same thread with the previous question, messages oldest first', { meta: { checkId: CHECK_IDS.followUp } }, async ({ runAgent, ws, budget, config, report, api }) => {
     const session = await ws.open();
     const turn1 = await runAgent(first.prompt, { session, label: 'turn 1' });
@@ -80,7 +80,7 @@ describe('conversation context across turns', { tags: ['p3', 'agent', 'websocket
   });
 });
 
-describe('orchestration on one connection', { tags: ['p3', 'agent', 'websocket'] }, () => {
+describe('orchestration on one connection', { tags: ['p3', 'agent', 'websocket'], concurrent: true }, () => {
   test('keeps the events of two concurrent runs on one connection apart', { meta: { checkId: CHECK_IDS.twoRunsOneConnection } }, async ({ ws, threads, budget, config, report, api }) => {
     const a = first;
     const b = second ?? first;
@@ -107,7 +107,7 @@ describe('orchestration on one connection', { tags: ['p3', 'agent', 'websocket']
 /** Users at once: 3 stable test users, or, with login, the two accounts (STAGING_TEST_EMAIL and _2). */
 const MAX_USERS = 3;
 
-describe('several users at once', { tags: ['p3', 'agent', 'websocket', 'auth'] }, () => {
+describe('several users at once', { tags: ['p3', 'agent', 'websocket', 'auth'], concurrent: true }, () => {
   test(`completes a run for each of ${MAX_USERS} users at once (2 with two login accounts), each connection seeing only its own events`, { meta: { checkId: CHECK_IDS.severalUsers } }, async ({ crowd, budget, config, report, skip }) => {
     const missing = crowd.missing(2);
     if (missing) {
