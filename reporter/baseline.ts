@@ -20,7 +20,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { formatReportMs as formatMs } from '../helpers/core/format.ts';
 import { historyEntry, type HistoryEntry } from './history.ts';
 import { formatPercent } from './kpis.ts';
-import { REPORT_SCHEMA_ID, type BusinessImpactReport, type SinceBaselineOut, type TestChangeOut, type TestOut, type Verdict } from './schema.ts';
+import { REPORT_SCHEMA_ID } from './report-schema-id.ts';
+import type { BusinessImpactReport, SinceBaselineOut, TestChangeOut, TestOut, Verdict } from './schema.ts';
 
 /** STAGECHECK_BASELINE / --baseline value that asks for no baseline at all. */
 export const NO_BASELINE = 'none';

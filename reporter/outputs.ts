@@ -11,7 +11,7 @@
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { redactSecrets } from '../helpers/core/redact.ts';
-import { loadCatalog, type Catalog, type KpiDef } from './catalog.ts';
+import type { Catalog, KpiDef } from './catalog.ts';
 import type { HistoryEntry } from './history.ts';
 import { updateIncidentFile } from './incident.ts';
 import { renderHtml } from './render-html.ts';
@@ -33,8 +33,8 @@ export interface OutputContext {
   vitestHtml?: VitestHtmlLink;
   /** This target's earlier runs, oldest first: incident.md's "first seen" (reporter/incident.ts). */
   past?: readonly HistoryEntry[];
-  /** The run's catalog, for incident.md's next steps; default: loadCatalog(). */
-  catalog?: Catalog;
+  /** The run's catalog, for incident.md's next steps. */
+  catalog: Catalog;
 }
 
 /** Writes the report files; returns their paths (the history and step summary are not listed). */
@@ -54,7 +54,7 @@ export function writeOutputs(report: BusinessImpactReport, context: OutputContex
   write(OUTPUT_FILES.html, clean(renderHtml(report, context.kpis, context.vitestHtml)));
   // FAIL writes incident.md, PASS and DEGRADED remove a stale one, INCONCLUSIVE leaves it (reporter/incident.ts).
   const incident = updateIncidentFile(
-    { report, catalog: context.catalog ?? loadCatalog().catalog, past: context.past ?? [], reportDir: dir, files: [...files], secrets },
+    { report, catalog: context.catalog, past: context.past ?? [], reportDir: dir, files: [...files], secrets },
     context.logError,
   );
   if (incident) files.push(incident);

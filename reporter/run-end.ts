@@ -56,7 +56,7 @@ export async function finishRun(run: RunEnd): Promise<void> {
   const { mode, secrets } = run;
   try {
     run.gate?.decide();
-    const catalog = loadCatalog();
+    const catalog = await loadCatalog();
     const suiteModules = run.testModules.filter((m) => SUITE_PROJECTS.has(m.project.name));
     const tests = suiteModules.flatMap((m) => testRecords(m, run.warnings));
     const modules = suiteModules.map((m) => moduleRecord(m));

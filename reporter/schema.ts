@@ -9,9 +9,9 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { REPORT_SCHEMA_ID, REPORT_SCHEMA_VERSION } from './report-schema-id.ts';
 
-export const REPORT_SCHEMA_ID = 'stagecheck.business-impact';
-export const REPORT_SCHEMA_VERSION = 1;
+export { REPORT_SCHEMA_ID, REPORT_SCHEMA_VERSION };
 export const JSON_SCHEMA_PATH = fileURLToPath(new URL('./business-impact.schema.json', import.meta.url));
 
 export const VERDICTS = ['PASS', 'FAIL', 'DEGRADED', 'BLOCKED', 'INCONCLUSIVE', 'NOT RUN'] as const;

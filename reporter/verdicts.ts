@@ -31,15 +31,8 @@ import { summarizeOutages, type CutShort } from './outages.ts';
 import { formatPercent, judgeKpi, latencyBand, safeSummary, type Judged } from './kpis.ts';
 
 export { formatPercent } from './kpis.ts';
-import {
-  REPORT_SCHEMA_ID,
-  REPORT_SCHEMA_VERSION,
-  type BusinessImpactReport,
-  type Counts,
-  type KpiOut,
-  type TestOut,
-  type Verdict,
-} from './schema.ts';
+import { REPORT_SCHEMA_ID, REPORT_SCHEMA_VERSION } from './report-schema-id.ts';
+import type { BusinessImpactReport, Counts, KpiOut, TestOut, Verdict } from './schema.ts';
 
 export interface EngineInput {
   catalog: Catalog;

@@ -8,7 +8,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { failureCauses } from '../../reporter/github-annotations.ts';
-import { REPORT_SCHEMA_ID, type BusinessImpactReport, type Verdict } from '../../reporter/schema.ts';
+import { REPORT_SCHEMA_ID } from '../../reporter/report-schema-id.ts';
+import type { BusinessImpactReport, Verdict } from '../../reporter/schema.ts';
 
 /** One failure cause of an iteration, small enough to keep and to send. */
 export interface Cause {

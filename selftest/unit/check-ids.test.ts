@@ -79,15 +79,15 @@ describe('describe titles that slices select by -t', () => {
 describe('catalog rules by check id', () => {
   const base = (file: string): TestIdentity => ({ project: 'phase1', file, fullName: 'Some describe > some reworded title', tags: ['p1', 'redis'] });
 
-  it('match a test by its id, whatever its title', () => {
-    const { catalog, warnings } = loadCatalog();
+  it('match a test by its id, whatever its title', async () => {
+    const { catalog, warnings } = await loadCatalog();
     expect(warnings).toEqual([]);
     expect(functionsOf(catalog, { ...base('tests/phase1/phase1.test.ts'), checkId: CHECK_IDS.redisProbe })).toEqual(['real-time', 'user-auth']);
     expect(functionsOf(catalog, { ...base('tests/phase1/phase1.test.ts'), checkId: CHECK_IDS.pgProbe, tags: ['p1', 'postgres'] })).toEqual(['chat']);
   });
 
-  it('name only ids of CHECK_IDS in the shipped catalog, and no title patterns', () => {
-    const { catalog } = loadCatalog();
+  it('name only ids of CHECK_IDS in the shipped catalog, and no title patterns', async () => {
+    const { catalog } = await loadCatalog();
     const known = new Set<string>(Object.values(CHECK_IDS));
     const named = catalog.functionRules.flatMap((r) => r.match.checks ?? []);
     expect(named.length).toBeGreaterThan(0);
@@ -95,9 +95,9 @@ describe('catalog rules by check id', () => {
     expect(catalog.functionRules.filter((r) => r.match.title !== undefined)).toEqual([]);
   });
 
-  it('still read a user catalog keyed by title', () => {
-    const { catalog: shipped } = loadCatalog();
-    const { catalog, warnings } = parseCatalog({ ...shipped, functionRules: [{ match: { project: 'phase1', title: '^Redis direct probe > ' }, functions: ['real-time'] }] });
+  it('still read a user catalog keyed by title', async () => {
+    const { catalog: shipped } = await loadCatalog();
+    const { catalog, warnings } = await parseCatalog({ ...shipped, functionRules: [{ match: { project: 'phase1', title: '^Redis direct probe > ' }, functions: ['real-time'] }] });
     expect(warnings).toEqual([]);
     expect(functionsOf(catalog, { ...base('x.ts'), fullName: 'Redis direct probe > answers PING', checkId: CHECK_IDS.redisProbe })).toEqual(['real-time']);
     expect(functionsOf(catalog, { ...base('x.ts'), fullName: 'something else', checkId: CHECK_IDS.redisProbe })).toEqual([]);

@@ -14,7 +14,7 @@ import { computeReport } from '../../reporter/verdicts.ts';
 import { drainRequests, endpointTemplate, recordRequest, type RequestTiming } from '../../helpers/core/request-log.ts';
 import type { TestRecord } from '../../reporter/records.ts';
 
-const { catalog } = loadCatalog();
+const { catalog } = await loadCatalog();
 const budgets = catalog.endpointLatency!;
 const T0 = Date.UTC(2026, 10, 30, 12);
 
@@ -85,15 +85,15 @@ describe('the catalog budgets', () => {
     expect(kpi?.kind === 'latency' && base?.kind === 'latency' && [kpi.targetMs, kpi.failMs, kpi.percentile]).toEqual(base?.kind === 'latency' && [base.targetMs, base.failMs, base.percentile]);
   });
 
-  it('refuses thresholdsOf naming no latency KPI, and an endpoint budget whose failMs is not above degradedMs', () => {
+  it('refuses thresholdsOf naming no latency KPI, and an endpoint budget whose failMs is not above degradedMs', async () => {
     const raw = JSON.parse(JSON.stringify({ ...catalog, endpointLatency: { ...budgets, endpoints: [{ component: 'backend', endpoint: 'GET /x', degradedMs: 5000, failMs: 2000 }] } }));
     raw.kpis.push({ id: 'db-twice', name: 'x', kind: 'latency', thresholdsOf: 'redis-connectivity', percentile: 95, targetMs: 1, minSamples: 1 });
-    const { warnings } = parseCatalog(raw);
+    const { warnings } = await parseCatalog(raw);
     expect(warnings.join('\n')).toMatch(/endpointLatency backend GET \/x: failMs \(2000\) must be above degradedMs \(5000\)/);
     expect(warnings.join('\n')).toMatch(/thresholdsOf names "redis-connectivity", which is not a latency KPI/);
     // Without thresholds of its own, the missing ones are named.
     raw.kpis.push({ id: 'db-thrice', name: 'x', kind: 'latency', thresholdsOf: 'nothing-such', minSamples: 1 });
-    expect(parseCatalog(raw).warnings.join('\n')).toMatch(/kpis\.\d+\.targetMs/);
+    expect((await parseCatalog(raw)).warnings.join('\n')).toMatch(/kpis\.\d+\.targetMs/);
   });
 });
 

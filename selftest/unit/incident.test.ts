@@ -16,7 +16,7 @@ import { INCIDENT_FILE, incidentAction, incidentTitle, renderIncident, updateInc
 import { writeOutputs } from '../../reporter/outputs.ts';
 import type { BusinessImpactReport, EvidenceOut, TestOut, Verdict } from '../../reporter/schema.ts';
 
-const { catalog } = loadCatalog();
+const { catalog } = await loadCatalog();
 const SECRET = 'sentinel-secret-4f1c9a';
 const dir = mkdtempSync(join(tmpdir(), 'stagecheck-incident-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { functionsOf, globToRegExp, loadCatalog, parseCatalog } from '../../reporter/catalog.ts';
+import { DEFAULT_CATALOG_PATH, FALLBACK_CATALOG, functionsOf, globToRegExp, loadCatalog, parseCatalog } from '../../reporter/catalog.ts';
 import type { TestModule } from 'vitest/node';
 import { awaitDecision, blockNote, Phase1Gate, readGate, sortBlocking, writeGate, type GateFile } from '../../reporter/gate.ts';
 import { appendHistory, indexHistory, readHistory, targetKey, type HistoryEntry } from '../../reporter/history.ts';
@@ -18,11 +18,14 @@ import { computeReport } from '../../reporter/verdicts.ts';
 import { parseArgs } from '../../scripts/e2e.ts';
 import { CHECK_IDS } from '../../tests/check-ids.ts';
 
+/** The shipped catalog, read once (loadCatalog is async: it loads zod only for a catalog it has not validated before). */
+const SHIPPED_CATALOG = await loadCatalog();
+
 const dir = mkdtempSync(join(tmpdir(), 'stagecheck-reporter-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the shipped catalog', () => {
-  const { catalog, warnings } = loadCatalog();
+  const { catalog, warnings } = SHIPPED_CATALOG;
 
   it('is valid and carries the brief\'s tiers and KPIs', () => {
     expect(warnings).toEqual([]);
@@ -48,15 +51,28 @@ describe('the shipped catalog', () => {
 });
 
 describe('catalog validation', () => {
-  it('falls back to the built-in defaults with a warning naming each problem', () => {
-    const broken = parseCatalog({ version: 1, tiers: [{ id: 'p1', name: 'P1', protects: 'x', allowedFailureRate: 2 }], functions: [{ id: 'chat', name: 'Chat' }], functionRules: [{ match: {}, functions: ['nope'] }], kpis: [] });
+  it('falls back to the built-in defaults with a warning naming each problem', async () => {
+    const broken = await parseCatalog({ version: 1, tiers: [{ id: 'p1', name: 'P1', protects: 'x', allowedFailureRate: 2 }], functions: [{ id: 'chat', name: 'Chat' }], functionRules: [{ match: {}, functions: ['nope'] }], kpis: [] });
     expect(broken.catalog.tiers).toHaveLength(6);
     expect(broken.warnings[0]).toMatch(/tiers\.0\.allowedFailureRate/);
-    const unknownFn = parseCatalog({ version: 1, tiers: [{ id: 'p1', name: 'P1', protects: 'x', allowedFailureRate: 0 }], functions: [{ id: 'chat', name: 'Chat' }], functionRules: [{ match: {}, functions: ['nope'] }], kpis: [] });
+    const unknownFn = await parseCatalog({ version: 1, tiers: [{ id: 'p1', name: 'P1', protects: 'x', allowedFailureRate: 0 }], functions: [{ id: 'chat', name: 'Chat' }], functionRules: [{ match: {}, functions: ['nope'] }], kpis: [] });
     expect(unknownFn.warnings[0]).toMatch(/unknown business function "nope"/);
     const file = join(dir, 'broken.json');
     writeFileSync(file, '{ not json');
-    expect(loadCatalog(file).warnings[0]).toMatch(/could not be read/);
+    expect((await loadCatalog(file)).warnings[0]).toMatch(/could not be read/);
+  });
+
+  it('reads a catalog validated before back as validated, and validates an edited one again', async () => {
+    const file = join(dir, 'edited.catalog.json');
+    const text = readFileSync(DEFAULT_CATALOG_PATH, 'utf8');
+    writeFileSync(file, text);
+    const fresh = await parseCatalog(JSON.parse(text), file);
+    expect(await loadCatalog(file)).toEqual(fresh);
+    expect(await loadCatalog(file), 'the second read, from the validated-catalog cache').toEqual(fresh);
+    writeFileSync(file, text.replace('"allowedFailureRate": 0.05', '"allowedFailureRate": 5'));
+    const edited = await loadCatalog(file);
+    expect(edited.warnings.join('\n')).toMatch(/tiers\.1\.allowedFailureRate/);
+    expect(edited.catalog.tiers).toEqual(FALLBACK_CATALOG.tiers);
   });
 
   it('matches file globs within and across folders', () => {
@@ -175,7 +191,7 @@ describe('the JSON schema', () => {
 });
 
 describe('renderers', () => {
-  const { catalog } = loadCatalog();
+  const { catalog } = SHIPPED_CATALOG;
   const report = computeReport({
     catalog,
     catalogPath: 'catalog/stagecheck.catalog.json',

@@ -12,6 +12,9 @@ import { errorDetailsOf, type ModuleRecord, type TestRecord } from '../../report
 import { reportSchema } from '../../reporter/schema.ts';
 import { computeReport, type EngineInput } from '../../reporter/verdicts.ts';
 
+/** The shipped catalog, read once (loadCatalog is async: it loads zod only for a catalog it has not validated before). */
+const SHIPPED_CATALOG = await loadCatalog();
+
 let seq = 0;
 function rec(overrides: Partial<TestRecord> & { meta?: unknown } = {}): TestRecord {
   seq += 1;
@@ -285,7 +288,7 @@ describe('malformed metadata', () => {
 
 describe('evidence', () => {
   // Next steps are the shipped catalog's table.
-  const shipped = loadCatalog();
+  const shipped = SHIPPED_CATALOG;
   const evidenceOf = (t: TestRecord) => computeReport({ catalog: shipped.catalog, catalogPath: shipped.path, tests: [t] }).tests[0]!.failure!;
 
   it('carries the last WebSocket event, the 401 attribution, the ledger and next steps', () => {
