@@ -16,6 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { BusinessImpactReport } from '../../reporter/schema.ts';
 import { CHECK_IDS as ID, titlePattern, type CheckId } from '../../tests/check-ids.ts';
 import { childEnv } from '../support/child-env.ts';
 import { FAULT_SCENARIOS, type FaultScenario } from '../support/fault-scenarios.ts';
@@ -294,6 +295,13 @@ afterAll(async () => {
   for (const dir of reportDirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** The run's endpoint and cold-start verdicts that are not PASS, each with its reason. */
+function latencyProblems(report: BusinessImpactReport): string[] {
+  const latency = report.latency;
+  if (!latency) return [];
+  return [...latency.endpoints, ...latency.coldStarts].filter((item) => item.verdict !== 'PASS' && item.verdict !== 'NOT RUN').map((item) => `${item.verdict}: ${item.reason}`);
+}
+
 function scenarioOf(id: string): FaultScenario {
   const scenario = FAULT_SCENARIOS.find((s) => s.id === id);
   if (!scenario) throw new Error(`no fault scenario "${id}" in selftest/support/fault-scenarios.ts`);
@@ -394,7 +402,9 @@ describe.concurrent('fault matrix: every fault caught, blamed right, nothing els
         expect(test!.verdict, `${name} must not be touched by the fault: ${test!.failure?.message ?? test!.reason}`).toBe('PASS');
       }
       const atRisk = (items: { id: string; verdict: string }[]) => items.filter((i) => i.verdict === 'FAIL' || i.verdict === 'DEGRADED').map((i) => i.id).sort();
-      expect(JSON.stringify(atRisk(report.functions)), 'functions at risk').toBe(JSON.stringify([...expectation.functions].sort()));
+      // Why each function is at risk, and the latency verdicts that can put one there, if the list is not the expected one.
+      const why = [...report.functions.filter((f) => f.verdict !== 'PASS').map((f) => `${f.id}: ${f.reason}`), ...latencyProblems(report)].join('; ');
+      expect(JSON.stringify(atRisk(report.functions)), `functions at risk (${why})`).toBe(JSON.stringify([...expectation.functions].sort()));
       expect(JSON.stringify(atRisk(report.tiers)), 'tiers at risk').toBe(JSON.stringify([...expectation.tiers].sort()));
       expectation.also?.(run);
     });

@@ -19,8 +19,14 @@ export interface FaultScenario {
   means: string;
 }
 
-/** Shorter agent budgets, valid together (stall < agentRun < wsReceive), for time-bound faults. */
-export const SHORT_AGENT_BUDGETS = { BUDGET_STALL_MS: '3000', BUDGET_AGENT_RUN_MS: '5000', BUDGET_COLD_START_MS: '1000', BUDGET_WS_RECEIVE_MS: '8000' };
+/**
+ * Shorter agent budgets, valid together (stall < agentRun < wsReceive), for time-bound faults: a
+ * run gets 3.5 s + the 2 s cold-start allowance. The allowance is also the line each component's
+ * cold start is judged against, so it is not cut below 2 s: at 1 s, a CI run of the fault matrix
+ * on a loaded machine once found api-responsiveness at risk beside the agent fault, most likely
+ * a first request slower than 1 s (the self-test now names the latency verdicts when it happens).
+ */
+export const SHORT_AGENT_BUDGETS = { BUDGET_STALL_MS: '3000', BUDGET_AGENT_RUN_MS: '3500', BUDGET_COLD_START_MS: '2000', BUDGET_WS_RECEIVE_MS: '8000' };
 
 export const FAULT_SCENARIOS: readonly FaultScenario[] = [
   { id: 'pg_down', fault: { name: 'pg_down' }, when: 'start', means: 'PostgreSQL down' },
@@ -54,7 +60,7 @@ export const FAULT_SCENARIOS: readonly FaultScenario[] = [
     fault: { name: 'agent_slow', params: { ms: 6000 } },
     when: 'start',
     env: SHORT_AGENT_BUDGETS,
-    means: 'agent 6 s slower, past its 5 s budget (no gap over the 3 s stall threshold)',
+    means: 'agent 6 s slower, past its 5.5 s budget (no gap over the 3 s stall threshold)',
   },
   { id: 'no_heartbeat', fault: { name: 'no_heartbeat' }, when: 'start', means: 'no heartbeat' },
   { id: 'no_pong', fault: { name: 'no_pong' }, when: 'start', means: 'pings never answered with a pong' },
