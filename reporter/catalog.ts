@@ -9,10 +9,11 @@
  * predicts a loss.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Catalog, TierDef } from './catalog-schema.ts';
+import { writeFileAtomically } from '../helpers/core/atomic-file.ts';
 
 export type { Catalog, FunctionDef, KpiDef, NextStepRule, TierDef } from './catalog-schema.ts';
 
@@ -23,7 +24,7 @@ export const DEFAULT_CATALOG_PATH = fileURLToPath(new URL('../catalog/stagecheck
  * catalog and schema are unchanged reads the validated catalog back instead of loading zod
  * (about 0.1 s of CPU in the main process while the first tests run; docs/performance.md).
  */
-const VALIDATED_CATALOG_CACHE = fileURLToPath(new URL('../node_modules/.cache/stagecheck/catalog/', import.meta.url));
+export const VALIDATED_CATALOG_CACHE = fileURLToPath(new URL('../node_modules/.cache/stagecheck/catalog/', import.meta.url));
 const SCHEMA_SOURCE = new URL('./catalog-schema.ts', import.meta.url);
 
 /**
@@ -112,10 +113,7 @@ function cacheKey(catalogText: string): string {
 /** Atomic (runs side by side share the cache); a cache that cannot be written only costs the next run the validation. */
 function writeCached(file: string, catalog: Catalog): void {
   try {
-    mkdirSync(VALIDATED_CATALOG_CACHE, { recursive: true });
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(catalog));
-    renameSync(temp, file);
+    writeFileAtomically(file, JSON.stringify(catalog));
   } catch {
     // read-only node_modules: validate on every run
   }

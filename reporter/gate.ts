@@ -11,13 +11,14 @@
  * phase-2 shards (STAGECHECK_PHASE1_GATE). No gate file: phase 2 runs (e.g. `--project phase2`
  * alone).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestModule } from 'vitest/node';
 import type { Component } from '../helpers/core/errors.ts';
 import { firstLine, type TestRecord } from './records.ts';
 import type { TargetHead } from '../helpers/core/target-head.ts';
+import { writeFileAtomically } from '../helpers/core/atomic-file.ts';
 
 export const GATE_SCHEMA = 'stagecheck.gate';
 export const GATE_FILE_NAME = 'phase1-gate.json';
@@ -79,10 +80,7 @@ declare module '@vitest/runner' {
 }
 
 export function writeGate(file: string, gate: GateFile): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(gate, null, 2)}\n`);
-  renameSync(tmp, file); // readers never see half a file
+  writeFileAtomically(file, `${JSON.stringify(gate, null, 2)}\n`);
 }
 
 export function readGate(file: string): GateFile | undefined {

@@ -12,13 +12,14 @@
  * A store never fails a run: what it cannot read or write becomes a warning (drainWarnings),
  * naming where it is without credentials.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../helpers/core/config.ts';
 import { readHistorySettings } from '../helpers/core/history-settings.ts';
 import type { HistoryEntry } from './history.ts';
 import { openPostgresHistory } from './history-postgres.ts';
 import { parseHistoryEntry, type HistoryStore } from './history-store-api.ts';
+import { writeFileAtomically } from '../helpers/core/atomic-file.ts';
 
 export { parseHistoryEntry, type HistoryStore } from './history-store-api.ts';
 
@@ -123,13 +124,6 @@ export function rotateHistoryFile(file: string, maxRuns: number): boolean {
   for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) lines += 1;
   if (lines <= maxRuns + rotationSlack(maxRuns)) return false;
   const kept = bytes.toString('utf8').split('\n').filter((line) => line.trim() !== '').slice(-maxRuns);
-  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    writeFileSync(temp, kept.length ? `${kept.join('\n')}\n` : '');
-    renameSync(temp, file);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
+  writeFileAtomically(file, kept.length ? `${kept.join('\n')}\n` : '');
   return true;
 }

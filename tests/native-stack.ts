@@ -20,11 +20,12 @@
  *   the error where it is.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import type { Vite } from 'vitest/node';
+import { writeFileAtomically } from '../helpers/core/atomic-file.ts';
 
 /** The folders compiled, by path from the project root: the code the suite's tests import. */
 export const NATIVE_STACK_DIRS = ['helpers', 'fixtures', 'reporter'] as const;
@@ -62,15 +63,15 @@ export function compileNativeStack(root: string): NativeStack {
     next[rel] = hash;
     twins.set(source, twin);
     if (previous[rel] === hash && existsSync(twin)) continue;
-    writeAtomically(twin, compile(code, source));
+    writeFileAtomically(twin, compile(code, source));
     compiled += 1;
   }
   for (const rel of Object.keys(previous)) {
     if (!(rel in next)) rmSync(join(outDir, rel.replace(/\.ts$/, '.js')), { force: true });
   }
   if (compiled > 0 || Object.keys(previous).length !== Object.keys(next).length) {
-    writeAtomically(join(outDir, 'package.json'), '{ "type": "module" }\n');
-    writeAtomically(manifestFile, `${JSON.stringify(next)}\n`);
+    writeFileAtomically(join(outDir, 'package.json'), '{ "type": "module" }\n');
+    writeFileAtomically(manifestFile, `${JSON.stringify(next)}\n`);
   }
   return { twins, compiled };
 }
@@ -108,12 +109,6 @@ function readManifest(file: string): Record<string, string> {
   }
 }
 
-function writeAtomically(file: string, content: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, content);
-  renameSync(temporary, file);
-}
 
 /** One compilation per root and process: the config and both suite projects ask for it. */
 const compiledRoots = new Map<string, NativeStack | null>();

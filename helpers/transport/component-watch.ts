@@ -19,12 +19,13 @@
  *   at most every `reprobeAfterMs`; when it answers, the mark is lifted and a `back` event is
  *   recorded for the report, as the `down` event was.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { CheckError, isCheckError, messageOf, type Component, type Layer } from '../core/errors.ts';
 import type { ComponentEvent } from '../core/meta.ts';
 import { TIMEOUT_CODES } from '../core/network-errors.ts';
+import { writeFileAtomically } from '../core/atomic-file.ts';
 
 /** A confirmed outage, as the state file and every cut-short failure's evidence carry it. */
 export interface DownState {
@@ -151,7 +152,7 @@ export class ComponentWatch {
     this.#lastGoodAt = now;
     if (this.#stateFile === undefined || now - this.#lastSharedAt < 1_000) return;
     this.#lastSharedAt = now;
-    writeAtomically(`${this.#stateFile}.last-good`, String(now));
+    writeFileAtomically(`${this.#stateFile}.last-good`, String(now));
   }
 
   /** The last answer any worker of the run saw (epoch ms). */
@@ -283,16 +284,8 @@ export class ComponentWatch {
   }
 
   #write(down: DownState): void {
-    if (this.#stateFile !== undefined) writeAtomically(this.#stateFile, JSON.stringify(down));
+    if (this.#stateFile !== undefined) writeFileAtomically(this.#stateFile, JSON.stringify(down));
   }
-}
-
-/** Readers in other workers never see half a file. */
-function writeAtomically(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, text);
-  renameSync(temp, file);
 }
 
 /** One watch per component and base URL in this worker, shared by every client of it. */

@@ -13,10 +13,11 @@
  * the fault matrix (`pg_slow`), the reporter's DEGRADED run, the cold-start unit tests.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CATALOG_PATH } from '../../helpers/core/kpi-thresholds.ts';
+import { writeFileAtomically } from '../../helpers/core/atomic-file.ts';
 
 /** How much slower than the shipped lines a run may be before these self-tests notice. */
 export const FACTOR = 5;
@@ -48,10 +49,8 @@ function catalogFile(): string {
   const text = JSON.stringify(speedBlindCatalog(JSON.parse(readFileSync(DEFAULT_CATALOG_PATH, 'utf8')) as Json), null, 2);
   const file = join(tmpdir(), `stagecheck-speed-blind-${createHash('sha256').update(text).digest('hex').slice(0, 16)}.catalog.json`);
   if (!existsSync(file) || readFileSync(file, 'utf8') !== text) {
-    // Written beside and renamed: a run reading it never sees half a file.
-    const partial = `${file}.${process.pid}.tmp`;
-    writeFileSync(partial, text);
-    renameSync(partial, file);
+    // A run reading it never sees half a file.
+    writeFileAtomically(file, text);
   }
   return (written = file);
 }

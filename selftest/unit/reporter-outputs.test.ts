@@ -3,11 +3,11 @@
  * mapping, catalog validation, the gate file and its decision during a run, the history store, the JSON schema file, the
  * renderers, and how `npm run e2e` splits its own options from Vitest's.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CATALOG_PATH, FALLBACK_CATALOG, functionsOf, globToRegExp, loadCatalog, parseCatalog } from '../../reporter/catalog.ts';
+import { DEFAULT_CATALOG_PATH, FALLBACK_CATALOG, functionsOf, globToRegExp, loadCatalog, parseCatalog, VALIDATED_CATALOG_CACHE } from '../../reporter/catalog.ts';
 import type { TestModule } from 'vitest/node';
 import { awaitDecision, blockNote, Phase1Gate, readGate, sortBlocking, writeGate, type GateFile } from '../../reporter/gate.ts';
 import { appendHistory, indexHistory, readHistory, targetKey, type HistoryEntry } from '../../reporter/history.ts';
@@ -62,13 +62,22 @@ describe('catalog validation', () => {
     expect((await loadCatalog(file)).warnings[0]).toMatch(/could not be read/);
   });
 
-  it('reads a catalog validated before back as validated, and validates an edited one again', async () => {
+  it('reads a catalog validated before back from the cache, and validates an edited one again', async () => {
     const file = join(dir, 'edited.catalog.json');
-    const text = readFileSync(DEFAULT_CATALOG_PATH, 'utf8');
+    // A text of its own (its own cache entry), valid like the shipped one.
+    const text = readFileSync(DEFAULT_CATALOG_PATH, 'utf8').replace('"$comment": "', `"$comment": "cache test ${process.pid} ${Date.now()}. `);
     writeFileSync(file, text);
     const fresh = await parseCatalog(JSON.parse(text), file);
+    expect(fresh.warnings).toEqual([]);
+    const before = new Set(existsSync(VALIDATED_CATALOG_CACHE) ? readdirSync(VALIDATED_CATALOG_CACHE) : []);
     expect(await loadCatalog(file)).toEqual(fresh);
-    expect(await loadCatalog(file), 'the second read, from the validated-catalog cache').toEqual(fresh);
+    const added = readdirSync(VALIDATED_CATALOG_CACHE).filter((name) => !before.has(name));
+    expect(added, 'one validated catalog kept').toHaveLength(1);
+    // Marked in the cache: the second read returns the mark, so it read the cache, not the file.
+    const entry = join(VALIDATED_CATALOG_CACHE, added[0]!);
+    writeFileSync(entry, JSON.stringify({ ...fresh.catalog, $comment: 'from the cache' }));
+    expect((await loadCatalog(file)).catalog.$comment, 'the second read').toBe('from the cache');
+    rmSync(entry);
     writeFileSync(file, text.replace('"allowedFailureRate": 0.05', '"allowedFailureRate": 5'));
     const edited = await loadCatalog(file);
     expect(edited.warnings.join('\n')).toMatch(/tiers\.1\.allowedFailureRate/);
