@@ -4,10 +4,13 @@
  * and keeps both in the module's meta (`stagecheckTarget`). The reporter compares every
  * snapshot of the run, also across shards (module meta travels in blob reports): a version
  * change makes the run INCONCLUSIVE. A snapshot that gets no version is recorded as such and
- * never fails a test: the health checks themselves judge the target. The module meta also
+ * never fails a test: the health checks themselves judge the target. The "after" snapshot is
+ * taken as the module's last test to finish ends its body, beside that test's clean-up, so the
+ * module does not wait one more round trip for it. The module meta also
  * carries the run's head (helpers/core/target-head.ts), so merged shards name their target.
  */
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, afterEach, beforeAll, inject } from 'vitest';
+import type { RunnerTask } from 'vitest';
 import { loadConfig } from '../helpers/core/config.ts';
 import { redactUrl } from '../helpers/core/redact.ts';
 import { targetHead, type TargetHead } from '../helpers/core/target-head.ts';
@@ -38,17 +41,35 @@ async function snapshot(url: string | null, phase: 'before' | 'after'): Promise<
   }
 }
 
-let before: Promise<ModuleTargetMeta['snapshots'][number]> | undefined;
+/** Ids of the tests in `task` that are set to run (not skipped, not todo). */
+function runnableTestIds(task: RunnerTask): string[] {
+  if (task.type === 'test') return task.mode === 'skip' || task.mode === 'todo' ? [] : [task.id];
+  return 'tasks' in task ? task.tasks.flatMap(runnableTestIds) : [];
+}
+
+type Snapshot = ModuleTargetMeta['snapshots'][number];
+let before: Promise<Snapshot> | undefined;
+let after: Promise<Snapshot> | undefined;
+/** The module's tests that have not finished yet. */
+let unfinished = new Set<string>();
 const { url, runId, head } = target();
 
-beforeAll(() => {
+// eslint-disable-next-line no-empty-pattern
+beforeAll(({}, suite) => {
   // Not awaited: a slow target must not hold up the module; the snapshot is taken now all the same.
   before = snapshot(url, 'before');
+  after = undefined;
+  unfinished = new Set(runnableTestIds(suite));
+});
+
+// afterEach runs before the test's fixtures clean up (Vitest 4.1's order).
+afterEach(({ task }) => {
+  if (unfinished.delete(task.id) && unfinished.size === 0) after = snapshot(url, 'after');
 });
 
 // Vitest wants the hook context destructured, even when unused.
 // eslint-disable-next-line no-empty-pattern
 afterAll(async ({}, suite) => {
-  const snapshots = [await (before ?? snapshot(url, 'before')), await snapshot(url, 'after')];
+  const snapshots = [await (before ?? snapshot(url, 'before')), await (after ?? snapshot(url, 'after'))];
   suite.meta.stagecheckTarget = { baseUrl: url ? redactUrl(url) : null, runId, snapshots, ...(head ? { head } : {}) };
 });
