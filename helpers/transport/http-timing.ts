@@ -9,7 +9,8 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import dns from 'node:dns';
 import type { ConnectionOptions } from 'node:tls';
-import { buildConnector } from 'undici';
+import type { buildConnector as BuildConnector } from 'undici';
+import { buildConnector } from './undici-parts.ts';
 import { TIMEOUT_CODES } from '../core/network-errors.ts';
 import { processNetwork, proxyFor } from '../core/network-env.ts';
 import { redactUrl } from '../core/redact.ts';
@@ -95,7 +96,7 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, ...rest: unknown[]) =>
 export function timedConnector(
   base: { timeout: number; tls?: ConnectTls },
   inFlight: Set<ConnTiming>,
-): buildConnector.connector {
+): BuildConnector.connector {
   return (options, callback) => {
     const secure = options.protocol === 'https:';
     const timing: ConnTiming = {
@@ -127,16 +128,16 @@ export function timedConnector(
       if (secure && timing.secureAt === undefined) timing.secureAt = now;
       timing.phase = 'done';
       socketTimings.set(socket as object, timing);
-      callback(null, socket as Parameters<buildConnector.Callback>[1] & object);
+      callback(null, socket as Parameters<BuildConnector.Callback>[1] & object);
     };
     const network = processNetwork();
     // With STAGING_CA_FILE: the system store, NODE_EXTRA_CA_CERTS and the file (core/network-env.ts).
     const tlsOptions = { ...(base.tls ?? {}), ...(base.tls?.ca === undefined && network.ca ? { ca: network.ca } : {}) };
     // One connector per connection so the lookup closure belongs to this socket. (TLS session
     // resumption across connections is deliberately off: each handshake is measured in full.)
-    const connector = buildConnector({ ...tlsOptions, timeout: base.timeout, lookup, maxCachedSessions: 0 } as buildConnector.BuildOptions) as unknown as (
-      o: buildConnector.Options & { httpSocket?: unknown },
-      cb: buildConnector.Callback,
+    const connector = buildConnector({ ...tlsOptions, timeout: base.timeout, lookup, maxCachedSessions: 0 } as BuildConnector.BuildOptions) as unknown as (
+      o: BuildConnector.Options & { httpSocket?: unknown },
+      cb: BuildConnector.Callback,
     ) => unknown;
     const watch = (maybeSocket: unknown, tunnelled: boolean): void => {
       if (maybeSocket === null || typeof maybeSocket !== 'object' || !('once' in maybeSocket)) return;

@@ -32,9 +32,9 @@
  *   like curl's time_starttransfer). `waitMs`: from request headers written to response headers.
  * - `totalMs`: from the call until the body was fully read.
  */
-import { Agent } from 'undici';
 import { CheckError, messageOf } from '../core/errors.ts';
 import { errorCode, layerOfNetworkCode, TIMEOUT_CODES } from '../core/network-errors.ts';
+import { Agent, requestOn } from './undici-parts.ts';
 import { connDurations, dispatchWithCtx, installChannels, PHASE, timedConnector, timeoutCodeForPhase, type ConnectTls, type ConnPhase, type ConnTiming, type RequestCtx } from './http-timing.ts';
 import { redactSecrets, redactUrl } from '../core/redact.ts';
 import { certProblemError, certProblemOf, hostPortOf } from '../core/tls-problems.ts';
@@ -243,7 +243,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
     try {
       const responsePromise = dispatchWithCtx(ctx, () =>
-        agent.request({
+        requestOn(agent, {
           origin: url.origin,
           path: `${url.pathname}${url.search}`,
           method: method as HttpMethod,
