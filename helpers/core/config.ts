@@ -317,11 +317,14 @@ function partialTargetProblems(value: (name: string) => string | undefined): str
 function misspeltVariableProblems(env: Env): string[] {
   const known = new Set<string>(KNOWN_VARIABLES);
   const problems: string[] = [];
+  // Every process reads its config a few times, with the whole environment each time: each name is squashed once.
+  const squashedKnown = KNOWN_VARIABLES.map((candidate) => [candidate, squash(candidate)] as const);
   for (const [name, raw] of Object.entries(env)) {
     if (known.has(name) || raw === undefined || raw.trim() === '') continue;
+    const squashed = squash(name);
     // The same name but for case and separators first: STAGING_TEST_EMAIL2 means STAGING_TEST_EMAIL_2.
-    const meant = KNOWN_VARIABLES.find((candidate) => squash(name) === squash(candidate)) ??
-      KNOWN_VARIABLES.find((candidate) => withinOneEdit(squash(name), squash(candidate)));
+    const meant = (squashedKnown.find(([, candidate]) => squashed === candidate) ??
+      squashedKnown.find(([, candidate]) => withinOneEdit(squashed, candidate)))?.[0];
     if (meant) problems.push(`${name} is set but stagecheck reads no such variable: did you mean ${meant}?`);
   }
   return problems;
