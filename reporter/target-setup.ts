@@ -14,6 +14,7 @@ import type { RunnerTask } from 'vitest';
 import { loadConfig } from '../helpers/core/config.ts';
 import { redactUrl } from '../helpers/core/redact.ts';
 import { targetHead, type TargetHead } from '../helpers/core/target-head.ts';
+import { Agent, requestOn } from '../helpers/transport/undici-parts.ts';
 import type { ModuleTargetMeta } from './gate.ts';
 
 const SNAPSHOT_TIMEOUT_MS = 2_000;
@@ -28,16 +29,26 @@ function target(): { url: string | null; runId: string | null; head?: TargetHead
   }
 }
 
+/**
+ * The module's own connection pool, apart from the suite's clients: a snapshot is not a probe, so
+ * it is neither in the request log (latency, cold start) nor judged by fail-fast. Not the global
+ * `fetch`: its first use loads Node's own copy of undici, ~25 ms of a worker's CPU just before its
+ * first test (docs/performance.md).
+ */
+const snapshots = new Agent({ connect: { timeout: SNAPSHOT_TIMEOUT_MS } });
+
 async function snapshot(url: string | null, phase: 'before' | 'after'): Promise<ModuleTargetMeta['snapshots'][number]> {
   const at = new Date().toISOString();
   if (!url) return { phase, at, version: null, error: 'no target configured' };
+  const signal = AbortSignal.timeout(SNAPSHOT_TIMEOUT_MS);
   try {
-    const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(SNAPSHOT_TIMEOUT_MS) });
-    const body = (await response.json().catch(() => undefined)) as { version?: unknown } | undefined;
+    const health = new URL(`${url}/health`);
+    const response = await requestOn(snapshots, { origin: health.origin, path: `${health.pathname}${health.search}`, method: 'GET', signal });
+    const body = (await response.body.json().catch(() => undefined)) as { version?: unknown } | undefined;
     if (typeof body?.version === 'string' && body.version !== '') return { phase, at, version: body.version };
-    return { phase, at, version: null, error: `HTTP ${response.status} without a version` };
+    return { phase, at, version: null, error: `HTTP ${response.statusCode} without a version` };
   } catch (error) {
-    return { phase, at, version: null, error: (error as Error).name === 'TimeoutError' ? `no answer within ${SNAPSHOT_TIMEOUT_MS} ms` : String((error as Error).message ?? error) };
+    return { phase, at, version: null, error: signal.aborted ? `no answer within ${SNAPSHOT_TIMEOUT_MS} ms` : String((error as Error).message ?? error) };
   }
 }
 
@@ -70,6 +81,7 @@ afterEach(({ task }) => {
 // Vitest wants the hook context destructured, even when unused.
 // eslint-disable-next-line no-empty-pattern
 afterAll(async ({}, suite) => {
-  const snapshots = [await (before ?? snapshot(url, 'before')), await (after ?? snapshot(url, 'after'))];
-  suite.meta.stagecheckTarget = { baseUrl: url ? redactUrl(url) : null, runId, snapshots, ...(head ? { head } : {}) };
+  const taken = [await (before ?? snapshot(url, 'before')), await (after ?? snapshot(url, 'after'))];
+  await snapshots.destroy();
+  suite.meta.stagecheckTarget = { baseUrl: url ? redactUrl(url) : null, runId, snapshots: taken, ...(head ? { head } : {}) };
 });
