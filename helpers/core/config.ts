@@ -317,17 +317,24 @@ function partialTargetProblems(value: (name: string) => string | undefined): str
 function misspeltVariableProblems(env: Env): string[] {
   const known = new Set<string>(KNOWN_VARIABLES);
   const problems: string[] = [];
-  // Every process reads its config a few times, with the whole environment each time: each name is squashed once.
-  const squashedKnown = KNOWN_VARIABLES.map((candidate) => [candidate, squash(candidate)] as const);
   for (const [name, raw] of Object.entries(env)) {
     if (known.has(name) || raw === undefined || raw.trim() === '') continue;
     const squashed = squash(name);
+    // Only names one character longer or shorter can be one edit away (PATH, HOME... mostly are not).
+    const near = squashedKnownVariables().filter(([, candidate]) => Math.abs(candidate.length - squashed.length) <= 1);
     // The same name but for case and separators first: STAGING_TEST_EMAIL2 means STAGING_TEST_EMAIL_2.
-    const meant = (squashedKnown.find(([, candidate]) => squashed === candidate) ??
-      squashedKnown.find(([, candidate]) => withinOneEdit(squashed, candidate)))?.[0];
+    const meant = (near.find(([, candidate]) => squashed === candidate) ?? near.find(([, candidate]) => withinOneEdit(squashed, candidate)))?.[0];
     if (meant) problems.push(`${name} is set but stagecheck reads no such variable: did you mean ${meant}?`);
   }
   return problems;
+}
+
+let squashedKnown: (readonly [name: string, squashed: string])[] | undefined;
+
+/** The known variables with their squashed names, made once per process (config is read a few times per process). */
+function squashedKnownVariables(): (readonly [name: string, squashed: string])[] {
+  squashedKnown ??= KNOWN_VARIABLES.map((name) => [name, squash(name)] as const);
+  return squashedKnown;
 }
 
 /** Case and separators do not tell variables apart to a human: STAGING_BASEURL is STAGING_BASE_URL. */
