@@ -9,8 +9,9 @@
  *   `node_modules/.stagecheck-native/` (the same path, `.js`; relative imports renamed to their
  *   twins; `import.meta.url` the source file's, so the files it locates relative to itself are
  *   found; an inline source map, so a stack trace names the `.ts` line). Only files whose content
- *   changed are compiled again (a manifest of content hashes); every write is atomic, so runs
- *   started side by side share the twins.
+ *   changed are compiled again (a manifest of content hashes); a file whose size, mtime and ctime
+ *   are those the manifest saw is not even read again, since every Vitest process checks. Every
+ *   write is atomic, so runs started side by side share the twins.
  * - {@link nativeStack}, a plugin of the suite projects, resolves an import of the stack made by
  *   a module Vite loads (a test file, a setup file) to its twin. Vitest leaves whatever lies under
  *   `node_modules` to Node, and a twin imports only twins, so a worker holds one instance of each
@@ -20,7 +21,7 @@
  *   the error where it is.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -52,24 +53,34 @@ export function compileNativeStack(root: string): NativeStack {
   const outDir = join(root, NATIVE_STACK_OUT);
   const manifestFile = join(outDir, MANIFEST);
   const previous = readManifest(manifestFile);
-  const next: Record<string, string> = {};
+  const next: Record<string, ManifestEntry> = {};
   const twins = new Map<string, string>();
   let compiled = 0;
+  let restamped = 0;
   for (const source of NATIVE_STACK_DIRS.flatMap((dir) => sourceFiles(join(root, dir)))) {
     const rel = relative(root, source);
     const twin = join(outDir, rel.replace(/\.ts$/, '.js'));
+    twins.set(source, twin);
+    const known = previous[rel];
+    const stamp = stampOf(source);
+    if (known?.stamp === stamp && existsSync(twin)) {
+      next[rel] = known;
+      continue;
+    }
     const code = readFileSync(source, 'utf8');
     const hash = createHash('sha1').update(code).digest('hex');
-    next[rel] = hash;
-    twins.set(source, twin);
-    if (previous[rel] === hash && existsSync(twin)) continue;
+    next[rel] = { hash, stamp };
+    if (known?.hash === hash && existsSync(twin)) {
+      restamped += 1; // touched (a checkout, a save without changes): the twin stands
+      continue;
+    }
     writeFileAtomically(twin, compile(code, source));
     compiled += 1;
   }
   for (const rel of Object.keys(previous)) {
     if (!(rel in next)) rmSync(join(outDir, rel.replace(/\.ts$/, '.js')), { force: true });
   }
-  if (compiled > 0 || Object.keys(previous).length !== Object.keys(next).length) {
+  if (compiled > 0 || restamped > 0 || Object.keys(previous).length !== Object.keys(next).length) {
     writeFileAtomically(join(outDir, 'package.json'), '{ "type": "module" }\n');
     writeFileAtomically(manifestFile, `${JSON.stringify(next)}\n`);
   }
@@ -101,9 +112,23 @@ function sourceFiles(dir: string): string[] {
     .map((entry) => join(entry.parentPath, entry.name));
 }
 
-function readManifest(file: string): Record<string, string> {
+/** What the manifest knows of a source: its content's hash, and the stat stamp it had then. */
+interface ManifestEntry {
+  hash: string;
+  stamp: string;
+}
+
+/** Size, mtime and ctime: any write changes the ctime, which no tool sets back. */
+function stampOf(file: string): string {
+  const stats = statSync(file);
+  return `${stats.size}:${stats.mtimeMs}:${stats.ctimeMs}`;
+}
+
+function readManifest(file: string): Record<string, ManifestEntry | undefined> {
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    // An entry of an older form (a bare hash) is read again, as a changed file is.
+    return Object.fromEntries(Object.entries(manifest).filter(([, entry]) => typeof (entry as ManifestEntry | null)?.stamp === 'string')) as Record<string, ManifestEntry>;
   } catch {
     return {}; // none yet, or torn: everything is compiled again
   }

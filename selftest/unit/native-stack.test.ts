@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -59,6 +59,20 @@ describe('compileNativeStack', () => {
     rmSync(join(root, 'helpers/core/where.ts'));
     compileNativeStack(root);
     expect(existsSync(twin(root, 'helpers/core/where.ts'))).toBe(false);
+  });
+
+  it('reads only sources whose stat changed: a touched file is not compiled again, an edit that kept size and mtime is', () => {
+    const root = project(sources);
+    compileNativeStack(root);
+    const file = join(root, 'helpers/core/sum.ts');
+    const { atime, mtime } = statSync(file);
+    utimesSync(file, atime, new Date(mtime.getTime() + 5_000));
+    expect(compileNativeStack(root).compiled).toBe(0);
+    // Same size, mtime set back: only the ctime tells.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('a + b', 'b + a'));
+    utimesSync(file, atime, new Date(mtime.getTime() + 5_000));
+    expect(compileNativeStack(root).compiled).toBe(1);
+    expect(readFileSync(twin(root, 'helpers/core/sum.ts'), 'utf8')).toContain('b + a');
   });
 
   it('compiles a twin again when it was deleted although its source did not change', () => {
