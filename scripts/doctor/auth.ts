@@ -7,7 +7,8 @@
  *
  * The token is never shown; its claims are (they carry no secret).
  */
-import { decodeJwt, type JWTPayload } from 'jose';
+import { decodeJwt } from 'jose/jwt/decode';
+import type { JWTPayload } from 'jose';
 import { JWT_AUDIENCE, JWT_ISSUER, TokenSession } from '../../helpers/auth/tokens.ts';
 import type { SuiteConfig } from '../../helpers/core/config.ts';
 import { isCheckError } from '../../helpers/core/errors.ts';

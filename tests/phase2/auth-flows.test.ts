@@ -11,7 +11,8 @@
  * passed, the thread does not exist); "refused" by a 401 for the same request.
  */
 import type { TestContext } from 'vitest';
-import { decodeJwt, type JWTPayload } from 'jose';
+import { decodeJwt } from 'jose/jwt/decode';
+import type { JWTPayload } from 'jose';
 import { mintToken, tamperSignature } from '../../helpers/auth/tokens.ts';
 import { expectHandshakeAccepted, expectHandshakeRefused } from '../../helpers/contract/handshake-checks.ts';
 import { check, expectFields } from '../../helpers/contract/body.ts';

@@ -2,7 +2,7 @@
  * Tier P1: no token, no product. The auth service must be up, issue tokens carrying the
  * contract's claims, and refuse what it should refuse.
  */
-import { decodeJwt } from 'jose';
+import { decodeJwt } from 'jose/jwt/decode';
 import { describe, expect, test } from '../../../fixtures/index.ts';
 import { CHECK_IDS, DESCRIBES } from '../../check-ids.ts';
 import { JWT_AUDIENCE, JWT_ISSUER, tamperSignature } from '../../../helpers/auth/tokens.ts';
