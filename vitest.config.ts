@@ -117,8 +117,9 @@ const suiteProject = (name: 'phase1' | 'phase2') => ({
     name,
     include: [`tests/${name}/**/*.test.ts`],
     globalSetup: ['tests/global-setup.ts'],
-    // Target version snapshots around every module; phase 2 also reads the phase-1 gate.
-    setupFiles: name === 'phase1' ? ['reporter/target-setup.ts'] : ['reporter/target-setup.ts', 'reporter/gate-setup.ts'],
+    // Target version snapshots around every module; phase 1 asks for its token while its checks
+    // load; phase 2 reads the phase-1 gate.
+    setupFiles: name === 'phase1' ? ['fixtures/identity-warm-up.ts', 'reporter/target-setup.ts'] : ['reporter/target-setup.ts', 'reporter/gate-setup.ts'],
     // Budgets inside the tests decide failures; these only stop a hung harness.
     testTimeout: 150_000,
     hookTimeout: 60_000,

@@ -8,6 +8,7 @@ import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, SignJWT } from 'jo
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { JWT_AUDIENCE, JWT_ISSUER, mintToken, mintTokenPair, TokenSession } from '../../helpers/auth/tokens.ts';
 import { loadConfig, type SuiteConfig } from '../../helpers/core/config.ts';
+import { workerIdentity } from '../../fixtures/identity.ts';
 import { checkErrorOf, closeServer, listen } from '../support/net.ts';
 
 const SECRET = 'unit-auth-secret-0123456789abcdef';
@@ -339,5 +340,17 @@ describe('mintToken / mintTokenPair', () => {
   it('refuses to mint without STAGING_JWT_SECRET', async () => {
     await expect(mintTokenPair(config, 'x')).rejects.toThrow(/STAGING_JWT_SECRET/);
     await expect(mintToken(config, { label: 'x' })).rejects.toThrow(/STAGING_JWT_SECRET/);
+  });
+});
+
+describe('workerIdentity (fixtures/identity.ts), which phase 1\'s warm-up and the identity fixture share', () => {
+  it('is one session per run: the token asked for while the checks load is the one the tests get; a rerun gets its own', async () => {
+    const warmUp = workerIdentity(configFor({ E2E_BYPASS_KEY: BYPASS_KEY }));
+    const fixture = workerIdentity(configFor({ E2E_BYPASS_KEY: BYPASS_KEY }));
+    expect(fixture).toBe(warmUp);
+    const [early, later] = await Promise.all([warmUp.pair(), fixture.pair()]);
+    expect(later.accessToken).toBe(early.accessToken);
+    expect(stub.calls.testAuth).toBe(1);
+    expect(workerIdentity(configFor({ E2E_BYPASS_KEY: BYPASS_KEY, STAGECHECK_RUN_ID: 'unit-auth-rerun' }))).not.toBe(warmUp);
   });
 });
