@@ -60,15 +60,17 @@ export async function runVitest(
   options: {
     timeoutMs?: number;
     measureMemory?: boolean;
-    /** default the repository; a scratch project's dir for Vitest's own floor */ cwd?: string;
+    /** default the repository; a scratch project's dir for Vitest's own floor, another checkout for an A/B */ cwd?: string;
   } = {},
 ): Promise<VitestRun> {
   const cwd = options.cwd ?? ROOT;
+  // The checkout's own Vitest: its config imports vitest from its own node_modules (one copy of it).
+  const vitest = join(cwd, 'node_modules', 'vitest', 'vitest.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'stagecheck-bench-vitest-'));
   const output = join(dir, 'report.json');
   try {
     const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${output}`];
-    const run = await runTimed(process.execPath, [VITEST, 'run', ...args, ...reporters], {
+    const run = await runTimed(process.execPath, [vitest, 'run', ...args, ...reporters], {
       cwd,
       env: { ...env, STAGECHECK_REPORT_DIR: join(dir, 'reports'), STAGECHECK_HISTORY_FILE: join(dir, 'history.jsonl') },
       timeoutMs: options.timeoutMs ?? 300_000,
