@@ -116,7 +116,8 @@ const suiteProject = (name: 'phase1' | 'phase2') => ({
     ...PROJECT_SHARED,
     name,
     include: [`tests/${name}/**/*.test.ts`],
-    globalSetup: ['tests/global-setup.ts'],
+    // Its compiled twin, as the reporter's (tests/native-stack.ts).
+    globalSetup: [twinOrSource(ROOT, 'tests/global-setup.ts')],
     // Target version snapshots around every module; phase 1 asks for its token while its checks
     // load; phase 2 reads the phase-1 gate.
     setupFiles: name === 'phase1' ? ['fixtures/identity-warm-up.ts', 'reporter/target-setup.ts'] : ['reporter/target-setup.ts', 'reporter/gate-setup.ts'],

@@ -5,7 +5,7 @@
  * the main process: measured, that was the largest part of what the suite added to a phase-1
  * run over Vitest's own floor (docs/performance.md).
  *
- * - {@link compileNativeStack} turns each source file into a JavaScript twin under
+ * - {@link compileNativeStack} turns each source file (and the global setup) into a JavaScript twin under
  *   `node_modules/.stagecheck-native/` (the same path, `.js`; relative imports renamed to their
  *   twins; `import.meta.url` the source file's, so the files it locates relative to itself are
  *   found; an inline source map, so a stack trace names the `.ts` line). Only files whose content
@@ -30,6 +30,12 @@ import { writeFileAtomically } from '../helpers/core/atomic-file.ts';
 
 /** The folders compiled, by path from the project root: the code the suite's tests import. */
 export const NATIVE_STACK_DIRS = ['helpers', 'fixtures', 'reporter'] as const;
+
+/**
+ * Single files compiled too: the suite's global setup, which the main process would otherwise
+ * have Vite transform on every run (its modules stay out of Vitest's module cache, tests/module-cache.ts).
+ */
+export const NATIVE_STACK_FILES = ['tests/global-setup.ts'] as const;
 
 /** Where the twins live: inside node_modules, which Vitest externalizes, and which a fresh install clears. */
 export const NATIVE_STACK_OUT = join('node_modules', '.stagecheck-native');
@@ -57,7 +63,8 @@ export function compileNativeStack(root: string): NativeStack {
   const twins = new Map<string, string>();
   let compiled = 0;
   let restamped = 0;
-  for (const source of NATIVE_STACK_DIRS.flatMap((dir) => sourceFiles(join(root, dir)))) {
+  const sources = [...NATIVE_STACK_DIRS.flatMap((dir) => sourceFiles(join(root, dir))), ...NATIVE_STACK_FILES.map((file) => join(root, file)).filter((file) => existsSync(file))];
+  for (const source of sources) {
     const rel = relative(root, source);
     const twin = join(outDir, rel.replace(/\.ts$/, '.js'));
     twins.set(source, twin);

@@ -75,6 +75,14 @@ describe('compileNativeStack', () => {
     expect(readFileSync(twin(root, 'helpers/core/sum.ts'), 'utf8')).toContain('b + a');
   });
 
+  it('compiles the global setup too, whose imports name the twins beside it', () => {
+    const root = project({ ...sources, 'tests/global-setup.ts': "import { sum } from '../helpers/core/sum.ts';\nexport default () => void sum(1, 2);\n", 'tests/other.ts': 'export const no = 1;\n' });
+    const stack = compileNativeStack(root);
+    expect(stack.twins.get(join(root, 'tests/global-setup.ts'))).toBe(twin(root, 'tests/global-setup.ts'));
+    expect(readFileSync(twin(root, 'tests/global-setup.ts'), 'utf8')).toContain('"../helpers/core/sum.js"');
+    expect(existsSync(twin(root, 'tests/other.ts'))).toBe(false);
+  });
+
   it('compiles a twin again when it was deleted although its source did not change', () => {
     const root = project(sources);
     compileNativeStack(root);
