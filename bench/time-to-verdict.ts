@@ -5,7 +5,7 @@
  * - `refused`: every URL of the target refuses connections → phase 1's verdict;
  * - `blackholed`: every URL accepts connections and never answers → phase 1's verdict;
  * - `backend-dies`: both phases, and the backend stops answering (a TCP forwarder in front of it
- *   goes silent) once phase 2 has been talking to it for 2 s → the run's verdict after the
+ *   goes silent) once phase 2 has been talking to it for 0.5 s → the run's verdict after the
  *   backend's last answer;
  * - `no-pong`: the server never answers a ping → the ping check's own verdict.
  *
